@@ -6,6 +6,7 @@
 
 use crate::der::Der;
 use crate::error::{Error, Result};
+use crate::codec::{Decoder, Encoder, Wire};
 use uuid::Uuid;
 
 /// `DAOS_PROP_LABEL_MAX_LEN`.
@@ -64,6 +65,31 @@ impl std::fmt::Display for EntityRef {
         match self {
             EntityRef::Label(label) => f.write_str(label),
             EntityRef::Uuid(uuid) => write!(f, "{uuid}"),
+        }
+    }
+}
+
+impl Wire for EntityRef {
+    const ENCODED_SIZE_MIN: usize = 5;
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            EntityRef::Label(label) => {
+                e.u8(0).str(label);
+            }
+            EntityRef::Uuid(uuid) => {
+                e.u8(1).uuid(uuid);
+            }
+        }
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        match d.u8("entity kind")? {
+            0 => {
+                let label = d.str(LABEL_LEN_MAX, "label")?;
+                check_label(label)?;
+                Ok(EntityRef::Label(label.to_string()))
+            }
+            1 => Ok(EntityRef::Uuid(d.uuid("uuid")?)),
+            other => Err(Error::new(Der::Proto, format!("bad entity kind {other}"))),
         }
     }
 }

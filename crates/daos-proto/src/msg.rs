@@ -1,0 +1,879 @@
+//! Message bodies. Each struct's fields are encoded in declaration order with the bounded
+//! codec of `daos_types::codec`; the field order is the wire format.
+
+use daos_placement::PoolMap;
+use daos_types::codec::{Decoder, Encoder, Wire};
+use daos_types::label::EntityRef;
+use daos_types::prop::{Prop, PropValue, Props};
+use daos_types::{Der, Error, ObjectId, Result, Uuid};
+
+/// Longest dkey or akey, bytes. Longer keys are refused with `-DER_KEY2BIG`.
+pub const KEY_SIZE_MAX: usize = 4096;
+/// Largest anchor payload, bytes (the size of `daos_anchor_t::da_buf`).
+pub const ANCHOR_SIZE_MAX: usize = 104;
+/// Data up to this size travels inside the request or reply; larger data moves by RMA.
+pub const INLINE_DATA_MAX: usize = 16 * 1024;
+
+macro_rules! wire_struct {
+    ($(#[$meta:meta])* pub struct $name:ident { $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name { $( $(#[$fmeta])* pub $field: $ty ),* }
+
+        impl Wire for $name {
+            const ENCODED_SIZE_MIN: usize = 0 $(+ <$ty as Wire>::ENCODED_SIZE_MIN)*;
+            fn encode(&self, e: &mut Encoder) {
+                $( Wire::encode(&self.$field, e); )*
+            }
+            fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+                Ok($name { $( $field: <$ty as Wire>::decode(d)? ),* })
+            }
+        }
+    };
+}
+
+/// A wire-encodable bool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl Wire for Flag {
+    const ENCODED_SIZE_MIN: usize = 1;
+    fn encode(&self, e: &mut Encoder) {
+        e.bool(self.0);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        Ok(Flag(d.bool("flag")?))
+    }
+}
+
+/// A wire-encodable i32 (status codes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status(pub i32);
+
+impl Wire for Status {
+    const ENCODED_SIZE_MIN: usize = 4;
+    fn encode(&self, e: &mut Encoder) {
+        e.i32(self.0);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        Ok(Status(d.i32("status")?))
+    }
+}
+
+/// Opaque bytes, bounded by the message size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+impl Wire for Blob {
+    const ENCODED_SIZE_MIN: usize = 4;
+    fn encode(&self, e: &mut Encoder) {
+        e.bytes(&self.0);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        Ok(Blob(d.bytes(crate::header::MESSAGE_SIZE_MAX, "blob")?.to_vec()))
+    }
+}
+
+/// A dkey or akey. Decoding a key longer than [`KEY_SIZE_MAX`] fails with `-DER_KEY2BIG`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(pub Vec<u8>);
+
+impl Key {
+    /// Checks the size limits. Errors: `-DER_KEY2BIG` if too long, `-DER_INVAL` if empty.
+    pub fn check(bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Err(Error::new(Der::Inval, "keys must not be empty"));
+        }
+        if bytes.len() > KEY_SIZE_MAX {
+            return Err(Error::new(
+                Der::Key2big,
+                format!("key of {} bytes exceeds the {KEY_SIZE_MAX}-byte limit", bytes.len()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Wire for Key {
+    const ENCODED_SIZE_MIN: usize = 4;
+    fn encode(&self, e: &mut Encoder) {
+        e.bytes(&self.0);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        let bytes = d.bytes(crate::header::MESSAGE_SIZE_MAX, "key")?;
+        Key::check(bytes)?;
+        Ok(Key(bytes.to_vec()))
+    }
+}
+
+/// An enumeration anchor: engine-defined position, at most [`ANCHOR_SIZE_MAX`] bytes.
+/// Empty means "from the start".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Anchor(pub Vec<u8>);
+
+impl Wire for Anchor {
+    const ENCODED_SIZE_MIN: usize = 4;
+    fn encode(&self, e: &mut Encoder) {
+        e.bytes(&self.0);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        Ok(Anchor(d.bytes(ANCHOR_SIZE_MAX, "anchor")?.to_vec()))
+    }
+}
+
+/// `daos_recx_t`: `nr` records starting at index `idx`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Recx {
+    /// First record index.
+    pub idx: u64,
+    /// Number of records.
+    pub nr: u64,
+}
+
+impl Recx {
+    /// One past the last index.
+    pub fn end(&self) -> u64 {
+        self.idx.saturating_add(self.nr)
+    }
+}
+
+impl Wire for Recx {
+    const ENCODED_SIZE_MIN: usize = 16;
+    fn encode(&self, e: &mut Encoder) {
+        e.u64(self.idx).u64(self.nr);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        let recx = Recx { idx: d.u64("recx idx")?, nr: d.u64("recx nr")? };
+        if recx.idx.checked_add(recx.nr).is_none() {
+            return Err(Error::new(Der::Inval, "extent runs past the end of the index space"));
+        }
+        Ok(recx)
+    }
+}
+
+/// A piece of a peer's registered memory (what `RemoteRegion` is on the fabric side).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BulkDesc {
+    /// Address or offset to pass to `fi_read`/`fi_write`.
+    pub addr: u64,
+    /// Length, bytes.
+    pub len: u64,
+    /// Registration key.
+    pub key: u64,
+}
+
+impl Wire for BulkDesc {
+    const ENCODED_SIZE_MIN: usize = 24;
+    fn encode(&self, e: &mut Encoder) {
+        e.u64(self.addr).u64(self.len).u64(self.key);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        Ok(BulkDesc { addr: d.u64("bulk addr")?, len: d.u64("bulk len")?, key: d.u64("bulk key")? })
+    }
+}
+
+/// Where data of an update comes from, or where fetched data goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// In the message itself.
+    Inline(Vec<u8>),
+    /// In the peer's registered memory, as a stream over these pieces in order.
+    Bulk(Vec<BulkDesc>),
+}
+
+impl Payload {
+    /// Total bytes described.
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::Inline(data) => data.len() as u64,
+            Payload::Bulk(descs) => descs.iter().map(|d| d.len).sum(),
+        }
+    }
+
+    /// Whether no bytes are described.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Wire for Payload {
+    const ENCODED_SIZE_MIN: usize = 5;
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            Payload::Inline(data) => {
+                e.u8(0).bytes(data);
+            }
+            Payload::Bulk(descs) => {
+                e.u8(1).put(descs);
+            }
+        }
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        match d.u8("payload kind")? {
+            0 => Ok(Payload::Inline(d.bytes(crate::header::MESSAGE_SIZE_MAX, "inline data")?.to_vec())),
+            1 => {
+                let count = d.len_prefix(4096, BulkDesc::ENCODED_SIZE_MIN, "bulk descriptors")?;
+                let mut descs = Vec::with_capacity(count);
+                for _ in 0..count {
+                    descs.push(d.get()?);
+                }
+                Ok(Payload::Bulk(descs))
+            }
+            other => Err(Error::new(Der::Proto, format!("bad payload kind {other}"))),
+        }
+    }
+}
+
+/// Wire form of a property list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WireProps(pub Props);
+
+impl Wire for WireProps {
+    const ENCODED_SIZE_MIN: usize = 4;
+    fn encode(&self, e: &mut Encoder) {
+        e.len_prefix(self.0.len());
+        for prop in self.0.entries() {
+            e.u32(prop.kind);
+            match &prop.value {
+                PropValue::Number(n) => {
+                    e.u8(0).u64(*n);
+                }
+                PropValue::Text(s) => {
+                    e.u8(1).str(s);
+                }
+                PropValue::Roots(roots) => {
+                    e.u8(2);
+                    for oid in roots {
+                        e.oid(*oid);
+                    }
+                }
+                PropValue::Bytes(b) => {
+                    e.u8(3).bytes(b);
+                }
+            }
+        }
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        let count = d.len_prefix(128, 5, "properties")?;
+        let mut props = Props::new();
+        for _ in 0..count {
+            let kind = d.u32("property type")?;
+            let value = match d.u8("property value kind")? {
+                0 => PropValue::Number(d.u64("property number")?),
+                1 => PropValue::Text(d.str(4096, "property text")?.to_string()),
+                2 => {
+                    let mut roots = [ObjectId::default(); 4];
+                    for root in &mut roots {
+                        *root = d.oid("root oid")?;
+                    }
+                    PropValue::Roots(roots)
+                }
+                3 => PropValue::Bytes(d.bytes(64 * 1024, "property bytes")?.to_vec()),
+                other => return Err(Error::new(Der::Proto, format!("bad property value kind {other}"))),
+            };
+            if props.get(kind).is_some() {
+                return Err(Error::new(Der::Inval, format!("property {kind} given twice")));
+            }
+            props.push(Prop { kind, value });
+        }
+        Ok(WireProps(props))
+    }
+}
+
+/// Wire form of a pool map.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WireMap(pub PoolMap);
+
+impl Wire for WireMap {
+    const ENCODED_SIZE_MIN: usize = PoolMap::ENCODED_SIZE_MIN;
+    fn encode(&self, e: &mut Encoder) {
+        self.0.encode(e);
+    }
+    fn decode(d: &mut Decoder<'_>) -> Result<Self> {
+        Ok(WireMap(PoolMap::decode(d)?))
+    }
+}
+
+wire_struct! {
+    /// Who is asking (AUTH_SYS-style; the agent vouches for it in DAOS).
+    pub struct Credential {
+        /// User id.
+        pub uid: u32,
+        /// Group id.
+        pub gid: u32,
+        /// User name.
+        pub user: String,
+        /// Group name.
+        pub group: String,
+    }
+}
+
+// ---------------------------------------------------------------- pool service
+
+wire_struct! {
+    /// `PoolConnect` request.
+    pub struct PoolConnectReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The pool handle the client chose.
+        pub handle: Uuid,
+        /// `DAOS_PC_*` flags.
+        pub flags: u32,
+        /// Who connects.
+        pub cred: Credential,
+    }
+}
+
+wire_struct! {
+    /// `PoolConnect` reply.
+    pub struct PoolConnectReply {
+        /// The pool's label ("" if none).
+        pub label: String,
+        /// The pool map.
+        pub map: WireMap,
+        /// Pool properties.
+        pub props: WireProps,
+    }
+}
+
+wire_struct! {
+    /// Request naming a pool handle (`PoolDisconnect`, `PoolQuery`, `ContList`).
+    pub struct PoolHandleReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The pool handle.
+        pub handle: Uuid,
+    }
+}
+
+wire_struct! {
+    /// Space of one medium.
+    pub struct Space {
+        /// Bytes in total.
+        pub total: u64,
+        /// Bytes free.
+        pub free: u64,
+        /// Smallest per-target free bytes.
+        pub free_min: u64,
+        /// Largest per-target free bytes.
+        pub free_max: u64,
+    }
+}
+
+wire_struct! {
+    /// `PoolQuery` reply.
+    pub struct PoolQueryReply {
+        /// Pool label.
+        pub label: String,
+        /// Pool map (version, ranks and target states).
+        pub map: WireMap,
+        /// Metadata (DRAM / SCM) space.
+        pub scm: Space,
+        /// Bulk data space.
+        pub nvme: Space,
+        /// Rank of the pool service leader.
+        pub leader: u32,
+        /// Pool properties.
+        pub props: WireProps,
+    }
+}
+
+// ---------------------------------------------------------------- containers
+
+wire_struct! {
+    /// `ContCreate` request.
+    pub struct ContCreateReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The pool handle.
+        pub pool_handle: Uuid,
+        /// The new container's UUID (chosen by the caller, as DAOS allows).
+        pub cont: Uuid,
+        /// Initial properties (label, layout, checksums, redundancy…).
+        pub props: WireProps,
+        /// Who creates it (becomes the owner).
+        pub cred: Credential,
+    }
+}
+
+wire_struct! {
+    /// Container facts (`daos_cont_info_t`).
+    pub struct ContInfo {
+        /// Container UUID.
+        pub uuid: Uuid,
+        /// Latest snapshot epoch (0 if none).
+        pub latest_snapshot: u64,
+        /// Open handles.
+        pub handles: u32,
+        /// Number of snapshots.
+        pub snapshots: u32,
+        /// Metadata open time (HLC).
+        pub open_time: u64,
+        /// Metadata modify time (HLC).
+        pub modify_time: u64,
+    }
+}
+
+wire_struct! {
+    /// `ContCreate` / `ContOpen` / `ContQuery` reply.
+    pub struct ContReply {
+        /// Container facts.
+        pub info: ContInfo,
+        /// All properties.
+        pub props: WireProps,
+        /// Snapshot epochs, ascending.
+        pub snapshots: Vec<u64>,
+    }
+}
+
+wire_struct! {
+    /// `ContOpen` request.
+    pub struct ContOpenReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The pool handle.
+        pub pool_handle: Uuid,
+        /// The container, by label or UUID.
+        pub cont: EntityRef,
+        /// The container handle the client chose.
+        pub handle: Uuid,
+        /// `DAOS_COO_*` flags.
+        pub flags: u32,
+    }
+}
+
+wire_struct! {
+    /// Request naming an open container handle (`ContClose`, `ContQuery`, snapshots).
+    pub struct ContHandleReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The pool handle.
+        pub pool_handle: Uuid,
+        /// The container.
+        pub cont: Uuid,
+        /// The container handle.
+        pub handle: Uuid,
+    }
+}
+
+wire_struct! {
+    /// `ContDestroy` request.
+    pub struct ContDestroyReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The pool handle.
+        pub pool_handle: Uuid,
+        /// The container, by label or UUID.
+        pub cont: EntityRef,
+        /// Destroy even if handles are open.
+        pub force: Flag,
+    }
+}
+
+wire_struct! {
+    /// One container in a listing.
+    pub struct ContEntry {
+        /// UUID.
+        pub uuid: Uuid,
+        /// Label ("" if none).
+        pub label: String,
+    }
+}
+
+wire_struct! {
+    /// `ContList` reply.
+    pub struct ContListReply {
+        /// The containers.
+        pub containers: Vec<ContEntry>,
+    }
+}
+
+wire_struct! {
+    /// `ContSnapCreate` reply and `ContAllocOids` reply.
+    pub struct U64Reply {
+        /// The value (snapshot epoch; first allocated object id).
+        pub value: u64,
+    }
+}
+
+wire_struct! {
+    /// `ContSnapDestroy` request.
+    pub struct SnapDestroyReq {
+        /// The container handle.
+        pub handle: ContHandleReq,
+        /// Lowest epoch to destroy, inclusive.
+        pub epoch_lo: u64,
+        /// Highest epoch to destroy, inclusive.
+        pub epoch_hi: u64,
+    }
+}
+
+wire_struct! {
+    /// `ContSnapCreate` request.
+    pub struct SnapCreateReq {
+        /// The container handle.
+        pub handle: ContHandleReq,
+        /// Optional name.
+        pub name: String,
+    }
+}
+
+wire_struct! {
+    /// One snapshot.
+    pub struct SnapEntry {
+        /// Snapshot epoch.
+        pub epoch: u64,
+        /// Name ("" if none).
+        pub name: String,
+    }
+}
+
+wire_struct! {
+    /// `ContSnapList` reply.
+    pub struct SnapListReply {
+        /// Snapshots, ascending epoch.
+        pub snapshots: Vec<SnapEntry>,
+    }
+}
+
+wire_struct! {
+    /// `ContAllocOids` request.
+    pub struct AllocOidsReq {
+        /// The container handle.
+        pub handle: ContHandleReq,
+        /// How many ids.
+        pub count: u64,
+    }
+}
+
+// ---------------------------------------------------------------- management
+
+wire_struct! {
+    /// `MgmtPoolCreate` request (control plane to each engine of the pool).
+    pub struct MgmtPoolCreateReq {
+        /// New pool UUID.
+        pub pool: Uuid,
+        /// Label.
+        pub label: String,
+        /// Metadata bytes per target.
+        pub scm_per_target: u64,
+        /// Bulk data bytes per target.
+        pub nvme_per_target: u64,
+        /// Ranks that host the pool service.
+        pub svc_ranks: Vec<u32>,
+        /// Initial pool map.
+        pub map: WireMap,
+        /// Pool properties.
+        pub props: WireProps,
+        /// Owner.
+        pub owner: Credential,
+    }
+}
+
+wire_struct! {
+    /// `MgmtPoolDestroy` request.
+    pub struct MgmtPoolDestroyReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// Destroy even with connected handles.
+        pub force: Flag,
+    }
+}
+
+wire_struct! {
+    /// `MgmtPoolQuery` request.
+    pub struct MgmtPoolQueryReq {
+        /// The pool.
+        pub pool: Uuid,
+    }
+}
+
+wire_struct! {
+    /// Space of one target.
+    pub struct TargetSpace {
+        /// Target index.
+        pub target: u32,
+        /// Metadata bytes total.
+        pub scm_total: u64,
+        /// Metadata bytes free.
+        pub scm_free: u64,
+        /// Bulk bytes total.
+        pub nvme_total: u64,
+        /// Bulk bytes free.
+        pub nvme_free: u64,
+    }
+}
+
+wire_struct! {
+    /// `MgmtPoolQuery` reply.
+    pub struct MgmtPoolQueryReply {
+        /// Per-target space.
+        pub targets: Vec<TargetSpace>,
+        /// Open pool handles on this engine's service.
+        pub handles: u32,
+    }
+}
+
+wire_struct! {
+    /// `MgmtPing` reply.
+    pub struct PingReply {
+        /// The engine's rank.
+        pub rank: u32,
+        /// Number of targets.
+        pub targets: u32,
+        /// Pools with targets on this engine.
+        pub pools: Vec<Uuid>,
+    }
+}
+
+// ---------------------------------------------------------------- objects
+
+wire_struct! {
+    /// Which object shard, in which container, through which handle.
+    pub struct ObjTarget {
+        /// The pool.
+        pub pool: Uuid,
+        /// The container.
+        pub cont: Uuid,
+        /// The open container handle.
+        pub handle: Uuid,
+        /// The object.
+        pub oid: ObjectId,
+        /// The shard of the object this target holds.
+        pub shard: u32,
+    }
+}
+
+/// `DAOS_IOD_SINGLE`.
+pub const IOD_SINGLE: u8 = 1;
+/// `DAOS_IOD_ARRAY`.
+pub const IOD_ARRAY: u8 = 2;
+
+wire_struct! {
+    /// One akey's I/O descriptor (`daos_iod_t`).
+    pub struct IodDesc {
+        /// The akey.
+        pub akey: Key,
+        /// [`IOD_SINGLE`] or [`IOD_ARRAY`].
+        pub kind: u8,
+        /// Record size in bytes (single value: its size). 0 on update punches; 0 on fetch
+        /// means "any" (`DAOS_REC_ANY`).
+        pub size: u64,
+        /// Per-akey conditional flags (`DAOS_COND_AKEY_*` with `DAOS_COND_PER_AKEY`).
+        pub flags: u64,
+        /// Extents (arrays only).
+        pub recxs: Vec<Recx>,
+    }
+}
+
+wire_struct! {
+    /// `ObjUpdate` request.
+    pub struct ObjUpdateReq {
+        /// Where.
+        pub target: ObjTarget,
+        /// Epoch to write at; 0 lets the engine assign one.
+        pub epoch: u64,
+        /// `DAOS_COND_*` flags.
+        pub flags: u64,
+        /// The dkey.
+        pub dkey: Key,
+        /// The akeys.
+        pub iods: Vec<IodDesc>,
+        /// Checksum chunk size in bytes; 0 when the container has checksums off.
+        pub csum_chunk: u64,
+        /// Per iod, the CRC-32C of each chunk slice of its data (see `daos_types::csum`).
+        pub csums: Vec<Vec<u32>>,
+        /// The data: iods in order, each single value or extent's bytes in order.
+        pub data: Payload,
+    }
+}
+
+wire_struct! {
+    /// `ObjUpdate` reply.
+    pub struct ObjUpdateReply {
+        /// Epoch the update was applied at.
+        pub epoch: u64,
+    }
+}
+
+wire_struct! {
+    /// `ObjFetch` request.
+    pub struct ObjFetchReq {
+        /// Where.
+        pub target: ObjTarget,
+        /// Epoch to read at (`DAOS_EPOCH_MAX` for the latest).
+        pub epoch: u64,
+        /// `DAOS_COND_*` flags.
+        pub flags: u64,
+        /// The dkey.
+        pub dkey: Key,
+        /// The akeys.
+        pub iods: Vec<IodDesc>,
+        /// Per iod, the bytes the caller's buffers hold for it; data for iod `i` starts at the
+        /// sum of the capacities before it.
+        pub capacities: Vec<u64>,
+        /// Checksum chunk size wanted for returned checksums; 0 for none.
+        pub csum_chunk: u64,
+        /// Where to put data: `Inline(empty)` asks for it in the reply.
+        pub sink: Payload,
+    }
+}
+
+wire_struct! {
+    /// What a fetch found for one akey.
+    pub struct FetchedIod {
+        /// Record size found (0: nothing there).
+        pub size: u64,
+        /// Bytes of data returned for this iod.
+        pub data_len: u64,
+        /// CRC-32C per chunk slice of the returned data.
+        pub csums: Vec<u32>,
+        /// Extents actually holding data within the request (arrays), for `daos_iom_t`.
+        pub extents: Vec<Recx>,
+    }
+}
+
+wire_struct! {
+    /// `ObjFetch` reply (also the body of a `-DER_REC2BIG` reply, without data).
+    pub struct ObjFetchReply {
+        /// Epoch the read was served at.
+        pub epoch: u64,
+        /// Per iod.
+        pub iods: Vec<FetchedIod>,
+        /// Inline data, if the request asked for it.
+        pub data: Blob,
+    }
+}
+
+/// Punch the whole object.
+pub const PUNCH_OBJECT: u8 = 0;
+/// Punch the listed dkeys.
+pub const PUNCH_DKEYS: u8 = 1;
+/// Punch the listed akeys under one dkey.
+pub const PUNCH_AKEYS: u8 = 2;
+
+wire_struct! {
+    /// `ObjPunch` request.
+    pub struct ObjPunchReq {
+        /// Where.
+        pub target: ObjTarget,
+        /// Epoch; 0 lets the engine assign one.
+        pub epoch: u64,
+        /// `DAOS_COND_PUNCH` and friends.
+        pub flags: u64,
+        /// [`PUNCH_OBJECT`], [`PUNCH_DKEYS`] or [`PUNCH_AKEYS`].
+        pub kind: u8,
+        /// Dkeys (one for akey punches).
+        pub dkeys: Vec<Key>,
+        /// Akeys.
+        pub akeys: Vec<Key>,
+    }
+}
+
+/// List dkeys.
+pub const LIST_DKEYS: u8 = 0;
+/// List akeys under a dkey.
+pub const LIST_AKEYS: u8 = 1;
+/// List extents of an array akey.
+pub const LIST_RECXS: u8 = 2;
+
+wire_struct! {
+    /// `ObjList` request.
+    pub struct ObjListReq {
+        /// Where.
+        pub target: ObjTarget,
+        /// Epoch to enumerate at.
+        pub epoch: u64,
+        /// [`LIST_DKEYS`], [`LIST_AKEYS`] or [`LIST_RECXS`].
+        pub kind: u8,
+        /// The dkey (akeys and extents).
+        pub dkey: Option<Key>,
+        /// The akey (extents).
+        pub akey: Option<Key>,
+        /// Where to resume.
+        pub anchor: Anchor,
+        /// At most this many entries.
+        pub count_max: u32,
+        /// At most this many key bytes in total.
+        pub bytes_max: u64,
+    }
+}
+
+wire_struct! {
+    /// An extent and the epoch it was written at.
+    pub struct RecxEpoch {
+        /// The extent.
+        pub recx: Recx,
+        /// Its epoch.
+        pub epoch: u64,
+    }
+}
+
+wire_struct! {
+    /// `ObjList` reply.
+    pub struct ObjListReply {
+        /// Keys found, in order.
+        pub keys: Vec<Key>,
+        /// Extents found (for [`LIST_RECXS`]).
+        pub recxs: Vec<RecxEpoch>,
+        /// Record size of the listed extents.
+        pub record_size: u64,
+        /// Where to resume.
+        pub anchor: Anchor,
+        /// Whether the enumeration reached the end.
+        pub eof: Flag,
+        /// When nothing fit: the size of the next key (for `-DER_KEY2BIG`).
+        pub key_size_needed: u64,
+    }
+}
+
+/// `DAOS_GET_DKEY`.
+pub const GET_DKEY: u32 = 1 << 0;
+/// `DAOS_GET_AKEY`.
+pub const GET_AKEY: u32 = 1 << 1;
+/// `DAOS_GET_RECX`.
+pub const GET_RECX: u32 = 1 << 2;
+/// `DAOS_GET_MAX`.
+pub const GET_MAX: u32 = 1 << 3;
+/// `DAOS_GET_MIN`.
+pub const GET_MIN: u32 = 1 << 4;
+
+wire_struct! {
+    /// `ObjQueryKey` request.
+    pub struct ObjQueryKeyReq {
+        /// Where.
+        pub target: ObjTarget,
+        /// Epoch to look at.
+        pub epoch: u64,
+        /// `DAOS_GET_*` flags.
+        pub flags: u32,
+        /// The dkey, when only akeys or extents are asked for.
+        pub dkey: Option<Key>,
+        /// The akey, when only extents are asked for.
+        pub akey: Option<Key>,
+    }
+}
+
+wire_struct! {
+    /// `ObjQueryKey` reply. Absent fields mean nothing was found.
+    pub struct ObjQueryKeyReply {
+        /// The dkey found.
+        pub dkey: Option<Key>,
+        /// The akey found.
+        pub akey: Option<Key>,
+        /// The extent found.
+        pub recx: Option<Recx>,
+    }
+}
+
+/// An empty body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Empty;
+
+impl Wire for Empty {
+    const ENCODED_SIZE_MIN: usize = 0;
+    fn encode(&self, _: &mut Encoder) {}
+    fn decode(_: &mut Decoder<'_>) -> Result<Self> {
+        Ok(Empty)
+    }
+}

@@ -1,0 +1,89 @@
+//! Operation codes. Numbers are part of the wire format: never reuse or renumber one.
+
+/// Every operation an engine serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum Opcode {
+    /// Connect to a pool (service context).
+    PoolConnect = 1,
+    /// Disconnect a pool handle.
+    PoolDisconnect = 2,
+    /// Pool space, targets and map version.
+    PoolQuery = 3,
+    /// Create a container.
+    ContCreate = 10,
+    /// Open a container.
+    ContOpen = 11,
+    /// Close a container handle.
+    ContClose = 12,
+    /// Destroy a container.
+    ContDestroy = 13,
+    /// Container properties and info.
+    ContQuery = 14,
+    /// List a pool's containers.
+    ContList = 15,
+    /// Create a snapshot.
+    ContSnapCreate = 16,
+    /// List snapshots.
+    ContSnapList = 17,
+    /// Destroy snapshots in an epoch range.
+    ContSnapDestroy = 18,
+    /// Reserve object ids.
+    ContAllocOids = 19,
+    /// Create a pool's targets on an engine (from the control plane).
+    MgmtPoolCreate = 40,
+    /// Destroy a pool's targets on an engine.
+    MgmtPoolDestroy = 41,
+    /// Space used and free on an engine's targets of a pool.
+    MgmtPoolQuery = 42,
+    /// Liveness check and engine facts.
+    MgmtPing = 43,
+    /// Update (write) akeys under one dkey.
+    ObjUpdate = 60,
+    /// Fetch (read) akeys under one dkey.
+    ObjFetch = 61,
+    /// Punch an object, dkeys or akeys.
+    ObjPunch = 62,
+    /// Enumerate dkeys, akeys or extents.
+    ObjList = 63,
+    /// Highest or lowest dkey, akey or extent.
+    ObjQueryKey = 64,
+}
+
+impl Opcode {
+    /// The opcode for a wire value.
+    pub fn from_u16(value: u16) -> Option<Opcode> {
+        use Opcode::*;
+        Some(match value {
+            1 => PoolConnect,
+            2 => PoolDisconnect,
+            3 => PoolQuery,
+            10 => ContCreate,
+            11 => ContOpen,
+            12 => ContClose,
+            13 => ContDestroy,
+            14 => ContQuery,
+            15 => ContList,
+            16 => ContSnapCreate,
+            17 => ContSnapList,
+            18 => ContSnapDestroy,
+            19 => ContAllocOids,
+            40 => MgmtPoolCreate,
+            41 => MgmtPoolDestroy,
+            42 => MgmtPoolQuery,
+            43 => MgmtPing,
+            60 => ObjUpdate,
+            61 => ObjFetch,
+            62 => ObjPunch,
+            63 => ObjList,
+            64 => ObjQueryKey,
+            _ => return None,
+        })
+    }
+
+    /// Whether the operation is served by a target context (object I/O) rather than the
+    /// engine's service context.
+    pub fn is_target_op(self) -> bool {
+        (self as u16) >= 60
+    }
+}
