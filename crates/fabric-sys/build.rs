@@ -10,7 +10,11 @@ fn main() {
         );
     }
     let mut build = cc::Build::new();
-    build.file("shim/dfab.c").include("shim").flag_if_supported("-Wall").opt_level(2);
+    build
+        .file("shim/dfab.c")
+        .include("shim")
+        .flag_if_supported("-Wall")
+        .opt_level(2);
     if let Some(include) = std::env::var_os("LIBFABRIC_INCLUDE") {
         build.include(include);
     }

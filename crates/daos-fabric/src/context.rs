@@ -123,7 +123,11 @@ impl Future for OpHandle {
         match state.result {
             Some(done) => Poll::Ready((done, std::mem::replace(&mut state.hold, Hold::None))),
             None => {
-                if !state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !state
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     state.waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
@@ -185,16 +189,27 @@ impl NetContext {
     /// Opens an endpoint bound to `node:service` (`None` for any address / an ephemeral port).
     ///
     /// Errors: `-DER_BUSY` when the port is taken, `-DER_HG` for other libfabric failures.
-    pub fn open(fabric: &Arc<Fabric>, node: Option<&str>, service: Option<&str>) -> Result<Arc<NetContext>> {
+    pub fn open(
+        fabric: &Arc<Fabric>,
+        node: Option<&str>,
+        service: Option<&str>,
+    ) -> Result<Arc<NetContext>> {
         let ep = Endpoint::open(fabric, node, service)?;
         Ok(Arc::new(NetContext {
             ep,
             poll_lock: Mutex::new(()),
-            addresses: Mutex::new(AddressCache { map: HashMap::new(), clock: 0 }),
+            addresses: Mutex::new(AddressCache {
+                map: HashMap::new(),
+                clock: 0,
+            }),
             // Start RPC ids at a random point so a restarted client does not reuse ids that a
             // slow reply from its previous life might still carry.
             rpc_seq: AtomicU64::new(rand_seed() & (REQUEST_TAG - 1) >> 8),
-            timers: Mutex::new(Timers { heap: BinaryHeap::new(), wakers: HashMap::new(), next_id: 0 }),
+            timers: Mutex::new(Timers {
+                heap: BinaryHeap::new(),
+                wakers: HashMap::new(),
+                next_id: 0,
+            }),
             requests: Mutex::new(RequestPool {
                 enabled: false,
                 size: 0,
@@ -241,7 +256,10 @@ impl NetContext {
             return Ok(entry.0);
         }
         if name.len() < 4 || name.len() > 256 {
-            return Err(Error::new(Der::Inval, format!("peer address of {} bytes", name.len())));
+            return Err(Error::new(
+                Der::Inval,
+                format!("peer address of {} bytes", name.len()),
+            ));
         }
         if cache.map.len() >= ADDRESS_CACHE_MAX {
             self.evict_addresses(&mut cache);
@@ -251,7 +269,10 @@ impl NetContext {
         // provider validates its contents); raw is a valid out-pointer.
         let rc = unsafe { sys::dfab_av_insert(self.ep.raw, name.as_ptr().cast(), &mut raw) };
         if rc != 0 {
-            return Err(Error::new(Der::Inval, format!("peer address rejected: {}", fi_error(rc, "fi_av_insert"))));
+            return Err(Error::new(
+                Der::Inval,
+                format!("peer address rejected: {}", fi_error(rc, "fi_av_insert")),
+            ));
         }
         cache.map.insert(name.to_vec(), (FiAddr(raw), clock));
         Ok(FiAddr(raw))
@@ -273,7 +294,8 @@ impl NetContext {
     }
 
     fn touch(&self) {
-        self.last_activity_ns.store(self.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.last_activity_ns
+            .store(self.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
 
     fn idle_for(&self) -> Duration {
@@ -296,7 +318,11 @@ impl NetContext {
         let cell = Arc::new(OpCell {
             fi_context: UnsafeCell::new([0; sys::DFAB_CONTEXT_SIZE / 8]),
             kind,
-            state: Mutex::new(OpState { result: None, waker: None, hold }),
+            state: Mutex::new(OpState {
+                result: None,
+                waker: None,
+                hold,
+            }),
         });
         let ptr = Arc::into_raw(cell.clone()) as *mut c_void;
         let mut attempts: u32 = 0;
@@ -304,7 +330,10 @@ impl NetContext {
             let rc = post(ptr);
             if rc == 0 {
                 self.touch();
-                return Ok(OpHandle { cell, ctx: self.clone() });
+                return Ok(OpHandle {
+                    cell,
+                    ctx: self.clone(),
+                });
             }
             if rc != -(libc::EAGAIN as isize) {
                 // SAFETY: the post failed, so libfabric holds no reference; reclaim ours.
@@ -319,7 +348,10 @@ impl NetContext {
             if attempts > 2_000_000 {
                 // SAFETY: as above, the post never succeeded.
                 drop(unsafe { Arc::from_raw(ptr as *const OpCell) });
-                return Err(Error::new(Der::Timedout, format!("{what}: provider stayed busy")));
+                return Err(Error::new(
+                    Der::Timedout,
+                    format!("{what}: provider stayed busy"),
+                ));
             }
         }
     }
@@ -336,7 +368,11 @@ impl NetContext {
 
     /// Sends `msg` to `dest` with `tag`.
     pub fn post_send(self: &Arc<Self>, dest: FiAddr, tag: u64, msg: Vec<u8>) -> Result<OpHandle> {
-        let iov = sys::dfab_iov { base: msg.as_ptr() as *mut c_void, len: msg.len(), desc: std::ptr::null_mut() };
+        let iov = sys::dfab_iov {
+            base: msg.as_ptr() as *mut c_void,
+            len: msg.len(),
+            desc: std::ptr::null_mut(),
+        };
         let ep = self.ep.raw;
         self.submit(OpKind::Normal, Hold::Bytes(msg), "fi_tsend", |ctx| {
             // SAFETY: the message lives in the op's Hold until completion.
@@ -362,7 +398,16 @@ impl NetContext {
         self.submit(OpKind::Normal, hold, "fi_read", |ctx| {
             // SAFETY: guaranteed by the caller.
             unsafe {
-                sys::dfab_read(ep, local.cast(), remote.len as usize, desc, peer.0, remote.addr, remote.key, ctx)
+                sys::dfab_read(
+                    ep,
+                    local.cast(),
+                    remote.len as usize,
+                    desc,
+                    peer.0,
+                    remote.addr,
+                    remote.key,
+                    ctx,
+                )
             }
         })
     }
@@ -383,7 +428,16 @@ impl NetContext {
         self.submit(OpKind::Normal, hold, "fi_write", |ctx| {
             // SAFETY: guaranteed by the caller.
             unsafe {
-                sys::dfab_write(ep, local.cast(), remote.len as usize, desc, peer.0, remote.addr, remote.key, ctx)
+                sys::dfab_write(
+                    ep,
+                    local.cast(),
+                    remote.len as usize,
+                    desc,
+                    peer.0,
+                    remote.addr,
+                    remote.key,
+                    ctx,
+                )
             }
         })
     }
@@ -402,7 +456,11 @@ impl NetContext {
 
     /// The next received request, if any.
     pub fn take_request(&self) -> Option<Incoming> {
-        self.requests.lock().expect("request pool poisoned").incoming.pop_front()
+        self.requests
+            .lock()
+            .expect("request pool poisoned")
+            .incoming
+            .pop_front()
     }
 
     /// Returns a request buffer for reuse.
@@ -432,19 +490,34 @@ impl NetContext {
             let cell = Arc::new(OpCell {
                 fi_context: UnsafeCell::new([0; sys::DFAB_CONTEXT_SIZE / 8]),
                 kind: OpKind::Request,
-                state: Mutex::new(OpState { result: None, waker: None, hold: Hold::Bytes(buf) }),
+                state: Mutex::new(OpState {
+                    result: None,
+                    waker: None,
+                    hold: Hold::Bytes(buf),
+                }),
             });
             let ctx = Arc::into_raw(cell) as *mut c_void;
             // SAFETY: the buffer lives in the cell's Hold until completion.
             let rc = unsafe {
-                sys::dfab_trecv(ep, ptr.cast(), len, std::ptr::null_mut(), REQUEST_TAG, REQUEST_TAG - 1, ctx)
+                sys::dfab_trecv(
+                    ep,
+                    ptr.cast(),
+                    len,
+                    std::ptr::null_mut(),
+                    REQUEST_TAG,
+                    REQUEST_TAG - 1,
+                    ctx,
+                )
             };
             if rc != 0 {
                 // SAFETY: the post failed; reclaim the reference we gave it.
                 drop(unsafe { Arc::from_raw(ctx as *const OpCell) });
                 self.requests.lock().expect("request pool poisoned").to_post += 1;
                 if rc != -(libc::EAGAIN as isize) {
-                    tracing::error!("cannot post request buffer: {}", fi_error(rc as i32, "fi_trecv"));
+                    tracing::error!(
+                        "cannot post request buffer: {}",
+                        fi_error(rc as i32, "fi_trecv")
+                    );
                 }
                 return;
             }
@@ -454,14 +527,19 @@ impl NetContext {
     /// Reads completions and fires due timers; returns how many events were handled.
     /// Never blocks, and returns 0 at once if another thread is already progressing.
     pub fn progress(self: &Arc<Self>) -> usize {
-        let Ok(guard) = self.poll_lock.try_lock() else { return 0 };
+        let Ok(guard) = self.poll_lock.try_lock() else {
+            return 0;
+        };
         let mut handled = 0;
         let mut entries = [sys::dfab_completion::default(); sys::DFAB_CQ_BATCH];
         loop {
             // SAFETY: entries has DFAB_CQ_BATCH writable slots.
             let n = unsafe { sys::dfab_cq_read(self.ep.raw, entries.as_mut_ptr(), entries.len()) };
             if n < 0 {
-                tracing::error!("completion queue error: {}", fi_error(n as i32, "fi_cq_read"));
+                tracing::error!(
+                    "completion queue error: {}",
+                    fi_error(n as i32, "fi_cq_read")
+                );
                 break;
             }
             for entry in &entries[..n as usize] {
@@ -488,9 +566,17 @@ impl NetContext {
         // SAFETY: every context we post is Arc::into_raw of an OpCell, and libfabric reports
         // each exactly once; this reclaims that reference.
         let cell = unsafe { Arc::from_raw(entry.op_context as *const OpCell) };
-        let done = Completion { err: entry.err, len: entry.len, tag: entry.tag, overflow: entry.olen };
+        let done = Completion {
+            err: entry.err,
+            len: entry.len,
+            tag: entry.tag,
+            overflow: entry.olen,
+        };
         if cell.kind == OpKind::Request {
-            let hold = std::mem::replace(&mut cell.state.lock().expect("op state poisoned").hold, Hold::None);
+            let hold = std::mem::replace(
+                &mut cell.state.lock().expect("op state poisoned").hold,
+                Hold::None,
+            );
             let mut pool = self.requests.lock().expect("request pool poisoned");
             pool.to_post += 1;
             if let Hold::Bytes(mut data) = hold {
@@ -539,12 +625,21 @@ impl NetContext {
     /// The earliest pending timer deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timers = self.timers.lock().expect("timers poisoned");
-        timers.heap.iter().filter(|Reverse((_, id))| timers.wakers.contains_key(id)).map(|Reverse((d, _))| *d).min()
+        timers
+            .heap
+            .iter()
+            .filter(|Reverse((_, id))| timers.wakers.contains_key(id))
+            .map(|Reverse((d, _))| *d)
+            .min()
     }
 
     /// A future that completes at `deadline` (driven by this context's progress).
     pub fn sleep_until(self: &Arc<Self>, deadline: Instant) -> Sleep {
-        Sleep { ctx: self.clone(), deadline, id: None }
+        Sleep {
+            ctx: self.clone(),
+            deadline,
+            id: None,
+        }
     }
 
     /// The wait object's file descriptor, if the provider has one.
@@ -581,7 +676,11 @@ impl NetContext {
                 if !self.try_wait() {
                     return;
                 }
-                let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
                 let ms = limit.as_millis().clamp(0, i32::MAX as u128) as i32;
                 // Round sub-millisecond waits up so a near timer does not turn into a spin.
                 let ms = if ms == 0 && !limit.is_zero() { 1 } else { ms };
@@ -590,7 +689,8 @@ impl NetContext {
             }
             None => {
                 // No wait object (shm): back off from 10 µs to 1 ms as idleness grows.
-                let backoff = (idle / 16).clamp(Duration::from_micros(10), Duration::from_millis(1));
+                let backoff =
+                    (idle / 16).clamp(Duration::from_micros(10), Duration::from_millis(1));
                 std::thread::sleep(backoff.min(limit));
             }
         }
@@ -625,7 +725,12 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if Instant::now() >= self.deadline {
             if let Some(id) = self.id.take() {
-                self.ctx.timers.lock().expect("timers poisoned").wakers.remove(&id);
+                self.ctx
+                    .timers
+                    .lock()
+                    .expect("timers poisoned")
+                    .wakers
+                    .remove(&id);
             }
             return Poll::Ready(());
         }
@@ -649,7 +754,12 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(id) = self.id {
-            self.ctx.timers.lock().expect("timers poisoned").wakers.remove(&id);
+            self.ctx
+                .timers
+                .lock()
+                .expect("timers poisoned")
+                .wakers
+                .remove(&id);
         }
     }
 }

@@ -29,7 +29,11 @@ impl Wake for TaskWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.queue.ids.lock().expect("ready queue poisoned").push(self.id);
+        self.queue
+            .ids
+            .lock()
+            .expect("ready queue poisoned")
+            .push(self.id);
     }
 }
 
@@ -42,7 +46,10 @@ pub struct Executor<F: ?Sized> {
 
 impl<F: Future<Output = ()> + ?Sized> Default for Executor<F> {
     fn default() -> Self {
-        Executor { tasks: Slab::new(), queue: Arc::new(ReadyQueue::default()) }
+        Executor {
+            tasks: Slab::new(),
+            queue: Arc::new(ReadyQueue::default()),
+        }
     }
 }
 
@@ -55,7 +62,11 @@ impl<F: Future<Output = ()> + ?Sized> Executor<F> {
     /// Adds a task; it is polled at the next [`Executor::run_ready`].
     pub fn spawn(&mut self, task: Pin<Box<F>>) {
         let id = self.tasks.insert(task);
-        self.queue.ids.lock().expect("ready queue poisoned").push(id);
+        self.queue
+            .ids
+            .lock()
+            .expect("ready queue poisoned")
+            .push(id);
     }
 
     /// Number of unfinished tasks.
@@ -70,7 +81,12 @@ impl<F: Future<Output = ()> + ?Sized> Executor<F> {
 
     /// Whether some task was woken and waits to be polled.
     pub fn has_ready(&self) -> bool {
-        !self.queue.ids.lock().expect("ready queue poisoned").is_empty()
+        !self
+            .queue
+            .ids
+            .lock()
+            .expect("ready queue poisoned")
+            .is_empty()
     }
 
     /// Polls every woken task once (tasks woken meanwhile wait for the next call); returns
@@ -79,10 +95,19 @@ impl<F: Future<Output = ()> + ?Sized> Executor<F> {
         let ids = std::mem::take(&mut *self.queue.ids.lock().expect("ready queue poisoned"));
         let mut polled = 0;
         for id in ids {
-            let Some(task) = self.tasks.get_mut(id) else { continue };
-            let waker = Waker::from(Arc::new(TaskWaker { id, queue: self.queue.clone() }));
+            let Some(task) = self.tasks.get_mut(id) else {
+                continue;
+            };
+            let waker = Waker::from(Arc::new(TaskWaker {
+                id,
+                queue: self.queue.clone(),
+            }));
             polled += 1;
-            if task.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+            if task
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready()
+            {
                 self.tasks.remove(id);
             }
         }

@@ -44,19 +44,20 @@ unsafe impl Sync for Fabric {}
 /// to libfabric provider strings.
 pub fn provider_name(daos_provider: &str) -> Result<String> {
     let name = daos_provider.strip_prefix("ofi+").unwrap_or(daos_provider);
-    let mapped = match name {
-        "tcp" | "tcp;ofi_rxm" => "tcp;ofi_rxm",
-        "shm" | "sm" => "shm",
-        "verbs" | "verbs;ofi_rxm" => "verbs;ofi_rxm",
-        "cxi" => "cxi",
-        "sockets" => "sockets",
-        other => {
-            return Err(Error::new(
+    let mapped =
+        match name {
+            "tcp" | "tcp;ofi_rxm" => "tcp;ofi_rxm",
+            "shm" | "sm" => "shm",
+            "verbs" | "verbs;ofi_rxm" => "verbs;ofi_rxm",
+            "cxi" => "cxi",
+            "sockets" => "sockets",
+            other => return Err(Error::new(
                 Der::Inval,
-                format!("unknown provider {other:?} (expected ofi+tcp, ofi+shm, ofi+verbs or ofi+cxi)"),
-            ))
-        }
-    };
+                format!(
+                    "unknown provider {other:?} (expected ofi+tcp, ofi+shm, ofi+verbs or ofi+cxi)"
+                ),
+            )),
+        };
     Ok(mapped.to_string())
 }
 
@@ -92,7 +93,11 @@ impl Fabric {
         if rc != 0 {
             return Err(Error::new(
                 Der::Hg,
-                format!("cannot open provider {provider} on {}: {}", node.unwrap_or("any"), errbuf_text(&errbuf)),
+                format!(
+                    "cannot open provider {provider} on {}: {}",
+                    node.unwrap_or("any"),
+                    errbuf_text(&errbuf)
+                ),
             ));
         }
         // SAFETY: dfab_attrs is plain old data; dfab_fabric_attrs fills it from a valid fabric.
@@ -104,8 +109,12 @@ impl Fabric {
         // SAFETY: the shim NUL-terminates both names within their arrays.
         let (prov_name, domain) = unsafe {
             (
-                CStr::from_ptr(attrs.provider.as_ptr()).to_string_lossy().into_owned(),
-                CStr::from_ptr(attrs.domain.as_ptr()).to_string_lossy().into_owned(),
+                CStr::from_ptr(attrs.provider.as_ptr())
+                    .to_string_lossy()
+                    .into_owned(),
+                CStr::from_ptr(attrs.domain.as_ptr())
+                    .to_string_lossy()
+                    .into_owned(),
             )
         };
         // SAFETY: dfab_const only reads a switch table.
@@ -151,19 +160,44 @@ impl Fabric {
     /// # Safety
     /// The memory must stay valid and must not be freed until the returned region is dropped;
     /// remote peers may read or write it (as `access` allows) at any time until then.
-    pub unsafe fn register_raw(self: &Arc<Self>, ptr: *const u8, len: usize, access: u64) -> Result<MemoryRegion> {
+    pub unsafe fn register_raw(
+        self: &Arc<Self>,
+        ptr: *const u8,
+        len: usize,
+        access: u64,
+    ) -> Result<MemoryRegion> {
         let mut mr = std::ptr::null_mut();
         let mut key = 0u64;
         let mut desc = std::ptr::null_mut();
-        let requested = if self.prov_key { 0 } else { self.next_key.fetch_add(1, Ordering::Relaxed) };
+        let requested = if self.prov_key {
+            0
+        } else {
+            self.next_key.fetch_add(1, Ordering::Relaxed)
+        };
         // SAFETY: the caller guarantees ptr/len; the out-pointers are valid locals.
         let rc = unsafe {
-            sys::dfab_mr_reg(self.raw, ptr.cast(), len, access, requested, &mut mr, &mut key, &mut desc)
+            sys::dfab_mr_reg(
+                self.raw,
+                ptr.cast(),
+                len,
+                access,
+                requested,
+                &mut mr,
+                &mut key,
+                &mut desc,
+            )
         };
         if rc != 0 {
             return Err(fi_error(rc, "fi_mr_reg"));
         }
-        Ok(MemoryRegion { fabric: self.clone(), mr, key, desc, base: ptr as u64, len })
+        Ok(MemoryRegion {
+            fabric: self.clone(),
+            mr,
+            key,
+            desc,
+            base: ptr as u64,
+            len,
+        })
     }
 }
 
@@ -252,8 +286,16 @@ impl MemoryRegion {
     /// How a peer addresses `len` bytes starting `offset` bytes into this region.
     pub fn remote(&self, offset: usize, len: usize) -> RemoteRegion {
         debug_assert!(offset + len <= self.len);
-        let addr = if self.fabric.virt_addr { self.base + offset as u64 } else { offset as u64 };
-        RemoteRegion { addr, len: len as u64, key: self.key }
+        let addr = if self.fabric.virt_addr {
+            self.base + offset as u64
+        } else {
+            offset as u64
+        };
+        RemoteRegion {
+            addr,
+            len: len as u64,
+            key: self.key,
+        }
     }
 }
 
@@ -278,7 +320,11 @@ unsafe impl Send for Endpoint {}
 unsafe impl Sync for Endpoint {}
 
 impl Endpoint {
-    pub(crate) fn open(fabric: &Arc<Fabric>, node: Option<&str>, service: Option<&str>) -> Result<Endpoint> {
+    pub(crate) fn open(
+        fabric: &Arc<Fabric>,
+        node: Option<&str>,
+        service: Option<&str>,
+    ) -> Result<Endpoint> {
         let node_c = node.map(|n| cstring(n, "node")).transpose()?;
         let service_c = service.map(|s| cstring(s, "service")).transpose()?;
         let mut raw = std::ptr::null_mut();
@@ -295,7 +341,11 @@ impl Endpoint {
             )
         };
         if rc != 0 {
-            let der = if rc == -98 || rc == -(libc::EADDRINUSE) { Der::Busy } else { Der::Hg };
+            let der = if rc == -98 || rc == -(libc::EADDRINUSE) {
+                Der::Busy
+            } else {
+                Der::Hg
+            };
             return Err(Error::new(
                 der,
                 format!(
@@ -318,7 +368,12 @@ impl Endpoint {
         name.truncate(len);
         // SAFETY: raw is a valid endpoint.
         let fd = unsafe { sys::dfab_ep_wait_fd(raw) };
-        Ok(Endpoint { fabric: fabric.clone(), raw, name, wait_fd: (fd >= 0).then_some(fd) })
+        Ok(Endpoint {
+            fabric: fabric.clone(),
+            raw,
+            name,
+            wait_fd: (fd >= 0).then_some(fd),
+        })
     }
 }
 

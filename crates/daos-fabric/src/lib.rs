@@ -28,6 +28,8 @@ pub struct FiAddr(pub u64);
 /// Converts a negative libfabric return code into a DAOS error (`-DER_HG`).
 pub(crate) fn fi_error(rc: i32, what: &str) -> Error {
     // SAFETY: fi_strerror returns a static NUL-terminated string for any code.
-    let text = unsafe { std::ffi::CStr::from_ptr(fabric_sys::dfab_strerror(rc)) }.to_string_lossy().into_owned();
+    let text = unsafe { std::ffi::CStr::from_ptr(fabric_sys::dfab_strerror(rc)) }
+        .to_string_lossy()
+        .into_owned();
     Error::new(daos_types::Der::Hg, format!("{what}: {text} ({rc})"))
 }

@@ -59,7 +59,12 @@ pub async fn call(
             return Err(err);
         }
     };
-    let outcome = Call { reply: Some(reply), sent: Some(sent), sleep: ctx.sleep_until(Instant::now() + timeout) }.await;
+    let outcome = Call {
+        reply: Some(reply),
+        sent: Some(sent),
+        sleep: ctx.sleep_until(Instant::now() + timeout),
+    }
+    .await;
     outcome
 }
 
@@ -86,7 +91,10 @@ impl Future for Call {
             if let Poll::Ready((done, _)) = Pin::new(sent).poll(cx) {
                 self.sent = None;
                 if done.err != 0 {
-                    return self.fail(Error::new(Der::Unreach, format!("request not delivered: FI error {}", done.err)));
+                    return self.fail(Error::new(
+                        Der::Unreach,
+                        format!("request not delivered: FI error {}", done.err),
+                    ));
                 }
             }
         }
@@ -94,8 +102,15 @@ impl Future for Call {
             if let Poll::Ready((done, hold)) = Pin::new(reply).poll(cx) {
                 self.reply = None;
                 if done.err != 0 {
-                    let der = if done.overflow > 0 || done.err == 265 { Der::Overflow } else { Der::Hg };
-                    return Poll::Ready(Err(Error::new(der, format!("reply receive failed: FI error {}", done.err))));
+                    let der = if done.overflow > 0 || done.err == 265 {
+                        Der::Overflow
+                    } else {
+                        Der::Hg
+                    };
+                    return Poll::Ready(Err(Error::new(
+                        der,
+                        format!("reply receive failed: FI error {}", done.err),
+                    )));
                 }
                 let mut bytes = hold.into_bytes().unwrap_or_default();
                 bytes.truncate(done.len);
@@ -115,7 +130,10 @@ impl Future for Call {
 pub async fn send(ctx: &Arc<NetContext>, dest: FiAddr, tag: u64, msg: Vec<u8>) -> Result<()> {
     let (done, _) = ctx.post_send(dest, tag, msg)?.await;
     if done.err != 0 {
-        return Err(Error::new(Der::Unreach, format!("send failed: FI error {}", done.err)));
+        return Err(Error::new(
+            Der::Unreach,
+            format!("send failed: FI error {}", done.err),
+        ));
     }
     Ok(())
 }
@@ -130,7 +148,10 @@ async fn rma<B: RmaBuffer>(
 ) -> Result<B> {
     let len = remote.len as usize;
     if offset.checked_add(len).is_none_or(|end| end > buf.len()) {
-        return Err(Error::new(Der::Inval, "bulk transfer larger than the local buffer"));
+        return Err(Error::new(
+            Der::Inval,
+            "bulk transfer larger than the local buffer",
+        ));
     }
     if len == 0 {
         return Ok(buf);
@@ -151,7 +172,11 @@ async fn rma<B: RmaBuffer>(
     if done.err != 0 {
         return Err(Error::new(
             Der::Hg,
-            format!("bulk {} failed: {}", if read { "read" } else { "write" }, fi_error(-done.err, "rma")),
+            format!(
+                "bulk {} failed: {}",
+                if read { "read" } else { "write" },
+                fi_error(-done.err, "rma")
+            ),
         ));
     }
     match hold {

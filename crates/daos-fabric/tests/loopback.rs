@@ -29,7 +29,11 @@ unsafe impl RmaBuffer for Registered {
 fn registered(fabric: &Arc<Fabric>, data: Vec<u8>) -> Registered {
     // SAFETY: the region is dropped with the buffer (field order: data outlives mr's use).
     let mr = unsafe {
-        fabric.register_raw(data.as_ptr(), data.len(), Access::local() | Access::remote_read() | Access::remote_write())
+        fabric.register_raw(
+            data.as_ptr(),
+            data.len(),
+            Access::local() | Access::remote_read() | Access::remote_write(),
+        )
     }
     .unwrap();
     Registered { data, mr }
@@ -103,7 +107,14 @@ fn calls_and_bulk_over_tcp() {
         let body = format!("hello {i}");
         let reply = block_on(
             &client,
-            rpc::call(&client, dest, rpc_id, request(&client, rpc_id, body.as_bytes()), 256, Duration::from_secs(10)),
+            rpc::call(
+                &client,
+                dest,
+                rpc_id,
+                request(&client, rpc_id, body.as_bytes()),
+                256,
+                Duration::from_secs(10),
+            ),
         )
         .unwrap();
         assert_eq!(reply, body.as_bytes());
@@ -118,17 +129,37 @@ fn calls_and_bulk_over_tcp() {
     body.extend_from_slice(&remote.len.to_le_bytes());
     body.extend_from_slice(&remote.key.to_le_bytes());
     let rpc_id = client.next_rpc_id();
-    let reply =
-        block_on(&client, rpc::call(&client, dest, rpc_id, request(&client, rpc_id, &body), 64, Duration::from_secs(30)))
-            .unwrap();
+    let reply = block_on(
+        &client,
+        rpc::call(
+            &client,
+            dest,
+            rpc_id,
+            request(&client, rpc_id, &body),
+            64,
+            Duration::from_secs(30),
+        ),
+    )
+    .unwrap();
     assert_eq!(reply, b"PULLED");
-    assert!(buf.data.iter().zip(&data).all(|(got, sent)| *got == sent.wrapping_add(1)));
+    assert!(buf
+        .data
+        .iter()
+        .zip(&data)
+        .all(|(got, sent)| *got == sent.wrapping_add(1)));
 
     // A reply larger than the posted buffer is reported, not silently cut.
     let rpc_id = client.next_rpc_id();
     let err = block_on(
         &client,
-        rpc::call(&client, dest, rpc_id, request(&client, rpc_id, &[7u8; 600]), 100, Duration::from_secs(5)),
+        rpc::call(
+            &client,
+            dest,
+            rpc_id,
+            request(&client, rpc_id, &[7u8; 600]),
+            100,
+            Duration::from_secs(5),
+        ),
     )
     .unwrap_err();
     assert_eq!(err.der(), Der::Overflow);
@@ -149,7 +180,14 @@ fn unanswered_call_times_out() {
     let rpc_id = client.next_rpc_id();
     let err = block_on(
         &client,
-        rpc::call(&client, dest, rpc_id, request(&client, rpc_id, b"anyone?"), 64, Duration::from_millis(300)),
+        rpc::call(
+            &client,
+            dest,
+            rpc_id,
+            request(&client, rpc_id, b"anyone?"),
+            64,
+            Duration::from_millis(300),
+        ),
     )
     .unwrap_err();
     assert_eq!(err.der(), Der::Timedout);
@@ -165,7 +203,9 @@ fn cpu_time() -> Duration {
         libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr());
         usage.assume_init()
     };
-    let to = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    let to = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
     to(usage.ru_utime) + to(usage.ru_stime)
 }
 
@@ -181,5 +221,8 @@ fn idle_wait_uses_no_cpu() {
         ctx.wait(Some(Duration::from_millis(100)));
     }
     let used = cpu_time() - before;
-    assert!(used < Duration::from_millis(50), "idle waiting burned {used:?} of CPU in 500 ms");
+    assert!(
+        used < Duration::from_millis(50),
+        "idle waiting burned {used:?} of CPU in 500 ms"
+    );
 }

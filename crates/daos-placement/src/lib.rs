@@ -157,7 +157,10 @@ impl PoolMap {
 
     /// The address of a target.
     pub fn target_addr(&self, rank: u32, target: u32) -> Option<&[u8]> {
-        self.rank(rank)?.targets.get(target as usize).map(|t| t.addr.as_slice())
+        self.rank(rank)?
+            .targets
+            .get(target as usize)
+            .map(|t| t.addr.as_slice())
     }
 
     /// Number of distinct fault domains.
@@ -243,11 +246,21 @@ impl PoolMap {
             for position in 0..group_size {
                 let shard = group * group_size + position;
                 let (rank, target) = ring[((start + shard) % targets) as usize];
-                shards.push(ShardLocation { shard, rank, target });
+                shards.push(ShardLocation {
+                    shard,
+                    rank,
+                    target,
+                });
             }
             layout.push(shards);
         }
-        Ok(Layout { class: ObjectClass { redundancy: class.redundancy, groups }, groups: layout })
+        Ok(Layout {
+            class: ObjectClass {
+                redundancy: class.redundancy,
+                groups,
+            },
+            groups: layout,
+        })
     }
 }
 
@@ -258,9 +271,14 @@ pub fn default_class(is_array: bool, redundancy_factor: u32) -> ObjectClass {
     let redundancy = if redundancy_factor == 0 {
         Redundancy::None
     } else {
-        Redundancy::Replicated { replicas: redundancy_factor + 1 }
+        Redundancy::Replicated {
+            replicas: redundancy_factor + 1,
+        }
     };
-    ObjectClass { redundancy, groups: if is_array { GROUPS_MAX } else { 1 } }
+    ObjectClass {
+        redundancy,
+        groups: if is_array { GROUPS_MAX } else { 1 },
+    }
 }
 
 const ADDR_LEN_MAX: usize = 256;
@@ -282,7 +300,10 @@ impl Wire for TargetEntry {
 impl Wire for RankEntry {
     const ENCODED_SIZE_MIN: usize = 16;
     fn encode(&self, e: &mut Encoder) {
-        e.u32(self.rank).str(&self.domain).bytes(&self.service_addr).put(&self.targets);
+        e.u32(self.rank)
+            .str(&self.domain)
+            .bytes(&self.service_addr)
+            .put(&self.targets);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
         Ok(RankEntry {
@@ -300,7 +321,10 @@ impl Wire for PoolMap {
         e.u32(self.version).put(&self.ranks);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
-        let map = PoolMap { version: d.u32("map version")?, ranks: d.get()? };
+        let map = PoolMap {
+            version: d.u32("map version")?,
+            ranks: d.get()?,
+        };
         let mut seen: Vec<u32> = map.ranks.iter().map(|r| r.rank).collect();
         seen.sort_unstable();
         seen.dedup();
@@ -334,7 +358,11 @@ mod tests {
                     domain: format!("host{h}"),
                     service_addr: vec![rank as u8; 16],
                     targets: (0..targets)
-                        .map(|t| TargetEntry { index: t, addr: vec![t as u8; 16], state: TargetState::Up })
+                        .map(|t| TargetEntry {
+                            index: t,
+                            addr: vec![t as u8; 16],
+                            state: TargetState::Up,
+                        })
                         .collect(),
                 });
             }
@@ -375,7 +403,10 @@ mod tests {
     #[test]
     fn too_few_targets_is_nospace() {
         let map = map(1, 1, 2);
-        let rp3 = ObjectClass { redundancy: Redundancy::Replicated { replicas: 3 }, groups: 1 };
+        let rp3 = ObjectClass {
+            redundancy: Redundancy::Replicated { replicas: 3 },
+            groups: 1,
+        };
         assert_eq!(map.layout(oid(1, rp3)).unwrap_err().der(), Der::Nospace);
     }
 

@@ -98,7 +98,10 @@ pub fn seal(mut e: Encoder) -> Vec<u8> {
 
 fn check_frame(msg: &[u8], fixed: usize) -> Result<&[u8]> {
     if msg.len() < fixed + TRAILER_SIZE {
-        return Err(Error::new(Der::Proto, format!("message of {} bytes is too short", msg.len())));
+        return Err(Error::new(
+            Der::Proto,
+            format!("message of {} bytes is too short", msg.len()),
+        ));
     }
     let magic = u32::from_le_bytes(msg[0..4].try_into().expect("4 bytes"));
     if magic != MAGIC {
@@ -114,7 +117,10 @@ fn check_frame(msg: &[u8], fixed: usize) -> Result<&[u8]> {
     let (payload, trailer) = msg.split_at(msg.len() - TRAILER_SIZE);
     let crc = u32::from_le_bytes(trailer.try_into().expect("4 bytes"));
     if crc != daos_types::csum::crc32c(payload) {
-        return Err(Error::new(Der::Proto, "message checksum mismatch (truncated or corrupted)"));
+        return Err(Error::new(
+            Der::Proto,
+            "message checksum mismatch (truncated or corrupted)",
+        ));
     }
     Ok(payload)
 }
@@ -149,7 +155,12 @@ pub fn salvage_route(msg: &[u8]) -> Option<ReplyRoute> {
     if rpc_id & (1 << 63) != 0 || sender.len() < 4 {
         return None;
     }
-    Some(ReplyRoute { opcode, rpc_id, reply_capacity, sender })
+    Some(ReplyRoute {
+        opcode,
+        rpc_id,
+        reply_capacity,
+        sender,
+    })
 }
 
 /// Decodes a request header and returns it with a decoder positioned at the body.
@@ -218,7 +229,11 @@ mod tests {
         d.finish().unwrap();
 
         for cut in 0..msg.len() {
-            assert_eq!(decode_request(&msg[..cut]).unwrap_err().der(), Der::Proto, "cut {cut}");
+            assert_eq!(
+                decode_request(&msg[..cut]).unwrap_err().der(),
+                Der::Proto,
+                "cut {cut}"
+            );
         }
         for i in 0..msg.len() {
             let mut bad = msg.clone();

@@ -100,7 +100,10 @@ mod tests {
         req.dkey = Key(vec![b'k'; KEY_SIZE_MAX + 1]);
         let msg = encode_request(&header(), &req);
         let (_, d) = header::decode_request(&msg).unwrap();
-        assert_eq!(decode_body::<ObjUpdateReq>(d).unwrap_err().der(), Der::Key2big);
+        assert_eq!(
+            decode_body::<ObjUpdateReq>(d).unwrap_err().der(),
+            Der::Key2big
+        );
     }
 
     #[test]
@@ -110,7 +113,10 @@ mod tests {
         let body = e.finish();
         for cut in 0..body.len() {
             let err = decode_body::<ObjUpdateReq>(Decoder::new(&body[..cut])).unwrap_err();
-            assert!(matches!(err.der(), Der::Proto | Der::Inval), "cut {cut}: {err}");
+            assert!(
+                matches!(err.der(), Der::Proto | Der::Inval),
+                "cut {cut}: {err}"
+            );
         }
     }
 }

@@ -70,7 +70,9 @@ impl Wire for Blob {
         e.bytes(&self.0);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
-        Ok(Blob(d.bytes(crate::header::MESSAGE_SIZE_MAX, "blob")?.to_vec()))
+        Ok(Blob(
+            d.bytes(crate::header::MESSAGE_SIZE_MAX, "blob")?.to_vec(),
+        ))
     }
 }
 
@@ -87,7 +89,10 @@ impl Key {
         if bytes.len() > KEY_SIZE_MAX {
             return Err(Error::new(
                 Der::Key2big,
-                format!("key of {} bytes exceeds the {KEY_SIZE_MAX}-byte limit", bytes.len()),
+                format!(
+                    "key of {} bytes exceeds the {KEY_SIZE_MAX}-byte limit",
+                    bytes.len()
+                ),
             ));
         }
         Ok(())
@@ -143,9 +148,15 @@ impl Wire for Recx {
         e.u64(self.idx).u64(self.nr);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
-        let recx = Recx { idx: d.u64("recx idx")?, nr: d.u64("recx nr")? };
+        let recx = Recx {
+            idx: d.u64("recx idx")?,
+            nr: d.u64("recx nr")?,
+        };
         if recx.idx.checked_add(recx.nr).is_none() {
-            return Err(Error::new(Der::Inval, "extent runs past the end of the index space"));
+            return Err(Error::new(
+                Der::Inval,
+                "extent runs past the end of the index space",
+            ));
         }
         Ok(recx)
     }
@@ -168,7 +179,11 @@ impl Wire for BulkDesc {
         e.u64(self.addr).u64(self.len).u64(self.key);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
-        Ok(BulkDesc { addr: d.u64("bulk addr")?, len: d.u64("bulk len")?, key: d.u64("bulk key")? })
+        Ok(BulkDesc {
+            addr: d.u64("bulk addr")?,
+            len: d.u64("bulk len")?,
+            key: d.u64("bulk key")?,
+        })
     }
 }
 
@@ -210,7 +225,10 @@ impl Wire for Payload {
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
         match d.u8("payload kind")? {
-            0 => Ok(Payload::Inline(d.bytes(crate::header::MESSAGE_SIZE_MAX, "inline data")?.to_vec())),
+            0 => Ok(Payload::Inline(
+                d.bytes(crate::header::MESSAGE_SIZE_MAX, "inline data")?
+                    .to_vec(),
+            )),
             1 => {
                 let count = d.len_prefix(4096, BulkDesc::ENCODED_SIZE_MIN, "bulk descriptors")?;
                 let mut descs = Vec::with_capacity(count);
@@ -269,10 +287,18 @@ impl Wire for WireProps {
                     PropValue::Roots(roots)
                 }
                 3 => PropValue::Bytes(d.bytes(64 * 1024, "property bytes")?.to_vec()),
-                other => return Err(Error::new(Der::Proto, format!("bad property value kind {other}"))),
+                other => {
+                    return Err(Error::new(
+                        Der::Proto,
+                        format!("bad property value kind {other}"),
+                    ))
+                }
             };
             if props.get(kind).is_some() {
-                return Err(Error::new(Der::Inval, format!("property {kind} given twice")));
+                return Err(Error::new(
+                    Der::Inval,
+                    format!("property {kind} given twice"),
+                ));
             }
             props.push(Prop { kind, value });
         }

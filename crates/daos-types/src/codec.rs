@@ -32,7 +32,9 @@ impl Encoder {
 
     /// An encoder with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Encoder {
-        Encoder { buf: Vec::with_capacity(capacity) }
+        Encoder {
+            buf: Vec::with_capacity(capacity),
+        }
     }
 
     /// Bytes written so far.
@@ -48,6 +50,11 @@ impl Encoder {
     /// The encoded bytes.
     pub fn finish(self) -> Vec<u8> {
         self.buf
+    }
+
+    /// Forgets what was written, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.buf.clear();
     }
 
     /// The encoded bytes so far.
@@ -169,7 +176,10 @@ impl<'a> Decoder<'a> {
         if self.remaining() == 0 {
             Ok(())
         } else {
-            Err(Error::new(Der::Proto, format!("{} trailing bytes in message", self.remaining())))
+            Err(Error::new(
+                Der::Proto,
+                format!("{} trailing bytes in message", self.remaining()),
+            ))
         }
     }
 
@@ -200,7 +210,10 @@ impl<'a> Decoder<'a> {
         match self.u8(field)? {
             0 => Ok(false),
             1 => Ok(true),
-            other => Err(Error::new(Der::Proto, format!("bad bool {other} in {field}"))),
+            other => Err(Error::new(
+                Der::Proto,
+                format!("bad bool {other} in {field}"),
+            )),
         }
     }
 
@@ -228,7 +241,10 @@ impl<'a> Decoder<'a> {
     pub fn bytes(&mut self, max: usize, field: &str) -> Result<&'a [u8]> {
         let len = self.u32(field)? as usize;
         if len > max {
-            return Err(Error::new(Der::Proto, format!("{field} of {len} bytes exceeds {max}")));
+            return Err(Error::new(
+                Der::Proto,
+                format!("{field} of {len} bytes exceeds {max}"),
+            ));
         }
         self.raw(len, field)
     }
@@ -236,7 +252,8 @@ impl<'a> Decoder<'a> {
     /// Reads a length-prefixed UTF-8 string of at most `max` bytes.
     pub fn str(&mut self, max: usize, field: &str) -> Result<&'a str> {
         let bytes = self.bytes(max, field)?;
-        std::str::from_utf8(bytes).map_err(|_| Error::new(Der::Proto, format!("{field} is not UTF-8")))
+        std::str::from_utf8(bytes)
+            .map_err(|_| Error::new(Der::Proto, format!("{field} is not UTF-8")))
     }
 
     /// Reads a UUID.
@@ -256,7 +273,10 @@ impl<'a> Decoder<'a> {
     pub fn len_prefix(&mut self, max: usize, item_size_min: usize, field: &str) -> Result<usize> {
         let count = self.u32(field)? as usize;
         if count > max {
-            return Err(Error::new(Der::Proto, format!("{field}: {count} items exceed {max}")));
+            return Err(Error::new(
+                Der::Proto,
+                format!("{field}: {count} items exceed {max}"),
+            ));
         }
         if count.saturating_mul(item_size_min.max(1)) > self.remaining() {
             return Err(short(field));
@@ -393,8 +413,16 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut e = Encoder::new();
-        e.u8(7).u16(300).u32(70_000).u64(u64::MAX).str("héllo").bytes(b"\x00\x01").bool(true);
-        e.put(&vec![1u64, 2, 3]).put(&Some(Uuid::nil())).oid(ObjectId::new(1, 2));
+        e.u8(7)
+            .u16(300)
+            .u32(70_000)
+            .u64(u64::MAX)
+            .str("héllo")
+            .bytes(b"\x00\x01")
+            .bool(true);
+        e.put(&vec![1u64, 2, 3])
+            .put(&Some(Uuid::nil()))
+            .oid(ObjectId::new(1, 2));
         let buf = e.finish();
         let mut d = Decoder::new(&buf);
         assert_eq!(d.u8("a").unwrap(), 7);
@@ -420,8 +448,14 @@ mod tests {
         let mut e = Encoder::new();
         e.u32(1000).raw(b"short");
         let buf = e.finish();
-        assert_eq!(Decoder::new(&buf).bytes(10_000, "x").unwrap_err().der(), Der::Proto);
-        assert_eq!(Decoder::new(&buf).bytes(10, "x").unwrap_err().der(), Der::Proto);
+        assert_eq!(
+            Decoder::new(&buf).bytes(10_000, "x").unwrap_err().der(),
+            Der::Proto
+        );
+        assert_eq!(
+            Decoder::new(&buf).bytes(10, "x").unwrap_err().der(),
+            Der::Proto
+        );
     }
 
     #[test]

@@ -49,7 +49,13 @@ impl ChunkHasher {
     /// A hasher for an extent starting at absolute byte `start`.
     pub fn new(start: u64, chunk_size: u64) -> ChunkHasher {
         assert!(chunk_size > 0, "checksum chunk size must be positive");
-        ChunkHasher { chunk_size, position: start, crc: 0, in_slice: false, out: Vec::new() }
+        ChunkHasher {
+            chunk_size,
+            position: start,
+            crc: 0,
+            in_slice: false,
+            out: Vec::new(),
+        }
     }
 
     /// Feeds the next bytes of the extent.
@@ -117,7 +123,10 @@ mod tests {
             assert_eq!(hasher.finish(), expected, "split {split}");
         }
         for (i, (lo, hi)) in chunk_slices(77, 1077, 64).enumerate() {
-            assert_eq!(expected[i], crc32c(&data[(lo - 77) as usize..(hi - 77) as usize]));
+            assert_eq!(
+                expected[i],
+                crc32c(&data[(lo - 77) as usize..(hi - 77) as usize])
+            );
         }
     }
 }

@@ -158,12 +158,9 @@ impl Der {
         match self {
             Der::NoPerm | Der::EpRo | Der::EpOld | Der::ContDestroying => libc_errno::EPERM,
             Der::Enoent | Der::Nonexist | Der::ContNonexist => libc_errno::ENOENT,
-            Der::Inval
-            | Der::Notype
-            | Der::Noschema
-            | Der::Nolocal
-            | Der::NoHdl
-            | Der::IoInval => libc_errno::EINVAL,
+            Der::Inval | Der::Notype | Der::Noschema | Der::Nolocal | Der::NoHdl | Der::IoInval => {
+                libc_errno::EINVAL
+            }
             Der::Key2big | Der::Rec2big => libc_errno::E2BIG,
             Der::Exist => libc_errno::EEXIST,
             Der::Unreach => libc_errno::EHOSTUNREACH,
@@ -220,7 +217,13 @@ pub fn errstr(rc: i32) -> &'static str {
 
 impl std::fmt::Display for Der {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}({}): '{}'", self.name(), self.rc(), self.description())
+        write!(
+            f,
+            "{}({}): '{}'",
+            self.name(),
+            self.rc(),
+            self.description()
+        )
     }
 }
 
@@ -273,9 +276,17 @@ mod tests {
         assert_eq!(Der::Nonexist.rc(), -1005);
         assert_eq!(Der::Csum.value(), 2021);
         // The gurt range is dense 1001..=1046 and the DAOS range 2001..=2052.
-        let gurt: Vec<i32> = Der::ALL.iter().map(|d| d.value()).filter(|v| *v < 2000).collect();
+        let gurt: Vec<i32> = Der::ALL
+            .iter()
+            .map(|d| d.value())
+            .filter(|v| *v < 2000)
+            .collect();
         assert_eq!(gurt, (1001..=1046).collect::<Vec<_>>());
-        let daos: Vec<i32> = Der::ALL.iter().map(|d| d.value()).filter(|v| *v > 2000).collect();
+        let daos: Vec<i32> = Der::ALL
+            .iter()
+            .map(|d| d.value())
+            .filter(|v| *v > 2000)
+            .collect();
         assert_eq!(daos, (2001..=2052).collect::<Vec<_>>());
     }
 

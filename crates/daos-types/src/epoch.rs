@@ -38,11 +38,15 @@ pub struct Hlc {
 impl Hlc {
     /// A clock that starts at the current physical time.
     pub const fn new() -> Hlc {
-        Hlc { last: AtomicU64::new(0) }
+        Hlc {
+            last: AtomicU64::new(0),
+        }
     }
 
     fn physical() -> u64 {
-        let ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         ns & !HLC_LOGICAL_MASK
     }
 
@@ -52,7 +56,9 @@ impl Hlc {
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let next = if physical > last { physical } else { last + 1 };
-            match self.last.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
+            match self
+                .last
+                .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
             {
                 Ok(_) => return next,
                 Err(seen) => last = seen,
@@ -105,7 +111,10 @@ mod tests {
                 std::thread::spawn(move || (0..10_000).map(|_| clock.now()).collect::<Vec<_>>())
             })
             .collect();
-        let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         let count = all.len();
         all.sort_unstable();
         all.dedup();

@@ -21,12 +21,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error with a message.
     pub fn new(der: Der, context: impl Into<Cow<'static, str>>) -> Error {
-        Error { der, context: context.into() }
+        Error {
+            der,
+            context: context.into(),
+        }
     }
 
     /// An error with no further context.
     pub const fn bare(der: Der) -> Error {
-        Error { der, context: Cow::Borrowed("") }
+        Error {
+            der,
+            context: Cow::Borrowed(""),
+        }
     }
 
     /// The DER code.
@@ -56,7 +62,10 @@ impl Error {
         } else {
             format!("{outer}: {}", self.context)
         };
-        Error { der: self.der, context: Cow::Owned(context) }
+        Error {
+            der: self.der,
+            context: Cow::Owned(context),
+        }
     }
 
     /// Whether this is the given code.

@@ -4,9 +4,9 @@
 //! `[A-Za-z0-9._:-]` and does not parse as a UUID. Every API that takes a pool or container
 //! string accepts either form (`daos_pool_connect`, `daos_cont_open`, the CLIs).
 
+use crate::codec::{Decoder, Encoder, Wire};
 use crate::der::Der;
 use crate::error::{Error, Result};
-use crate::codec::{Decoder, Encoder, Wire};
 use uuid::Uuid;
 
 /// `DAOS_PROP_LABEL_MAX_LEN`.
@@ -20,7 +20,9 @@ pub const SYSTEM_NAME_DEFAULT: &str = "daos_server";
 pub fn is_valid_label(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= LABEL_LEN_MAX
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
         && Uuid::parse_str(text).is_err()
 }
 
@@ -55,7 +57,10 @@ impl EntityRef {
         }
         match Uuid::parse_str(text) {
             Ok(uuid) => Ok(EntityRef::Uuid(uuid)),
-            Err(_) => Err(Error::new(Der::Inval, format!("{text:?} is neither a valid label nor a UUID"))),
+            Err(_) => Err(Error::new(
+                Der::Inval,
+                format!("{text:?} is neither a valid label nor a UUID"),
+            )),
         }
     }
 }
@@ -107,8 +112,17 @@ mod tests {
         assert!(!is_valid_label(&"x".repeat(128)));
         let uuid = "6d4d2d3c-7a54-4b8e-9c1b-0c9f2b1e7a11";
         assert!(!is_valid_label(uuid));
-        assert_eq!(EntityRef::parse(uuid).unwrap(), EntityRef::Uuid(Uuid::parse_str(uuid).unwrap()));
-        assert_eq!(EntityRef::parse("tank").unwrap(), EntityRef::Label("tank".into()));
-        assert_eq!(EntityRef::parse("bad label!").unwrap_err().der(), Der::Inval);
+        assert_eq!(
+            EntityRef::parse(uuid).unwrap(),
+            EntityRef::Uuid(Uuid::parse_str(uuid).unwrap())
+        );
+        assert_eq!(
+            EntityRef::parse("tank").unwrap(),
+            EntityRef::Label("tank".into())
+        );
+        assert_eq!(
+            EntityRef::parse("bad label!").unwrap_err().der(),
+            Der::Inval
+        );
     }
 }

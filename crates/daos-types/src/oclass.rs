@@ -24,8 +24,19 @@ const GROUP_CHOICES: [u32; 9] = [1, 2, 4, 6, 8, 12, 16, 32, GROUPS_MAX];
 const RP_FACTORS: [u32; 13] = [2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 128];
 
 /// Erasure-code schemes with a `OR_RS_<k>P<p>` id, in id order starting at `OR_RS_2P1 = 32`.
-const EC_SCHEMES: [(u32, u32); 11] =
-    [(2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 2), (16, 1), (16, 2), (4, 3), (8, 3), (16, 3)];
+const EC_SCHEMES: [(u32, u32); 11] = [
+    (2, 1),
+    (2, 2),
+    (4, 1),
+    (4, 2),
+    (8, 1),
+    (8, 2),
+    (16, 1),
+    (16, 2),
+    (4, 3),
+    (8, 3),
+    (16, 3),
+];
 
 /// `OR_RP_1`: plain striping, no redundancy.
 pub const OR_RP_1: u32 = 1;
@@ -63,7 +74,10 @@ impl Redundancy {
                 OR_RP_2 + index as u32
             }
             Redundancy::ErasureCoded { data, parity } => {
-                let index = EC_SCHEMES.iter().position(|s| *s == (data, parity)).unwrap_or(0);
+                let index = EC_SCHEMES
+                    .iter()
+                    .position(|s| *s == (data, parity))
+                    .unwrap_or(0);
                 OR_RS_2P1 + index as u32
             }
         }
@@ -75,7 +89,9 @@ impl Redundancy {
             return Some(Redundancy::None);
         }
         if (OR_RP_2..OR_RP_2 + RP_FACTORS.len() as u32).contains(&id) {
-            return Some(Redundancy::Replicated { replicas: RP_FACTORS[(id - OR_RP_2) as usize] });
+            return Some(Redundancy::Replicated {
+                replicas: RP_FACTORS[(id - OR_RP_2) as usize],
+            });
         }
         if (OR_RS_2P1..OR_RS_2P1 + EC_SCHEMES.len() as u32).contains(&id) {
             let (data, parity) = EC_SCHEMES[(id - OR_RS_2P1) as usize];
@@ -114,9 +130,15 @@ pub struct ObjectClass {
 
 impl ObjectClass {
     /// `OC_S1`.
-    pub const S1: ObjectClass = ObjectClass { redundancy: Redundancy::None, groups: 1 };
+    pub const S1: ObjectClass = ObjectClass {
+        redundancy: Redundancy::None,
+        groups: 1,
+    };
     /// `OC_SX`.
-    pub const SX: ObjectClass = ObjectClass { redundancy: Redundancy::None, groups: GROUPS_MAX };
+    pub const SX: ObjectClass = ObjectClass {
+        redundancy: Redundancy::None,
+        groups: GROUPS_MAX,
+    };
 
     /// The numeric id (`OBJ_CLASS_DEF(redun, groups)`).
     pub fn id(self) -> OclassId {
@@ -136,7 +158,11 @@ impl ObjectClass {
 
     /// DAOS's name for the class (`daos_oclass_id2name`).
     pub fn name(self) -> String {
-        let groups = if self.groups == GROUPS_MAX { "X".to_string() } else { self.groups.to_string() };
+        let groups = if self.groups == GROUPS_MAX {
+            "X".to_string()
+        } else {
+            self.groups.to_string()
+        };
         match self.redundancy {
             Redundancy::None => format!("S{groups}"),
             Redundancy::Replicated { replicas } => format!("RP_{replicas}G{groups}"),
@@ -147,7 +173,11 @@ impl ObjectClass {
     /// The class for a DAOS name (`daos_oclass_name2id`): exact, case-sensitive, no `OC_`.
     pub fn from_name(name: &str) -> Option<ObjectClass> {
         let parse_groups = |text: &str| -> Option<u32> {
-            let groups = if text == "X" { GROUPS_MAX } else { text.parse().ok()? };
+            let groups = if text == "X" {
+                GROUPS_MAX
+            } else {
+                text.parse().ok()?
+            };
             GROUP_CHOICES.contains(&groups).then_some(groups)
         };
         if let Some(rest) = name.strip_prefix("RP_") {
@@ -170,13 +200,19 @@ impl ObjectClass {
                 return None;
             }
             let class = ObjectClass {
-                redundancy: Redundancy::ErasureCoded { data: scheme.0, parity: scheme.1 },
+                redundancy: Redundancy::ErasureCoded {
+                    data: scheme.0,
+                    parity: scheme.1,
+                },
                 groups: parse_groups(groups)?,
             };
             return (class.name() == name).then_some(class);
         }
         if let Some(groups) = name.strip_prefix('S') {
-            let class = ObjectClass { redundancy: Redundancy::None, groups: parse_groups(groups)? };
+            let class = ObjectClass {
+                redundancy: Redundancy::None,
+                groups: parse_groups(groups)?,
+            };
             return (class.name() == name).then_some(class);
         }
         None
@@ -186,11 +222,17 @@ impl ObjectClass {
     pub fn all_named() -> Vec<ObjectClass> {
         let mut classes = Vec::new();
         for groups in GROUP_CHOICES {
-            classes.push(ObjectClass { redundancy: Redundancy::None, groups });
+            classes.push(ObjectClass {
+                redundancy: Redundancy::None,
+                groups,
+            });
         }
         for replicas in RP_FACTORS {
             for groups in GROUP_CHOICES {
-                classes.push(ObjectClass { redundancy: Redundancy::Replicated { replicas }, groups });
+                classes.push(ObjectClass {
+                    redundancy: Redundancy::Replicated { replicas },
+                    groups,
+                });
             }
         }
         for (data, parity) in EC_SCHEMES {
@@ -239,7 +281,9 @@ mod tests {
 
     #[test]
     fn names_are_exact() {
-        for bad in ["s1", "OC_S1", "S3", "RP_7G1", "EC_3P1G1", "RP_2G", "EC_4P2", "", "SXX", "RP_02G1"] {
+        for bad in [
+            "s1", "OC_S1", "S3", "RP_7G1", "EC_3P1G1", "RP_2G", "EC_4P2", "", "SXX", "RP_02G1",
+        ] {
             assert_eq!(name_to_id(bad), OC_UNKNOWN, "{bad}");
         }
         assert_eq!(id_to_name(0), None);

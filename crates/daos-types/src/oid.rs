@@ -117,12 +117,18 @@ impl ObjectType {
 
     /// Whether the object is an array (`daos_is_array`).
     pub fn is_array(self) -> bool {
-        matches!(self, ObjectType::Array | ObjectType::ArrayAttr | ObjectType::ArrayByte)
+        matches!(
+            self,
+            ObjectType::Array | ObjectType::ArrayAttr | ObjectType::ArrayByte
+        )
     }
 
     /// Whether the object is a flat KV (`daos_is_kv`).
     pub fn is_kv(self) -> bool {
-        matches!(self, ObjectType::KvHashed | ObjectType::KvUint64 | ObjectType::KvLexical)
+        matches!(
+            self,
+            ObjectType::KvHashed | ObjectType::KvUint64 | ObjectType::KvLexical
+        )
     }
 }
 
@@ -192,7 +198,10 @@ impl std::str::FromStr for ObjectId {
     fn from_str(text: &str) -> crate::Result<ObjectId> {
         let bad = || crate::Error::new(crate::Der::Inval, format!("bad object id {text:?}"));
         let (hi, lo) = text.split_once('.').ok_or_else(bad)?;
-        Ok(ObjectId { hi: hi.parse().map_err(|_| bad())?, lo: lo.parse().map_err(|_| bad())? })
+        Ok(ObjectId {
+            hi: hi.parse().map_err(|_| bad())?,
+            lo: lo.parse().map_err(|_| bad())?,
+        })
     }
 }
 

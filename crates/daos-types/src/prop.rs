@@ -247,7 +247,10 @@ impl Props {
 
     /// The entry of a type, if present.
     pub fn get(&self, kind: u32) -> Option<&PropValue> {
-        self.entries.iter().find(|p| p.kind == kind).map(|p| &p.value)
+        self.entries
+            .iter()
+            .find(|p| p.kind == kind)
+            .map(|p| &p.value)
     }
 
     /// A numeric entry, if present and numeric.
@@ -372,7 +375,12 @@ pub fn parse_container_properties(text: &str) -> Result<Props> {
             .split_once(':')
             .ok_or_else(|| Error::new(Der::Inval, format!("property {item:?} is not key:value")))?;
         let (key, value) = (key.trim(), value.trim());
-        let bad = || Error::new(Der::Inval, format!("bad value {value:?} for property {key:?}"));
+        let bad = || {
+            Error::new(
+                Der::Inval,
+                format!("bad value {value:?} for property {key:?}"),
+            )
+        };
         let (kind, parsed) = match key {
             "label" => {
                 crate::label::check_label(value)?;
@@ -390,8 +398,14 @@ pub fn parse_container_properties(text: &str) -> Result<Props> {
                     })?;
                 (CO_CSUM, PropValue::Number(csum as u64))
             }
-            "cksum_size" => (CO_CSUM_CHUNK_SIZE, PropValue::Number(parse_size(value).ok_or_else(bad)?)),
-            "srv_cksum" => (CO_CSUM_SERVER_VERIFY, PropValue::Number(parse_on_off(value).ok_or_else(bad)?)),
+            "cksum_size" => (
+                CO_CSUM_CHUNK_SIZE,
+                PropValue::Number(parse_size(value).ok_or_else(bad)?),
+            ),
+            "srv_cksum" => (
+                CO_CSUM_SERVER_VERIFY,
+                PropValue::Number(parse_on_off(value).ok_or_else(bad)?),
+            ),
             "rd_fac" => {
                 let rf: u64 = value.parse().map_err(|_| bad())?;
                 if rf > 4 {
@@ -406,8 +420,14 @@ pub fn parse_container_properties(text: &str) -> Result<Props> {
                 }
                 (CO_REDUN_LVL, PropValue::Number(lvl))
             }
-            "max_snapshot" => (CO_SNAPSHOT_MAX, PropValue::Number(value.parse().map_err(|_| bad())?)),
-            "ec_cell_sz" => (CO_EC_CELL_SZ, PropValue::Number(parse_size(value).ok_or_else(bad)?)),
+            "max_snapshot" => (
+                CO_SNAPSHOT_MAX,
+                PropValue::Number(value.parse().map_err(|_| bad())?),
+            ),
+            "ec_cell_sz" => (
+                CO_EC_CELL_SZ,
+                PropValue::Number(parse_size(value).ok_or_else(bad)?),
+            ),
             "dedup" | "compression" | "encryption" => {
                 if value != "off" {
                     return Err(Error::new(
@@ -422,7 +442,12 @@ pub fn parse_container_properties(text: &str) -> Result<Props> {
                 };
                 (kind, PropValue::Number(0))
             }
-            _ => return Err(Error::new(Der::Inval, format!("unknown container property {key:?}"))),
+            _ => {
+                return Err(Error::new(
+                    Der::Inval,
+                    format!("unknown container property {key:?}"),
+                ))
+            }
         };
         props.set(kind, parsed);
     }
@@ -447,14 +472,28 @@ mod tests {
 
     #[test]
     fn parses_daos_tool_syntax() {
-        let props = parse_container_properties("rd_fac:1,cksum:crc32,cksum_size:64KiB,label:my.cont").unwrap();
+        let props =
+            parse_container_properties("rd_fac:1,cksum:crc32,cksum_size:64KiB,label:my.cont")
+                .unwrap();
         assert_eq!(props.number(CO_REDUN_FAC), Some(1));
         assert_eq!(props.number(CO_CSUM), Some(ChecksumType::Crc32 as u64));
         assert_eq!(props.number(CO_CSUM_CHUNK_SIZE), Some(65536));
         assert_eq!(props.text(CO_LABEL), Some("my.cont"));
-        assert_eq!(parse_container_properties("rd_fac:9").unwrap_err().der(), Der::Inval);
-        assert_eq!(parse_container_properties("cksum:sha1").unwrap_err().der(), Der::Notsupported);
-        assert_eq!(parse_container_properties("bogus:1").unwrap_err().der(), Der::Inval);
-        assert_eq!(parse_container_properties("nocolon").unwrap_err().der(), Der::Inval);
+        assert_eq!(
+            parse_container_properties("rd_fac:9").unwrap_err().der(),
+            Der::Inval
+        );
+        assert_eq!(
+            parse_container_properties("cksum:sha1").unwrap_err().der(),
+            Der::Notsupported
+        );
+        assert_eq!(
+            parse_container_properties("bogus:1").unwrap_err().der(),
+            Der::Inval
+        );
+        assert_eq!(
+            parse_container_properties("nocolon").unwrap_err().der(),
+            Der::Inval
+        );
     }
 }

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 pub fn parse_size(text: &str) -> Result<u64> {
     let bad = || Error::new(Der::Inval, format!("invalid size {text:?}"));
     let trimmed = text.trim();
-    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
     let (number, suffix) = trimmed.split_at(split);
     if number.is_empty() {
         return Err(bad());

@@ -137,7 +137,13 @@ extern "C" {
         tag: u64,
         ctx: *mut c_void,
     ) -> ssize_t;
-    pub fn dfab_tinject(ep: *mut dfab_ep, buf: *const c_void, len: size_t, dest: u64, tag: u64) -> ssize_t;
+    pub fn dfab_tinject(
+        ep: *mut dfab_ep,
+        buf: *const c_void,
+        len: size_t,
+        dest: u64,
+        tag: u64,
+    ) -> ssize_t;
     pub fn dfab_read(
         ep: *mut dfab_ep,
         buf: *mut c_void,

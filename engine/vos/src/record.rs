@@ -1,0 +1,574 @@
+//! Log records: every change to a VOS pool, as written to the WAL and applied to the index.
+//!
+//! The same record drives both the live update and crash recovery ([`crate::Index::apply`]),
+//! so what is replayed is exactly what was acknowledged. Records carry explicit outcomes
+//! (assigned epochs, allocated blob addresses, versions removed by aggregation), never
+//! instructions to recompute them, so replay does not depend on code that may change.
+
+use daos_types::codec::{Decoder, Encoder};
+use daos_types::{Der, Epoch, Error, ObjectId, Result, Uuid};
+use std::sync::Arc;
+
+/// Where a value's bytes live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Nothing: a punched value or extent (reads as zeros / absent).
+    Hole,
+    /// In metadata (DRAM, WAL and checkpoints), for small values.
+    Inline(Arc<[u8]>),
+    /// In the pool's blob: byte address of the first 4 KiB block.
+    Blob {
+        /// Byte offset in the data file of the block holding the value's first byte.
+        phys: u64,
+    },
+}
+
+impl Stored {
+    /// Whether the value was punched.
+    pub fn is_hole(&self) -> bool {
+        matches!(self, Stored::Hole)
+    }
+}
+
+/// A single value written (or punched, with `size == 0` and [`Stored::Hole`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SingleEntry {
+    /// Value size in bytes.
+    pub size: u64,
+    /// The bytes.
+    pub data: Stored,
+    /// CRC-32C of the whole value, when the container checksums.
+    pub csum: Option<u32>,
+}
+
+/// An array extent written (or punched, with [`Stored::Hole`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtentEntry {
+    /// First record index.
+    pub lo: u64,
+    /// One past the last record index.
+    pub hi: u64,
+    /// The bytes of records `lo..hi`.
+    pub data: Stored,
+    /// CRC-32C per checksum chunk slice of the bytes, empty when checksums are off.
+    pub csums: Arc<[u32]>,
+}
+
+/// What one akey receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IodEntry {
+    /// A single value.
+    Single(SingleEntry),
+    /// Array extents of one record size.
+    Array {
+        /// Record size, bytes.
+        rsize: u64,
+        /// The extents (non-overlapping).
+        extents: Vec<ExtentEntry>,
+    },
+}
+
+/// One akey of an update.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IodRecord {
+    /// The akey.
+    pub akey: Vec<u8>,
+    /// What it receives.
+    pub entry: IodEntry,
+}
+
+/// An applied update: one dkey, several akeys, one epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateRecord {
+    /// Container.
+    pub cont: Uuid,
+    /// Object.
+    pub oid: ObjectId,
+    /// Shard.
+    pub shard: u32,
+    /// Epoch assigned.
+    pub epoch: Epoch,
+    /// Checksum chunk size the extents' checksums use (0: none).
+    pub csum_chunk: u64,
+    /// The dkey.
+    pub dkey: Vec<u8>,
+    /// The akeys.
+    pub iods: Vec<IodRecord>,
+}
+
+/// What a punch removes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PunchTarget {
+    /// The whole object.
+    Object,
+    /// These dkeys.
+    Dkeys(Vec<Vec<u8>>),
+    /// These akeys under one dkey.
+    Akeys {
+        /// The dkey.
+        dkey: Vec<u8>,
+        /// The akeys.
+        akeys: Vec<Vec<u8>>,
+    },
+}
+
+/// An applied punch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PunchRecord {
+    /// Container.
+    pub cont: Uuid,
+    /// Object.
+    pub oid: ObjectId,
+    /// Shard.
+    pub shard: u32,
+    /// Epoch assigned.
+    pub epoch: Epoch,
+    /// What is punched.
+    pub target: PunchTarget,
+}
+
+/// One change made by aggregation, naming versions by their LSN (unique per pool).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AggChange {
+    /// Remove a single-value version.
+    DropSingle {
+        /// Dkey.
+        dkey: Vec<u8>,
+        /// Akey.
+        akey: Vec<u8>,
+        /// The version's LSN.
+        lsn: u64,
+    },
+    /// Remove an extent.
+    DropExtent {
+        /// Dkey.
+        dkey: Vec<u8>,
+        /// Akey.
+        akey: Vec<u8>,
+        /// The extent's first index (its key, with epoch and LSN).
+        lo: u64,
+        /// The extent's epoch.
+        epoch: Epoch,
+        /// The extent's LSN.
+        lsn: u64,
+    },
+    /// Remove a punch marker at some level (`None` keys mean object level).
+    DropPunch {
+        /// Dkey, for dkey and akey punches.
+        dkey: Option<Vec<u8>>,
+        /// Akey, for akey punches.
+        akey: Option<Vec<u8>>,
+        /// The punch epoch.
+        epoch: Epoch,
+    },
+}
+
+/// A batch of aggregation changes within one object shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AggregateRecord {
+    /// Container.
+    pub cont: Uuid,
+    /// Object.
+    pub oid: ObjectId,
+    /// Shard.
+    pub shard: u32,
+    /// The changes.
+    pub changes: Vec<AggChange>,
+}
+
+/// Any logged change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A container was created on this target.
+    ContCreate(Uuid),
+    /// A container and all its objects were destroyed on this target.
+    ContDestroy(Uuid),
+    /// An update.
+    Update(UpdateRecord),
+    /// A punch.
+    Punch(PunchRecord),
+    /// Aggregation removed versions.
+    Aggregate(AggregateRecord),
+}
+
+const KEY_MAX: usize = 64 * 1024;
+const VALUE_MAX: usize = 64 * 1024 * 1024;
+
+fn encode_stored(e: &mut Encoder, stored: &Stored) {
+    match stored {
+        Stored::Hole => {
+            e.u8(0);
+        }
+        Stored::Inline(bytes) => {
+            e.u8(1).bytes(bytes);
+        }
+        Stored::Blob { phys } => {
+            e.u8(2).u64(*phys);
+        }
+    }
+}
+
+fn decode_stored(d: &mut Decoder<'_>) -> Result<Stored> {
+    Ok(match d.u8("stored kind")? {
+        0 => Stored::Hole,
+        1 => Stored::Inline(d.bytes(VALUE_MAX, "inline value")?.into()),
+        2 => Stored::Blob {
+            phys: d.u64("blob address")?,
+        },
+        other => return Err(Error::new(Der::DfInval, format!("bad stored kind {other}"))),
+    })
+}
+
+fn encode_u32s(e: &mut Encoder, values: &[u32]) {
+    e.len_prefix(values.len());
+    for v in values {
+        e.u32(*v);
+    }
+}
+
+fn decode_u32s(d: &mut Decoder<'_>) -> Result<Arc<[u32]>> {
+    let n = d.len_prefix(1 << 24, 4, "checksums")?;
+    (0..n)
+        .map(|_| d.u32("checksum"))
+        .collect::<Result<Vec<_>>>()
+        .map(Into::into)
+}
+
+fn encode_keys(e: &mut Encoder, keys: &[Vec<u8>]) {
+    e.len_prefix(keys.len());
+    for key in keys {
+        e.bytes(key);
+    }
+}
+
+fn decode_keys(d: &mut Decoder<'_>) -> Result<Vec<Vec<u8>>> {
+    let n = d.len_prefix(1 << 20, 4, "keys")?;
+    (0..n)
+        .map(|_| Ok(d.bytes(KEY_MAX, "key")?.to_vec()))
+        .collect()
+}
+
+fn encode_opt_key(e: &mut Encoder, key: &Option<Vec<u8>>) {
+    match key {
+        None => {
+            e.u8(0);
+        }
+        Some(key) => {
+            e.u8(1).bytes(key);
+        }
+    }
+}
+
+fn decode_opt_key(d: &mut Decoder<'_>) -> Result<Option<Vec<u8>>> {
+    Ok(if d.bool("key present")? {
+        Some(d.bytes(KEY_MAX, "key")?.to_vec())
+    } else {
+        None
+    })
+}
+
+impl Record {
+    /// Appends the encoding.
+    pub fn encode(&self, e: &mut Encoder) {
+        match self {
+            Record::ContCreate(cont) => {
+                e.u8(1).uuid(cont);
+            }
+            Record::ContDestroy(cont) => {
+                e.u8(2).uuid(cont);
+            }
+            Record::Update(u) => {
+                e.u8(3)
+                    .uuid(&u.cont)
+                    .oid(u.oid)
+                    .u32(u.shard)
+                    .u64(u.epoch)
+                    .u64(u.csum_chunk)
+                    .bytes(&u.dkey);
+                e.len_prefix(u.iods.len());
+                for iod in &u.iods {
+                    e.bytes(&iod.akey);
+                    match &iod.entry {
+                        IodEntry::Single(s) => {
+                            e.u8(1).u64(s.size);
+                            encode_stored(e, &s.data);
+                            match s.csum {
+                                None => e.u8(0),
+                                Some(c) => e.u8(1).u32(c),
+                            };
+                        }
+                        IodEntry::Array { rsize, extents } => {
+                            e.u8(2).u64(*rsize).len_prefix(extents.len());
+                            for x in extents {
+                                e.u64(x.lo).u64(x.hi);
+                                encode_stored(e, &x.data);
+                                encode_u32s(e, &x.csums);
+                            }
+                        }
+                    }
+                }
+            }
+            Record::Punch(p) => {
+                e.u8(4).uuid(&p.cont).oid(p.oid).u32(p.shard).u64(p.epoch);
+                match &p.target {
+                    PunchTarget::Object => {
+                        e.u8(0);
+                    }
+                    PunchTarget::Dkeys(dkeys) => {
+                        e.u8(1);
+                        encode_keys(e, dkeys);
+                    }
+                    PunchTarget::Akeys { dkey, akeys } => {
+                        e.u8(2).bytes(dkey);
+                        encode_keys(e, akeys);
+                    }
+                }
+            }
+            Record::Aggregate(a) => {
+                e.u8(5)
+                    .uuid(&a.cont)
+                    .oid(a.oid)
+                    .u32(a.shard)
+                    .len_prefix(a.changes.len());
+                for change in &a.changes {
+                    match change {
+                        AggChange::DropSingle { dkey, akey, lsn } => {
+                            e.u8(1).bytes(dkey).bytes(akey).u64(*lsn);
+                        }
+                        AggChange::DropExtent {
+                            dkey,
+                            akey,
+                            lo,
+                            epoch,
+                            lsn,
+                        } => {
+                            e.u8(2)
+                                .bytes(dkey)
+                                .bytes(akey)
+                                .u64(*lo)
+                                .u64(*epoch)
+                                .u64(*lsn);
+                        }
+                        AggChange::DropPunch { dkey, akey, epoch } => {
+                            e.u8(3);
+                            encode_opt_key(e, dkey);
+                            encode_opt_key(e, akey);
+                            e.u64(*epoch);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decodes one record.
+    ///
+    /// Errors: `-DER_DF_INVAL` (invalid data format) or `-DER_PROTO` for malformed bytes.
+    pub fn decode(d: &mut Decoder<'_>) -> Result<Record> {
+        Ok(match d.u8("record kind")? {
+            1 => Record::ContCreate(d.uuid("container")?),
+            2 => Record::ContDestroy(d.uuid("container")?),
+            3 => {
+                let cont = d.uuid("container")?;
+                let oid = d.oid("oid")?;
+                let shard = d.u32("shard")?;
+                let epoch = d.u64("epoch")?;
+                let csum_chunk = d.u64("checksum chunk")?;
+                let dkey = d.bytes(KEY_MAX, "dkey")?.to_vec();
+                let n = d.len_prefix(1 << 16, 6, "iods")?;
+                let mut iods = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let akey = d.bytes(KEY_MAX, "akey")?.to_vec();
+                    let entry = match d.u8("iod kind")? {
+                        1 => {
+                            let size = d.u64("size")?;
+                            let data = decode_stored(d)?;
+                            let csum = if d.bool("csum present")? {
+                                Some(d.u32("csum")?)
+                            } else {
+                                None
+                            };
+                            IodEntry::Single(SingleEntry { size, data, csum })
+                        }
+                        2 => {
+                            let rsize = d.u64("record size")?;
+                            let m = d.len_prefix(1 << 20, 21, "extents")?;
+                            let mut extents = Vec::with_capacity(m);
+                            for _ in 0..m {
+                                let lo = d.u64("lo")?;
+                                let hi = d.u64("hi")?;
+                                let data = decode_stored(d)?;
+                                let csums = decode_u32s(d)?;
+                                if hi <= lo {
+                                    return Err(Error::new(Der::DfInval, "empty extent in record"));
+                                }
+                                extents.push(ExtentEntry {
+                                    lo,
+                                    hi,
+                                    data,
+                                    csums,
+                                });
+                            }
+                            IodEntry::Array { rsize, extents }
+                        }
+                        other => {
+                            return Err(Error::new(Der::DfInval, format!("bad iod kind {other}")))
+                        }
+                    };
+                    iods.push(IodRecord { akey, entry });
+                }
+                Record::Update(UpdateRecord {
+                    cont,
+                    oid,
+                    shard,
+                    epoch,
+                    csum_chunk,
+                    dkey,
+                    iods,
+                })
+            }
+            4 => {
+                let cont = d.uuid("container")?;
+                let oid = d.oid("oid")?;
+                let shard = d.u32("shard")?;
+                let epoch = d.u64("epoch")?;
+                let target = match d.u8("punch kind")? {
+                    0 => PunchTarget::Object,
+                    1 => PunchTarget::Dkeys(decode_keys(d)?),
+                    2 => PunchTarget::Akeys {
+                        dkey: d.bytes(KEY_MAX, "dkey")?.to_vec(),
+                        akeys: decode_keys(d)?,
+                    },
+                    other => {
+                        return Err(Error::new(Der::DfInval, format!("bad punch kind {other}")))
+                    }
+                };
+                Record::Punch(PunchRecord {
+                    cont,
+                    oid,
+                    shard,
+                    epoch,
+                    target,
+                })
+            }
+            5 => {
+                let cont = d.uuid("container")?;
+                let oid = d.oid("oid")?;
+                let shard = d.u32("shard")?;
+                let n = d.len_prefix(1 << 24, 9, "changes")?;
+                let mut changes = Vec::with_capacity(n);
+                for _ in 0..n {
+                    changes.push(match d.u8("change kind")? {
+                        1 => AggChange::DropSingle {
+                            dkey: d.bytes(KEY_MAX, "dkey")?.to_vec(),
+                            akey: d.bytes(KEY_MAX, "akey")?.to_vec(),
+                            lsn: d.u64("lsn")?,
+                        },
+                        2 => AggChange::DropExtent {
+                            dkey: d.bytes(KEY_MAX, "dkey")?.to_vec(),
+                            akey: d.bytes(KEY_MAX, "akey")?.to_vec(),
+                            lo: d.u64("lo")?,
+                            epoch: d.u64("epoch")?,
+                            lsn: d.u64("lsn")?,
+                        },
+                        3 => AggChange::DropPunch {
+                            dkey: decode_opt_key(d)?,
+                            akey: decode_opt_key(d)?,
+                            epoch: d.u64("epoch")?,
+                        },
+                        other => {
+                            return Err(Error::new(
+                                Der::DfInval,
+                                format!("bad change kind {other}"),
+                            ))
+                        }
+                    });
+                }
+                Record::Aggregate(AggregateRecord {
+                    cont,
+                    oid,
+                    shard,
+                    changes,
+                })
+            }
+            other => return Err(Error::new(Der::DfInval, format!("bad record kind {other}"))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let records = vec![
+            Record::ContCreate(Uuid::new_v4()),
+            Record::Update(UpdateRecord {
+                cont: Uuid::new_v4(),
+                oid: ObjectId::new(1, 2),
+                shard: 0,
+                epoch: 77,
+                csum_chunk: 32768,
+                dkey: b"d".to_vec(),
+                iods: vec![
+                    IodRecord {
+                        akey: b"s".to_vec(),
+                        entry: IodEntry::Single(SingleEntry {
+                            size: 3,
+                            data: Stored::Inline(Arc::from(&b"abc"[..])),
+                            csum: Some(9),
+                        }),
+                    },
+                    IodRecord {
+                        akey: b"a".to_vec(),
+                        entry: IodEntry::Array {
+                            rsize: 1,
+                            extents: vec![ExtentEntry {
+                                lo: 0,
+                                hi: 10,
+                                data: Stored::Blob { phys: 4096 },
+                                csums: Arc::from(&[1u32, 2][..]),
+                            }],
+                        },
+                    },
+                ],
+            }),
+            Record::Punch(PunchRecord {
+                cont: Uuid::new_v4(),
+                oid: ObjectId::new(3, 4),
+                shard: 1,
+                epoch: 5,
+                target: PunchTarget::Akeys {
+                    dkey: b"d".to_vec(),
+                    akeys: vec![b"a".to_vec()],
+                },
+            }),
+            Record::Aggregate(AggregateRecord {
+                cont: Uuid::new_v4(),
+                oid: ObjectId::new(3, 4),
+                shard: 1,
+                changes: vec![
+                    AggChange::DropSingle {
+                        dkey: b"d".to_vec(),
+                        akey: b"a".to_vec(),
+                        lsn: 4,
+                    },
+                    AggChange::DropPunch {
+                        dkey: None,
+                        akey: None,
+                        epoch: 3,
+                    },
+                ],
+            }),
+        ];
+        for record in records {
+            let mut e = Encoder::new();
+            record.encode(&mut e);
+            let bytes = e.finish();
+            let mut d = Decoder::new(&bytes);
+            assert_eq!(Record::decode(&mut d).unwrap(), record);
+            d.finish().unwrap();
+        }
+    }
+}
