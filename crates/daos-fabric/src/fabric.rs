@@ -44,20 +44,21 @@ unsafe impl Sync for Fabric {}
 /// to libfabric provider strings.
 pub fn provider_name(daos_provider: &str) -> Result<String> {
     let name = daos_provider.strip_prefix("ofi+").unwrap_or(daos_provider);
-    let mapped =
-        match name {
-            "tcp" | "tcp;ofi_rxm" => "tcp;ofi_rxm",
-            "shm" | "sm" => "shm",
-            "verbs" | "verbs;ofi_rxm" => "verbs;ofi_rxm",
-            "cxi" => "cxi",
-            "sockets" => "sockets",
-            other => return Err(Error::new(
+    let mapped = match name {
+        "tcp" | "tcp;ofi_rxm" => "tcp;ofi_rxm",
+        "shm" | "sm" => "shm",
+        "verbs" | "verbs;ofi_rxm" => "verbs;ofi_rxm",
+        "cxi" => "cxi",
+        "sockets" => "sockets",
+        other => {
+            return Err(Error::new(
                 Der::Inval,
                 format!(
                     "unknown provider {other:?} (expected ofi+tcp, ofi+shm, ofi+verbs or ofi+cxi)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     Ok(mapped.to_string())
 }
 

@@ -1,0 +1,389 @@
+//! Test kit: real `daos_server` / `daos_engine` processes on unique ports and temporary
+//! directories, stopped by the test itself (also when it panics).
+//!
+//! The binaries come from the same `target/<profile>` directory as the test; build them first
+//! (`cargo build --workspace --bins`), as the project's test command does.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Directory holding the project's binaries.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let mut dir = exe.parent().expect("deps dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// Path of a project binary; panics with a hint when it has not been built.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// Options of a test system.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Targets of the engine.
+    pub targets: u32,
+    /// Provider (`ofi+tcp`, `ofi+shm`).
+    pub provider: String,
+    /// Metadata budget, GiB.
+    pub scm_gb: u64,
+    /// Data file size, GiB (sparse).
+    pub bdev_gb: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            targets: 2,
+            provider: "ofi+tcp".into(),
+            scm_gb: 1,
+            bdev_gb: 4,
+        }
+    }
+}
+
+/// A running one-engine system.
+pub struct TestSystem {
+    /// Temporary directory holding everything.
+    pub dir: tempfile::TempDir,
+    /// Control (gRPC) port.
+    pub port: u16,
+    /// First fabric port.
+    pub fabric_port: u16,
+    /// Options it was started with.
+    pub options: Options,
+    server: Option<Child>,
+}
+
+fn port_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A run of `count` consecutive free ports.
+fn free_ports(count: u16) -> u16 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let mut seed = hasher.finish();
+    loop {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let base = 20000 + (seed >> 33) as u16 % 30000;
+        if (base..base + count).all(port_free) {
+            return base;
+        }
+    }
+}
+
+impl TestSystem {
+    /// Starts a system; panics (after showing the logs) if it does not come up.
+    pub fn start(options: Options) -> TestSystem {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start(options.clone()) {
+                Ok(system) => return system,
+                Err(err) => last = err,
+            }
+        }
+        panic!("test system did not start: {last}");
+    }
+
+    fn try_start(options: Options) -> Result<TestSystem, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("daos-rs-test")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let ports = free_ports(options.targets as u16 + 2);
+        let (port, fabric_port) = (ports, ports + 1);
+        let mut system = TestSystem {
+            dir,
+            port,
+            fabric_port,
+            options,
+            server: None,
+        };
+        system.write_config();
+        system.spawn()?;
+        Ok(system)
+    }
+
+    fn write_config(&self) {
+        let d = self.dir.path().display();
+        let yaml = format!(
+            "name: daos_server\nport: {port}\nprovider: {provider}\nsocket_dir: {d}/run/server\n\
+             control_log_file: {d}/server.log\ntransport_config:\n  allow_insecure: true\n\
+             engines:\n- targets: {targets}\n  fabric_iface: lo\n  fabric_iface_port: {fabric}\n\
+             \x20 log_file: {d}/engine.log\n  log_mask: DEBUG\n  storage:\n  - class: ram\n    scm_mount: {d}/scm\n\
+             \x20   scm_size: {scm}\n  - class: file\n    bdev_list: [{d}/bdev]\n    bdev_size: {bdev}\n",
+            port = self.port,
+            provider = self.options.provider,
+            targets = self.options.targets,
+            fabric = self.fabric_port,
+            scm = self.options.scm_gb,
+            bdev = self.options.bdev_gb,
+        );
+        std::fs::write(self.config_path(), yaml).expect("writing server config");
+    }
+
+    /// The server config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("daos_server.yml")
+    }
+
+    /// Environment a client process needs: where the agent socket is.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        vec![(
+            "DAOS_AGENT_DRPC_DIR".into(),
+            self.agent_dir().display().to_string(),
+        )]
+    }
+
+    /// The agent's runtime directory.
+    pub fn agent_dir(&self) -> PathBuf {
+        self.dir.path().join("run/agent")
+    }
+
+    /// The agent socket.
+    pub fn agent_socket(&self) -> PathBuf {
+        self.agent_dir().join("daos_agent.sock")
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let out =
+            std::fs::File::create(self.dir.path().join("server.out")).map_err(|e| e.to_string())?;
+        let mut command = Command::new(bin("daos_server"));
+        command
+            .args(["start", "--agent", "-o"])
+            .arg(self.config_path())
+            .env("DAOS_RS_RUNTIME_DIR", self.dir.path().join("run"))
+            .env("DAOS_RS_HOME", self.dir.path().join("home"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().map_err(|e| e.to_string())?)
+            .stderr(out);
+        let child = command.spawn().map_err(|e| e.to_string())?;
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.log("server.out").contains("ready:") && self.agent_socket().exists() {
+                return Ok(());
+            }
+            if let Some(status) = self
+                .server
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.server = None;
+                return Err(format!(
+                    "daos_server exited ({status}):\n{}\n{}",
+                    self.log("server.out"),
+                    self.log("engine.log")
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "daos_server not ready in time:\n{}",
+                    self.log("server.out")
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Contents of a log file in the system's directory ("" if absent).
+    pub fn log(&self, name: &str) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.dir.path().join(name)) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Runs `dmg` against this system.
+    pub fn dmg(&self, args: &[&str]) -> Output {
+        Command::new(bin("dmg"))
+            .arg("-l")
+            .arg(format!("localhost:{}", self.port))
+            .args(args)
+            .output()
+            .expect("running dmg")
+    }
+
+    /// Runs `dmg -j` and returns the parsed envelope.
+    pub fn dmg_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["-j"];
+        all.extend_from_slice(args);
+        let out = self.dmg(&all);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "dmg {args:?} printed no JSON ({e}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    /// Creates a pool; returns its UUID.
+    pub fn create_pool(&self, label: &str, size: &str) -> String {
+        let value = self.dmg_json(&["pool", "create", &format!("--size={size}"), label]);
+        assert_eq!(value["status"], 0, "pool create failed: {value}");
+        value["response"]["uuid"]
+            .as_str()
+            .expect("uuid")
+            .to_string()
+    }
+
+    /// A command for a project binary with the client environment set.
+    pub fn command(&self, name: &str) -> Command {
+        let mut command = Command::new(bin(name));
+        command.envs(self.client_env());
+        command
+    }
+
+    /// PIDs of this system's engines.
+    pub fn engine_pids(&self) -> Vec<i32> {
+        let config = self.dir.path().join("run/server/engine0.json");
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if cmdline.contains("daos_engine")
+                && cmdline.contains(config.to_string_lossy().as_ref())
+            {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Kills the server and its engine with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        for pid in self.engine_pids() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.engine_pids().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same directories and ports (after [`TestSystem::kill9`]
+    /// or [`TestSystem::stop`]).
+    pub fn restart(&mut self) {
+        let _ = std::fs::remove_file(self.agent_socket());
+        std::fs::write(self.dir.path().join("server.out"), b"").expect("truncating server.out");
+        let mut last = String::new();
+        for _ in 0..20 {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(err) => {
+                    last = err;
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+        panic!("restart failed: {last}");
+    }
+
+    /// Stops the system cleanly (SIGTERM; engines checkpoint and exit).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        for pid in self.engine_pids() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+
+    /// The data file (for corruption tests).
+    pub fn bdev_path(&self) -> PathBuf {
+        self.dir.path().join("bdev")
+    }
+
+    /// The directory of the metadata.
+    pub fn scm_path(&self) -> PathBuf {
+        self.dir.path().join("scm")
+    }
+}
+
+impl Drop for TestSystem {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            for name in ["server.out", "engine.log"] {
+                let text = self.log(name);
+                let tail: String = text
+                    .lines()
+                    .rev()
+                    .take(40)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                eprintln!("---- {name} (last 40 lines) ----\n{tail}");
+            }
+        }
+    }
+}
+
+/// Creates a directory tree of files with deterministic contents for copy tests.
+pub fn make_tree(root: &Path, files: usize, size_max: usize, seed: u64) -> u64 {
+    let mut total = 0;
+    let mut state = seed | 1;
+    for i in 0..files {
+        let dir = root.join(format!("d{}", i % 7)).join(format!("e{}", i % 3));
+        std::fs::create_dir_all(&dir).expect("creating tree");
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let size = (state as usize) % (size_max + 1);
+        let data: Vec<u8> = (0..size)
+            .map(|j| (j as u64).wrapping_mul(state) as u8)
+            .collect();
+        std::fs::write(dir.join(format!("f{i}.bin")), &data).expect("writing tree file");
+        total += size as u64;
+    }
+    total
+}

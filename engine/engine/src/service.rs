@@ -1,0 +1,938 @@
+//! The engine's service context: pool and container metadata, handles, and the management
+//! calls `daos_server` makes (pool create, destroy, query; ping).
+//!
+//! Pool service metadata (label, properties, pool map, containers, snapshots, object id
+//! allocation) lives in `<scm_mount>/pools/<uuid>/svc.meta`, rewritten atomically (temporary
+//! file, fsync, rename, directory fsync) on every change. Handles are volatile, as DAOS pool
+//! and container handles do not survive an engine restart here: clients reconnect.
+//!
+//! Changes that targets must see (container create and destroy, handle open and close,
+//! snapshots) are sent to every local target and acknowledged before the client gets its
+//! reply, so a client can never race ahead of its own handle.
+
+use crate::target::{HandleInfo, Mailbox, TargetMsg};
+use daos_fabric::{rpc, Executor, Incoming, NetContext};
+use daos_proto::header::decode_request;
+use daos_proto::msg::*;
+use daos_proto::{decode_body, Opcode};
+use daos_types::codec::{Decoder, Encoder, Wire};
+use daos_types::label::EntityRef;
+use daos_types::prop::{self, PropValue, Props};
+use daos_types::{Der, Error, Hlc, ObjectId, Result, Uuid};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const MAGIC: u32 = u32::from_le_bytes(*b"SVCM");
+const VERSION: u16 = 1;
+const TARGET_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A container in the pool service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ContMeta {
+    uuid: Uuid,
+    label: String,
+    props: Props,
+    snapshots: Vec<SnapEntry>,
+    next_oid: u64,
+    created: u64,
+    modified: u64,
+}
+
+/// Persistent state of a pool service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SvcMeta {
+    uuid: Uuid,
+    label: String,
+    props: Props,
+    map: daos_placement::PoolMap,
+    svc_ranks: Vec<u32>,
+    owner: Credential,
+    containers: BTreeMap<Uuid, ContMeta>,
+}
+
+impl SvcMeta {
+    fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.u32(MAGIC).u16(VERSION).uuid(&self.uuid).str(&self.label);
+        WireProps(self.props.clone()).encode(&mut e);
+        WireMap(self.map.clone()).encode(&mut e);
+        self.svc_ranks.encode(&mut e);
+        self.owner.encode(&mut e);
+        e.len_prefix(self.containers.len());
+        for c in self.containers.values() {
+            e.uuid(&c.uuid).str(&c.label);
+            WireProps(c.props.clone()).encode(&mut e);
+            c.snapshots.encode(&mut e);
+            e.u64(c.next_oid).u64(c.created).u64(c.modified);
+        }
+        let crc = daos_types::csum::crc32c(e.as_slice());
+        e.u32(crc);
+        e.finish()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<SvcMeta> {
+        let bad = |what: &str| Error::new(Der::DfInval, format!("svc.meta: {what}"));
+        if bytes.len() < 10 {
+            return Err(bad("too short"));
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 4);
+        if daos_types::csum::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
+            return Err(bad("checksum mismatch"));
+        }
+        let mut d = Decoder::new(body);
+        if d.u32("magic")? != MAGIC || d.u16("version")? != VERSION {
+            return Err(bad("unknown format"));
+        }
+        let uuid = d.uuid("uuid")?;
+        let label = d.str(256, "label")?.to_string();
+        let props = WireProps::decode(&mut d)?.0;
+        let map = WireMap::decode(&mut d)?.0;
+        let svc_ranks = Vec::<u32>::decode(&mut d)?;
+        let owner = Credential::decode(&mut d)?;
+        let mut containers = BTreeMap::new();
+        for _ in 0..d.len_prefix(1 << 24, 16, "containers")? {
+            let uuid = d.uuid("container")?;
+            let label = d.str(256, "label")?.to_string();
+            let props = WireProps::decode(&mut d)?.0;
+            let snapshots = Vec::<SnapEntry>::decode(&mut d)?;
+            let (next_oid, created, modified) =
+                (d.u64("next oid")?, d.u64("created")?, d.u64("modified")?);
+            containers.insert(
+                uuid,
+                ContMeta {
+                    uuid,
+                    label,
+                    props,
+                    snapshots,
+                    next_oid,
+                    created,
+                    modified,
+                },
+            );
+        }
+        d.finish()?;
+        Ok(SvcMeta {
+            uuid,
+            label,
+            props,
+            map,
+            svc_ranks,
+            owner,
+            containers,
+        })
+    }
+}
+
+struct PoolHandle {
+    cont_handles: usize,
+}
+
+struct ContHandle {
+    cont: Uuid,
+    pool_handle: Uuid,
+}
+
+struct PoolSvc {
+    meta: SvcMeta,
+    path: PathBuf,
+    pool_handles: HashMap<Uuid, PoolHandle>,
+    cont_handles: HashMap<Uuid, ContHandle>,
+}
+
+impl PoolSvc {
+    fn persist(&self) -> Result<()> {
+        let dir = self.path.parent().expect("svc.meta has a parent");
+        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, self.meta.encode())
+            .map_err(|e| Error::from(e).with_context(tmp.display()))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(Error::from)?;
+        std::fs::rename(&tmp, &self.path).map_err(Error::from)?;
+        daos_bio::sync_dir(dir)
+    }
+
+    fn find_container(&self, cont: &EntityRef) -> Result<&ContMeta> {
+        let found = match cont {
+            EntityRef::Uuid(uuid) => self.meta.containers.get(uuid),
+            EntityRef::Label(label) => self.meta.containers.values().find(|c| &c.label == label),
+        };
+        found.ok_or_else(|| Error::new(Der::Nonexist, format!("container {cont} does not exist")))
+    }
+
+    fn check_pool_handle(&self, handle: &Uuid) -> Result<()> {
+        if self.pool_handles.contains_key(handle) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Der::NoHdl,
+                format!("pool handle {handle} is not connected"),
+            ))
+        }
+    }
+}
+
+/// The service context's state.
+pub struct Service {
+    rank: u32,
+    meta_dir: PathBuf,
+    hlc: Arc<Hlc>,
+    targets: Vec<Mailbox>,
+    pools: HashMap<Uuid, PoolSvc>,
+}
+
+fn svc_path(meta_dir: &Path, pool: &Uuid) -> PathBuf {
+    meta_dir
+        .join("pools")
+        .join(pool.to_string())
+        .join("svc.meta")
+}
+
+impl Service {
+    /// Loads every pool service found in `meta_dir` and reconciles the targets with it.
+    pub fn new(
+        rank: u32,
+        meta_dir: PathBuf,
+        hlc: Arc<Hlc>,
+        targets: Vec<Mailbox>,
+    ) -> Result<Service> {
+        let mut service = Service {
+            rank,
+            meta_dir,
+            hlc,
+            targets,
+            pools: HashMap::new(),
+        };
+        let pools_dir = service.meta_dir.join("pools");
+        if let Ok(entries) = std::fs::read_dir(&pools_dir) {
+            for entry in entries.flatten() {
+                let Ok(uuid) = entry.file_name().to_string_lossy().parse::<Uuid>() else {
+                    continue;
+                };
+                let path = svc_path(&service.meta_dir, &uuid);
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                let meta = SvcMeta::decode(&bytes).map_err(|e| e.with_context(path.display()))?;
+                let containers: Vec<Uuid> = meta.containers.keys().copied().collect();
+                for target in &service.targets {
+                    let _ = target.call(TARGET_TIMEOUT, |reply| TargetMsg::Reconcile {
+                        pool: uuid,
+                        containers: containers.clone(),
+                        reply,
+                    });
+                    for c in meta.containers.values() {
+                        if !c.snapshots.is_empty() {
+                            target.send(TargetMsg::Snapshots {
+                                pool: uuid,
+                                cont: c.uuid,
+                                epochs: c.snapshots.iter().map(|s| s.epoch).collect(),
+                            });
+                        }
+                    }
+                }
+                service.pools.insert(
+                    uuid,
+                    PoolSvc {
+                        meta,
+                        path,
+                        pool_handles: HashMap::new(),
+                        cont_handles: HashMap::new(),
+                    },
+                );
+            }
+        }
+        Ok(service)
+    }
+
+    fn pool(&mut self, uuid: &Uuid) -> Result<&mut PoolSvc> {
+        self.pools.get_mut(uuid).ok_or_else(|| {
+            Error::new(
+                Der::Nonexist,
+                format!("pool {uuid} has no service on rank {}", self.rank),
+            )
+        })
+    }
+
+    /// Sends a message to every target and waits for all of them.
+    fn broadcast(
+        &self,
+        make: impl Fn(crossbeam_channel::Sender<Result<()>>) -> TargetMsg,
+    ) -> Result<()> {
+        for target in &self.targets {
+            target.call(TARGET_TIMEOUT, &make)?;
+        }
+        Ok(())
+    }
+
+    /// Serves one request; returns the status and encoded body.
+    fn serve(&mut self, opcode: Opcode, body: Decoder<'_>) -> Result<Vec<u8>> {
+        match opcode {
+            Opcode::PoolConnect => self.pool_connect(decode_body(body)?),
+            Opcode::PoolDisconnect => self.pool_disconnect(decode_body(body)?),
+            Opcode::PoolQuery => self.pool_query(decode_body(body)?),
+            Opcode::ContCreate => self.cont_create(decode_body(body)?),
+            Opcode::ContOpen => self.cont_open(decode_body(body)?),
+            Opcode::ContClose => self.cont_close(decode_body(body)?),
+            Opcode::ContDestroy => self.cont_destroy(decode_body(body)?),
+            Opcode::ContQuery => self.cont_query(decode_body(body)?),
+            Opcode::ContList => self.cont_list(decode_body(body)?),
+            Opcode::ContSnapCreate => self.snap_create(decode_body(body)?),
+            Opcode::ContSnapList => self.snap_list(decode_body(body)?),
+            Opcode::ContSnapDestroy => self.snap_destroy(decode_body(body)?),
+            Opcode::ContAllocOids => self.alloc_oids(decode_body(body)?),
+            Opcode::MgmtPoolCreate => self.mgmt_pool_create(decode_body(body)?),
+            Opcode::MgmtPoolDestroy => self.mgmt_pool_destroy(decode_body(body)?),
+            Opcode::MgmtPoolQuery => self.mgmt_pool_query(decode_body(body)?),
+            Opcode::MgmtPing => Ok(encode(&PingReply {
+                rank: self.rank,
+                targets: self.targets.len() as u32,
+                pools: self.pools.keys().copied().collect(),
+            })),
+            other => Err(Error::new(
+                Der::Nosys,
+                format!("{other:?} is served by targets, not the service"),
+            )),
+        }
+    }
+
+    fn pool_connect(&mut self, req: PoolConnectReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        svc.pool_handles
+            .entry(req.handle)
+            .or_insert(PoolHandle { cont_handles: 0 });
+        Ok(encode(&PoolConnectReply {
+            label: svc.meta.label.clone(),
+            map: WireMap(svc.meta.map.clone()),
+            props: WireProps(svc.meta.props.clone()),
+        }))
+    }
+
+    fn pool_disconnect(&mut self, req: PoolHandleReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        match svc.pool_handles.get(&req.handle) {
+            None => Err(Error::new(Der::NoHdl, "pool handle is not connected")),
+            Some(h) if h.cont_handles > 0 => Err(Error::new(
+                Der::Busy,
+                format!("{} container handles are still open", h.cont_handles),
+            )),
+            Some(_) => {
+                svc.pool_handles.remove(&req.handle);
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn space(&self, pool: &Uuid) -> Result<Vec<daos_vos::Space>> {
+        self.targets
+            .iter()
+            .map(|t| {
+                t.call(TARGET_TIMEOUT, |reply| TargetMsg::QuerySpace {
+                    uuid: *pool,
+                    reply,
+                })
+            })
+            .collect()
+    }
+
+    fn pool_query(&mut self, req: PoolHandleReq) -> Result<Vec<u8>> {
+        self.pool(&req.pool)?.check_pool_handle(&req.handle)?;
+        let spaces = self.space(&req.pool)?;
+        let svc = &self.pools[&req.pool];
+        let sum = |f: fn(&daos_vos::Space) -> (u64, u64)| -> Space {
+            let pairs: Vec<(u64, u64)> = spaces.iter().map(f).collect();
+            Space {
+                total: pairs.iter().map(|p| p.0).sum(),
+                free: pairs.iter().map(|p| p.1).sum(),
+                free_min: pairs.iter().map(|p| p.1).min().unwrap_or(0),
+                free_max: pairs.iter().map(|p| p.1).max().unwrap_or(0),
+            }
+        };
+        Ok(encode(&PoolQueryReply {
+            label: svc.meta.label.clone(),
+            map: WireMap(svc.meta.map.clone()),
+            scm: sum(|s| (s.scm_total, s.scm_free)),
+            nvme: sum(|s| (s.nvme_total, s.nvme_free)),
+            leader: self.rank,
+            props: WireProps(svc.meta.props.clone()),
+        }))
+    }
+
+    fn cont_reply(&self, svc: &PoolSvc, cont: &ContMeta) -> Vec<u8> {
+        let handles = svc
+            .cont_handles
+            .values()
+            .filter(|h| h.cont == cont.uuid)
+            .count() as u32;
+        encode(&ContReply {
+            info: ContInfo {
+                uuid: cont.uuid,
+                latest_snapshot: cont.snapshots.last().map_or(0, |s| s.epoch),
+                handles,
+                snapshots: cont.snapshots.len() as u32,
+                open_time: cont.modified,
+                modify_time: cont.modified,
+            },
+            props: WireProps(cont.props.clone()),
+            snapshots: cont.snapshots.iter().map(|s| s.epoch).collect(),
+        })
+    }
+
+    fn cont_create(&mut self, req: ContCreateReq) -> Result<Vec<u8>> {
+        let now = self.hlc.now();
+        let svc = self.pool(&req.pool)?;
+        svc.check_pool_handle(&req.pool_handle)?;
+        if req.cont.is_nil() {
+            return Err(Error::new(Der::Inval, "container UUID must not be nil"));
+        }
+        if svc.meta.containers.contains_key(&req.cont) {
+            return Err(Error::new(
+                Der::Exist,
+                format!("container {} exists", req.cont),
+            ));
+        }
+        let mut props = req.props.0;
+        let label = props.text(prop::CO_LABEL).unwrap_or("").to_string();
+        if !label.is_empty() {
+            daos_types::label::check_label(&label)?;
+            if svc.meta.containers.values().any(|c| c.label == label) {
+                return Err(Error::new(
+                    Der::Exist,
+                    format!("a container labelled {label:?} exists"),
+                ));
+            }
+        }
+        fill_container_defaults(&mut props, &svc.meta.props, &req.cred)?;
+        let cont = ContMeta {
+            uuid: req.cont,
+            label,
+            props,
+            snapshots: Vec::new(),
+            next_oid: 1,
+            created: now,
+            modified: now,
+        };
+        svc.meta.containers.insert(req.cont, cont);
+        if let Err(err) = svc.persist() {
+            svc.meta.containers.remove(&req.cont);
+            return Err(err);
+        }
+        let (pool, cont) = (req.pool, req.cont);
+        self.broadcast(|reply| TargetMsg::Container {
+            pool,
+            cont,
+            destroy: false,
+            reply,
+        })?;
+        let svc = &self.pools[&pool];
+        Ok(self.cont_reply(svc, &svc.meta.containers[&cont]))
+    }
+
+    fn cont_open(&mut self, req: ContOpenReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        svc.check_pool_handle(&req.pool_handle)?;
+        let cont = svc.find_container(&req.cont)?.uuid;
+        const COO_RO: u32 = 1;
+        const COO_RW: u32 = 2;
+        const COO_EX: u32 = 4;
+        if req.flags & (COO_RO | COO_RW | COO_EX) == 0 {
+            return Err(Error::new(
+                Der::Inval,
+                "open flags need DAOS_COO_RO, RW or EX",
+            ));
+        }
+        let open_elsewhere = svc
+            .cont_handles
+            .iter()
+            .any(|(h, c)| c.cont == cont && *h != req.handle);
+        if req.flags & COO_EX != 0 && open_elsewhere {
+            return Err(Error::new(
+                Der::Busy,
+                "container is open elsewhere; exclusive open refused",
+            ));
+        }
+        let info = HandleInfo {
+            cont,
+            write: req.flags & (COO_RW | COO_EX) != 0,
+        };
+        let (pool, handle) = (req.pool, req.handle);
+        self.broadcast(|reply| TargetMsg::Handle {
+            pool,
+            handle,
+            info: Some(info),
+            reply,
+        })?;
+        let svc = self.pool(&pool)?;
+        if svc
+            .cont_handles
+            .insert(
+                handle,
+                ContHandle {
+                    cont,
+                    pool_handle: req.pool_handle,
+                },
+            )
+            .is_none()
+        {
+            if let Some(ph) = svc.pool_handles.get_mut(&req.pool_handle) {
+                ph.cont_handles += 1;
+            }
+        }
+        let svc = &self.pools[&pool];
+        Ok(self.cont_reply(svc, &svc.meta.containers[&cont]))
+    }
+
+    fn cont_handle(&mut self, req: &ContHandleReq) -> Result<&mut PoolSvc> {
+        let svc = self.pool(&req.pool)?;
+        match svc.cont_handles.get(&req.handle) {
+            Some(h) if h.cont == req.cont => Ok(svc),
+            _ => Err(Error::new(
+                Der::NoHdl,
+                format!("container handle {} is not open", req.handle),
+            )),
+        }
+    }
+
+    fn cont_close(&mut self, req: ContHandleReq) -> Result<Vec<u8>> {
+        self.cont_handle(&req)?;
+        let (pool, handle) = (req.pool, req.handle);
+        self.broadcast(|reply| TargetMsg::Handle {
+            pool,
+            handle,
+            info: None,
+            reply,
+        })?;
+        let svc = self.pool(&pool)?;
+        if let Some(h) = svc.cont_handles.remove(&handle) {
+            if let Some(ph) = svc.pool_handles.get_mut(&h.pool_handle) {
+                ph.cont_handles = ph.cont_handles.saturating_sub(1);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn cont_destroy(&mut self, req: ContDestroyReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        svc.check_pool_handle(&req.pool_handle)?;
+        let cont = svc.find_container(&req.cont)?.uuid;
+        let open: Vec<Uuid> = svc
+            .cont_handles
+            .iter()
+            .filter(|(_, c)| c.cont == cont)
+            .map(|(h, _)| *h)
+            .collect();
+        if !open.is_empty() && !req.force.0 {
+            return Err(Error::new(
+                Der::Busy,
+                format!("container has {} open handles", open.len()),
+            ));
+        }
+        let removed = svc.meta.containers.remove(&cont).expect("found above");
+        if let Err(err) = svc.persist() {
+            svc.meta.containers.insert(cont, removed);
+            return Err(err);
+        }
+        for handle in &open {
+            if let Some(h) = svc.cont_handles.remove(handle) {
+                if let Some(ph) = svc.pool_handles.get_mut(&h.pool_handle) {
+                    ph.cont_handles = ph.cont_handles.saturating_sub(1);
+                }
+            }
+        }
+        let pool = req.pool;
+        self.broadcast(|reply| TargetMsg::Container {
+            pool,
+            cont,
+            destroy: true,
+            reply,
+        })?;
+        Ok(Vec::new())
+    }
+
+    fn cont_query(&mut self, req: ContHandleReq) -> Result<Vec<u8>> {
+        let svc = self.cont_handle(&req)?;
+        let cont = svc
+            .meta
+            .containers
+            .get(&req.cont)
+            .ok_or_else(|| Error::new(Der::Nonexist, "container was destroyed"))?
+            .clone();
+        let svc = &self.pools[&req.pool];
+        Ok(self.cont_reply(svc, &cont))
+    }
+
+    fn cont_list(&mut self, req: PoolHandleReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        svc.check_pool_handle(&req.handle)?;
+        Ok(encode(&ContListReply {
+            containers: svc
+                .meta
+                .containers
+                .values()
+                .map(|c| ContEntry {
+                    uuid: c.uuid,
+                    label: c.label.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    fn push_snapshots(&self, pool: Uuid, cont: &ContMeta) {
+        for target in &self.targets {
+            target.send(TargetMsg::Snapshots {
+                pool,
+                cont: cont.uuid,
+                epochs: cont.snapshots.iter().map(|s| s.epoch).collect(),
+            });
+        }
+    }
+
+    fn snap_create(&mut self, req: SnapCreateReq) -> Result<Vec<u8>> {
+        let epoch = self.hlc.now();
+        let svc = self.cont_handle(&req.handle)?;
+        let cont = svc
+            .meta
+            .containers
+            .get_mut(&req.handle.cont)
+            .ok_or_else(|| Error::new(Der::Nonexist, "container"))?;
+        let max = cont.props.number(prop::CO_SNAPSHOT_MAX).unwrap_or(0);
+        if max > 0 && cont.snapshots.len() as u64 >= max {
+            // DAOS's max_snapshot retention: the oldest goes.
+            cont.snapshots.remove(0);
+        }
+        cont.snapshots.push(SnapEntry {
+            epoch,
+            name: req.name.clone(),
+        });
+        cont.modified = epoch;
+        svc.persist()?;
+        let cont = svc.meta.containers[&req.handle.cont].clone();
+        self.push_snapshots(req.handle.pool, &cont);
+        Ok(encode(&U64Reply { value: epoch }))
+    }
+
+    fn snap_list(&mut self, req: ContHandleReq) -> Result<Vec<u8>> {
+        let svc = self.cont_handle(&req)?;
+        let cont = svc
+            .meta
+            .containers
+            .get(&req.cont)
+            .ok_or_else(|| Error::new(Der::Nonexist, "container"))?;
+        Ok(encode(&SnapListReply {
+            snapshots: cont.snapshots.clone(),
+        }))
+    }
+
+    fn snap_destroy(&mut self, req: SnapDestroyReq) -> Result<Vec<u8>> {
+        let svc = self.cont_handle(&req.handle)?;
+        let cont = svc
+            .meta
+            .containers
+            .get_mut(&req.handle.cont)
+            .ok_or_else(|| Error::new(Der::Nonexist, "container"))?;
+        let before = cont.snapshots.len();
+        cont.snapshots
+            .retain(|s| s.epoch < req.epoch_lo || s.epoch > req.epoch_hi);
+        if cont.snapshots.len() == before {
+            return Err(Error::new(Der::Nonexist, "no snapshot in that epoch range"));
+        }
+        svc.persist()?;
+        let cont = svc.meta.containers[&req.handle.cont].clone();
+        self.push_snapshots(req.handle.pool, &cont);
+        Ok(Vec::new())
+    }
+
+    fn alloc_oids(&mut self, req: AllocOidsReq) -> Result<Vec<u8>> {
+        if req.count == 0 || req.count > 1 << 40 {
+            return Err(Error::new(Der::Inval, "object id count must be 1..2^40"));
+        }
+        let svc = self.cont_handle(&req.handle)?;
+        let cont = svc
+            .meta
+            .containers
+            .get_mut(&req.handle.cont)
+            .ok_or_else(|| Error::new(Der::Nonexist, "container"))?;
+        let first = cont.next_oid;
+        cont.next_oid = first
+            .checked_add(req.count)
+            .ok_or_else(|| Error::new(Der::Overflow, "object ids exhausted"))?;
+        svc.persist()?;
+        Ok(encode(&U64Reply { value: first }))
+    }
+
+    fn mgmt_pool_create(&mut self, req: MgmtPoolCreateReq) -> Result<Vec<u8>> {
+        if self.pools.contains_key(&req.pool) {
+            return Err(Error::new(Der::Exist, format!("pool {} exists", req.pool)));
+        }
+        let mut created = 0;
+        for target in &self.targets {
+            let outcome = target.call(TARGET_TIMEOUT, |reply| TargetMsg::CreatePool {
+                uuid: req.pool,
+                nvme_bytes: req.nvme_per_target,
+                scm_bytes: req.scm_per_target,
+                reply,
+            });
+            if let Err(err) = outcome {
+                for undo in &self.targets[..created] {
+                    let _ = undo.call(TARGET_TIMEOUT, |reply| TargetMsg::DestroyPool {
+                        uuid: req.pool,
+                        reply,
+                    });
+                }
+                let _ =
+                    std::fs::remove_dir_all(self.meta_dir.join("pools").join(req.pool.to_string()));
+                return Err(err);
+            }
+            created += 1;
+        }
+        if req.svc_ranks.contains(&self.rank) {
+            let svc = PoolSvc {
+                meta: SvcMeta {
+                    uuid: req.pool,
+                    label: req.label.clone(),
+                    props: req.props.0.clone(),
+                    map: req.map.0.clone(),
+                    svc_ranks: req.svc_ranks.clone(),
+                    owner: req.owner.clone(),
+                    containers: BTreeMap::new(),
+                },
+                path: svc_path(&self.meta_dir, &req.pool),
+                pool_handles: HashMap::new(),
+                cont_handles: HashMap::new(),
+            };
+            svc.persist()?;
+            self.pools.insert(req.pool, svc);
+        }
+        tracing::info!(
+            "rank {}: pool {} ({}) created",
+            self.rank,
+            req.pool,
+            req.label
+        );
+        Ok(Vec::new())
+    }
+
+    fn mgmt_pool_destroy(&mut self, req: MgmtPoolDestroyReq) -> Result<Vec<u8>> {
+        if let Some(svc) = self.pools.get(&req.pool) {
+            if !svc.pool_handles.is_empty() && !req.force.0 {
+                return Err(Error::new(
+                    Der::Busy,
+                    format!("pool has {} connected handles", svc.pool_handles.len()),
+                ));
+            }
+        }
+        let mut found = self.pools.remove(&req.pool).is_some();
+        for target in &self.targets {
+            match target.call(TARGET_TIMEOUT, |reply| TargetMsg::DestroyPool {
+                uuid: req.pool,
+                reply,
+            }) {
+                Ok(()) => found = true,
+                Err(err) if err.der() == Der::Nonexist => {}
+                Err(err) => return Err(err),
+            }
+        }
+        let dir = self.meta_dir.join("pools").join(req.pool.to_string());
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| Error::from(e).with_context(dir.display()))?;
+            found = true;
+        }
+        if !found {
+            return Err(Error::new(
+                Der::Nonexist,
+                format!("pool {} is not on rank {}", req.pool, self.rank),
+            ));
+        }
+        Ok(Vec::new())
+    }
+
+    fn mgmt_pool_query(&mut self, req: MgmtPoolQueryReq) -> Result<Vec<u8>> {
+        let spaces = self.space(&req.pool)?;
+        let handles = self
+            .pools
+            .get(&req.pool)
+            .map_or(0, |s| s.pool_handles.len() as u32);
+        Ok(encode(&MgmtPoolQueryReply {
+            targets: spaces
+                .iter()
+                .enumerate()
+                .map(|(i, s)| TargetSpace {
+                    target: i as u32,
+                    scm_total: s.scm_total,
+                    scm_free: s.scm_free,
+                    nvme_total: s.nvme_total,
+                    nvme_free: s.nvme_free,
+                })
+                .collect(),
+            handles,
+        }))
+    }
+}
+
+fn encode<T: Wire>(body: &T) -> Vec<u8> {
+    let mut e = Encoder::new();
+    body.encode(&mut e);
+    e.finish()
+}
+
+/// Fills the properties DAOS sets on every new container.
+fn fill_container_defaults(props: &mut Props, pool_props: &Props, cred: &Credential) -> Result<()> {
+    for entry in props.entries() {
+        if entry.kind < prop::CO_MIN || entry.kind >= prop::CO_MAX {
+            return Err(Error::new(
+                Der::Inval,
+                format!("property {} is not a container property", entry.kind),
+            ));
+        }
+    }
+    if let Some(csum) = props.number(prop::CO_CSUM) {
+        let kind = prop::ChecksumType::from_value(csum)
+            .ok_or_else(|| Error::new(Der::Inval, format!("unknown checksum type {csum}")))?;
+        if !kind.is_supported() {
+            return Err(Error::new(
+                Der::Notsupported,
+                format!("checksum {} is not supported", kind.name()),
+            ));
+        }
+    }
+    if let Some(chunk) = props.number(prop::CO_CSUM_CHUNK_SIZE) {
+        if chunk == 0 || chunk > 1 << 30 {
+            return Err(Error::new(
+                Der::Inval,
+                "checksum chunk size must be 1 byte to 1 GiB",
+            ));
+        }
+    }
+    let rf = pool_props.number(prop::PO_REDUN_FAC).unwrap_or(0);
+    props.set_default(
+        prop::CO_LAYOUT_TYPE,
+        PropValue::Number(prop::layout::UNKNOWN),
+    );
+    props.set_default(prop::CO_LAYOUT_VER, PropValue::Number(1));
+    props.set_default(
+        prop::CO_CSUM,
+        PropValue::Number(prop::ChecksumType::Crc32 as u64),
+    );
+    props.set_default(
+        prop::CO_CSUM_CHUNK_SIZE,
+        PropValue::Number(prop::CSUM_CHUNK_SIZE_DEFAULT),
+    );
+    props.set_default(prop::CO_CSUM_SERVER_VERIFY, PropValue::Number(0));
+    props.set_default(prop::CO_REDUN_FAC, PropValue::Number(rf));
+    props.set_default(prop::CO_REDUN_LVL, PropValue::Number(1));
+    props.set_default(prop::CO_SNAPSHOT_MAX, PropValue::Number(0));
+    props.set_default(prop::CO_COMPRESS, PropValue::Number(0));
+    props.set_default(prop::CO_ENCRYPT, PropValue::Number(0));
+    props.set_default(prop::CO_DEDUP, PropValue::Number(0));
+    props.set_default(prop::CO_OWNER, PropValue::Text(format!("{}@", cred.user)));
+    props.set_default(
+        prop::CO_OWNER_GROUP,
+        PropValue::Text(format!("{}@", cred.group)),
+    );
+    props.set_default(prop::CO_ROOTS, PropValue::Roots([ObjectId::default(); 4]));
+    props.set_default(prop::CO_STATUS, PropValue::Number(0));
+    props.set_default(
+        prop::CO_EC_CELL_SZ,
+        PropValue::Number(
+            pool_props
+                .number(prop::PO_EC_CELL_SZ)
+                .unwrap_or(prop::EC_CELL_SIZE_DEFAULT),
+        ),
+    );
+    Ok(())
+}
+
+/// Runs the service context until `stop` is set.
+pub fn run(net: Arc<NetContext>, mut service: Service, stop: Arc<AtomicBool>) {
+    net.enable_requests(64, daos_proto::MESSAGE_SIZE_MAX);
+    let mut exec: Executor<dyn std::future::Future<Output = ()>> = Executor::new();
+    while !stop.load(Ordering::Relaxed) {
+        let mut busy = net.progress();
+        while let Some(incoming) = net.take_request() {
+            busy += 1;
+            if let Some((peer, rpc_id, reply)) = serve_one(&net, &mut service, incoming) {
+                let net = net.clone();
+                exec.spawn(Box::pin(async move {
+                    if let Err(err) = rpc::send(&net, peer, rpc_id, reply).await {
+                        tracing::warn!("service reply not delivered: {err}");
+                    }
+                }));
+            }
+        }
+        busy += exec.run_ready();
+        if busy == 0 && !exec.has_ready() {
+            net.wait(Some(Duration::from_millis(100)));
+        }
+    }
+    // Let replies already queued go out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while !exec.is_empty() && std::time::Instant::now() < deadline {
+        net.progress();
+        exec.run_ready();
+        net.wait(Some(Duration::from_millis(10)));
+    }
+}
+
+fn serve_one(
+    net: &Arc<NetContext>,
+    service: &mut Service,
+    incoming: Incoming,
+) -> Option<(daos_fabric::FiAddr, u64, Vec<u8>)> {
+    let data = incoming.data;
+    let route = daos_proto::header::salvage_route(&data)?;
+    let peer = match net.resolve(&route.sender) {
+        Ok(peer) => peer,
+        Err(err) => {
+            tracing::warn!("service request from an unusable address: {err}");
+            return None;
+        }
+    };
+    let (status, body) = if incoming.truncated {
+        (Der::Overflow.rc(), Vec::new())
+    } else {
+        match decode_request(&data) {
+            Err(err) => {
+                tracing::warn!("malformed service request: {err}");
+                (err.rc(), Vec::new())
+            }
+            Ok((header, body)) => {
+                service.hlc.observe(header.hlc);
+                match service.serve(header.opcode, body) {
+                    Ok(body) => (0, body),
+                    Err(err) => {
+                        if matches!(err.der(), Der::Nonexist | Der::Exist | Der::Busy) {
+                            tracing::debug!("{:?}: {err}", header.opcode);
+                        } else {
+                            tracing::warn!("{:?}: {err}", header.opcode);
+                        }
+                        (err.rc(), Vec::new())
+                    }
+                }
+            }
+        }
+    };
+    let header = daos_proto::ReplyHeader {
+        opcode: route.opcode,
+        rpc_id: route.rpc_id,
+        status,
+        map_version: 0,
+        hlc: service.hlc.now(),
+    };
+    let mut e = daos_proto::header::begin_reply(&header);
+    e.raw(&body);
+    let mut msg = daos_proto::header::seal(e);
+    if msg.len() > route.reply_capacity as usize {
+        let header = daos_proto::ReplyHeader {
+            status: Der::Overflow.rc(),
+            ..header
+        };
+        msg = daos_proto::header::seal(daos_proto::header::begin_reply(&header));
+    }
+    net.recycle(data);
+    Some((peer, route.rpc_id, msg))
+}

@@ -1,0 +1,353 @@
+//! `daos_server start [-o daos_server.yml]`: starts the engines of this host, serves the
+//! management API (gRPC) that `dmg` and `daos_agent` use, and stops everything cleanly on
+//! SIGINT or SIGTERM. With no config file it runs the embedded default (one engine on
+//! 127.0.0.1, per-user data directory) and an embedded agent, so a newcomer needs nothing
+//! else.
+
+mod ms;
+mod setup;
+
+use clap::{Parser, Subcommand};
+use daos_control::config::{EngineConfig, ServerConfig};
+use daos_control::mgmt::mgmt_svc_server::MgmtSvcServer;
+use ms::{Member, MgmtService, Ms};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The daos-rs control plane server.
+#[derive(Parser)]
+#[command(name = "daos_server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the engines and the management service.
+    Start(StartArgs),
+}
+
+#[derive(Parser)]
+struct StartArgs {
+    /// Server configuration (DAOS's daos_server.yml keys). Without it, the embedded default.
+    #[arg(short = 'o', long = "config")]
+    config: Option<PathBuf>,
+    /// Skip TLS checks (the only mode daos-rs implements).
+    #[arg(short = 'i', long)]
+    insecure: bool,
+    /// Also serve clients on this host as daos_agent would (on by default without a config).
+    #[arg(long)]
+    agent: bool,
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("daos_server: {message}");
+    std::process::exit(1);
+}
+
+fn engine_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("DAOS_RS_ENGINE_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe =
+        std::env::current_exe().unwrap_or_else(|e| fail(format!("cannot locate myself: {e}")));
+    exe.with_file_name("daos_engine")
+}
+
+struct EngineProcess {
+    rank: u32,
+    pid: u32,
+}
+
+async fn start_engine(
+    ms: Arc<Ms>,
+    config: EngineConfig,
+    config_path: PathBuf,
+    stopping: Arc<AtomicBool>,
+) -> Result<EngineProcess, String> {
+    let rank = config.rank;
+    let mut command = tokio::process::Command::new(engine_binary());
+    command
+        .arg("--config")
+        .arg(&config_path)
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    match &config.log_file {
+        Some(path) => {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("engine {rank} log file {}: {e}", path.display()))?;
+            command.stderr(Stdio::from(file));
+        }
+        None => {
+            command.stderr(Stdio::inherit());
+        }
+    }
+    // Engines must not outlive a server that dies abruptly.
+    // SAFETY: pre_exec runs in the forked child before exec; prctl is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", engine_binary().display()))?;
+    let pid = child.id().unwrap_or(0);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(600), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(json) = line.strip_prefix(daos_engine::READY_PREFIX) {
+                return serde_json::from_str::<daos_engine::ReadyInfo>(json)
+                    .map_err(|e| e.to_string());
+            }
+        }
+        Err("engine exited before it was ready".to_string())
+    })
+    .await;
+    let ready = match ready {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(err)) => {
+            let status = child
+                .wait()
+                .await
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let log = config
+                .log_file
+                .as_ref()
+                .map(|p| format!(" (see {})", p.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "engine {rank} failed to start: {err}, {status}{log}"
+            ));
+        }
+        Err(_) => {
+            let _ = child.kill().await;
+            return Err(format!("engine {rank} did not become ready in time"));
+        }
+    };
+    let decode = |hex: &str| daos_engine::unhex(hex).map_err(|e| e.to_string());
+    ms.set_member(Member {
+        rank,
+        host: config.host.clone(),
+        state: "joined".into(),
+        service: decode(&ready.service)?,
+        targets: ready
+            .targets
+            .iter()
+            .map(|t| decode(t))
+            .collect::<Result<_, _>>()?,
+        error: String::new(),
+    });
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::debug!("engine {rank}: {line}");
+        }
+        let status = child.wait().await;
+        if stopping.load(Ordering::Relaxed) {
+            ms.member_down(rank, "stopped", String::new());
+        } else {
+            let text = status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|e| e.to_string());
+            tracing::error!("engine {rank} exited unexpectedly: {text}");
+            eprintln!("daos_server: engine {rank} exited unexpectedly: {text}");
+            ms.member_down(rank, "errored", format!("exited: {text}"));
+        }
+    });
+    Ok(EngineProcess { rank, pid })
+}
+
+async fn stop_engines(engines: &[EngineProcess]) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    for engine in engines {
+        let _ = kill(Pid::from_raw(engine.pid as i32), Signal::SIGTERM);
+    }
+    // Engines write a final checkpoint per pool; give them time, then insist.
+    for _ in 0..600 {
+        if engines
+            .iter()
+            .all(|e| kill(Pid::from_raw(e.pid as i32), None).is_err())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for engine in engines {
+        eprintln!(
+            "daos_server: engine {} did not stop; killing it",
+            engine.rank
+        );
+        let _ = kill(Pid::from_raw(engine.pid as i32), Signal::SIGKILL);
+    }
+}
+
+/// Resolves once SIGINT or SIGTERM arrives (taken with sigwait, see daos_control::signals).
+async fn shutdown_signal() {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    daos_control::signals::on_termination(move |_| {
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+fn main() {
+    // Before libfabric or any thread starts: see daos_control::signals.
+    if let Err(err) = daos_control::signals::block_termination() {
+        fail(err);
+    }
+    let cli = Cli::parse();
+    let Command::Start(args) = cli.command;
+    let embedded = args.config.is_none();
+    let data_dir = daos_control::paths::data_dir();
+    let runtime_dir = daos_control::paths::runtime_dir();
+    let config: ServerConfig = match &args.config {
+        Some(path) => ServerConfig::load(path).unwrap_or_else(|e| fail(e)),
+        None => setup::default_config(&data_dir, &runtime_dir),
+    };
+    let mut checked = config.clone();
+    if args.insecure {
+        checked.transport_config.allow_insecure = true;
+    }
+    if let Err(err) = checked.validate() {
+        fail(err);
+    }
+    let log_target = config.control_log_file.clone();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DAOS_RS_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false);
+    match log_target.as_ref().and_then(|p| {
+        p.parent().map(std::fs::create_dir_all);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+    }) {
+        Some(file) => builder.with_writer(Arc::new(file)).init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+    for key in config.unused_keys() {
+        eprintln!("daos_server: warning: config key {key:?} is accepted but not used by daos-rs");
+        tracing::warn!("config key {key:?} is accepted but not used");
+    }
+    let engines = setup::engine_configs(&config).unwrap_or_else(|e| fail(e));
+    let socket_dir = config
+        .socket_dir
+        .clone()
+        .unwrap_or_else(|| runtime_dir.join("server"));
+    if let Err(err) = std::fs::create_dir_all(&socket_dir) {
+        fail(format!(
+            "cannot create socket_dir {}: {err}",
+            socket_dir.display()
+        ));
+    }
+    let bind_host = if embedded { "127.0.0.1" } else { "0.0.0.0" };
+    let address = format!(
+        "{}:{}",
+        if embedded { "localhost" } else { "0.0.0.0" },
+        config.port
+    );
+    let db = setup::control_dir(&engines).join("pools.json");
+    let ms = Arc::new(
+        Ms::new(config.name.clone(), config.provider.clone(), address, db)
+            .unwrap_or_else(|e| fail(e)),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(format!("tokio runtime: {e}")));
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((bind_host, config.port))
+            .await
+            .unwrap_or_else(|e| fail(format!("cannot listen on {bind_host}:{}: {e}", config.port)));
+        let (stop_grpc, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = MgmtSvcServer::new(MgmtService(ms.clone()));
+        let grpc = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                ),
+        );
+        let stopping = Arc::new(AtomicBool::new(false));
+        let mut processes = Vec::new();
+        for engine in &engines {
+            let path = socket_dir.join(format!("engine{}.json", engine.rank));
+            let json = serde_json::to_vec_pretty(engine).expect("engine config serialises");
+            if let Err(err) = std::fs::write(&path, json) {
+                fail(format!("cannot write {}: {err}", path.display()));
+            }
+            match start_engine(ms.clone(), engine.clone(), path, stopping.clone()).await {
+                Ok(process) => {
+                    println!(
+                        "daos_server: engine {} started on rank {} ({} targets, {} provider)",
+                        engine.rank, process.rank, engine.targets, engine.provider
+                    );
+                    processes.push(process);
+                }
+                Err(err) => {
+                    stopping.store(true, Ordering::Relaxed);
+                    stop_engines(&processes).await;
+                    fail(err);
+                }
+            }
+        }
+        let agent = if embedded || args.agent {
+            let settings = daos_agent::AgentSettings {
+                system: config.name.clone(),
+                access_points: vec![format!("http://127.0.0.1:{}", config.port)],
+                runtime_dir: daos_control::paths::default_agent_dir(),
+            };
+            let socket = daos_agent::socket_path(&settings.runtime_dir);
+            println!("daos_server: serving clients through {}", socket.display());
+            Some(tokio::spawn(async move {
+                if let Err(err) = daos_agent::serve(settings).await {
+                    eprintln!("daos_server: embedded agent: {err}");
+                }
+            }))
+        } else {
+            None
+        };
+        println!(
+            "daos_server: system {} ready: {} engine(s), management on port {}",
+            config.name,
+            processes.len(),
+            config.port
+        );
+        shutdown_signal().await;
+        println!("daos_server: stopping");
+        stopping.store(true, Ordering::Relaxed);
+        stop_engines(&processes).await;
+        if let Some(agent) = agent {
+            agent.abort();
+            let _ = std::fs::remove_file(daos_agent::socket_path(
+                &daos_control::paths::default_agent_dir(),
+            ));
+        }
+        let _ = stop_grpc.send(());
+        let _ = grpc.await;
+        println!("daos_server: stopped");
+    });
+}

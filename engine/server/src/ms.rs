@@ -1,0 +1,666 @@
+//! The management service: system membership, the pool database, and the gRPC service that
+//! `dmg` and `daos_agent` call.
+//!
+//! The pool database (`<scm_mount of engine 0>/control/pools.json`) records each pool's UUID,
+//! label, ranks and service ranks; it is rewritten atomically on every change. Engines hold
+//! everything else. Pool operations go to the engines over the fabric (management opcodes on
+//! each engine's service context).
+
+use daos_client::{AttachInfo, Client, RankAttach};
+use daos_control::mgmt::mgmt_svc_server::MgmtSvc;
+use daos_control::mgmt::*;
+use daos_placement::{PoolMap, RankEntry, TargetEntry, TargetState};
+use daos_proto::msg::{
+    Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
+    MgmtPoolQueryReq, WireMap, WireProps,
+};
+use daos_proto::Opcode;
+use daos_types::label::EntityRef;
+use daos_types::prop::{self, PropValue, Props};
+use daos_types::{Der, Error, Result, Uuid};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tonic::{Request, Response, Status};
+
+/// A system member (one engine).
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// Rank.
+    pub rank: u32,
+    /// Host name.
+    pub host: String,
+    /// `joined`, `stopped`, `errored` or `starting`.
+    pub state: String,
+    /// Service endpoint address.
+    pub service: Vec<u8>,
+    /// Target endpoint addresses.
+    pub targets: Vec<Vec<u8>>,
+    /// Why the engine stopped, if it did.
+    pub error: String,
+}
+
+/// A pool in the database.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolRecord {
+    /// UUID.
+    pub uuid: Uuid,
+    /// Label.
+    pub label: String,
+    /// Ranks holding targets.
+    pub ranks: Vec<u32>,
+    /// Ranks holding the pool service.
+    pub svc_ranks: Vec<u32>,
+    /// Metadata bytes in total.
+    pub scm_bytes: u64,
+    /// Data bytes in total.
+    pub nvme_bytes: u64,
+}
+
+/// Shared state of the management service.
+pub struct Ms {
+    /// System name.
+    pub system: String,
+    /// Fabric provider.
+    pub provider: String,
+    /// Control-plane address of this server (`host:port`).
+    pub address: String,
+    /// Members by rank.
+    pub members: Mutex<Vec<Member>>,
+    pools: Mutex<Vec<PoolRecord>>,
+    db: PathBuf,
+    client: Mutex<Option<Arc<Client>>>,
+}
+
+fn status(err: Error) -> Status {
+    let code = match err.der() {
+        Der::Nonexist => tonic::Code::NotFound,
+        Der::Exist => tonic::Code::AlreadyExists,
+        Der::Inval => tonic::Code::InvalidArgument,
+        Der::Busy => tonic::Code::FailedPrecondition,
+        Der::Nospace => tonic::Code::ResourceExhausted,
+        Der::Timedout => tonic::Code::DeadlineExceeded,
+        Der::Unreach => tonic::Code::Unavailable,
+        _ => tonic::Code::Internal,
+    };
+    let mut s = Status::new(code, err.context().to_string());
+    if let Ok(value) = err.rc().to_string().parse() {
+        s.metadata_mut().insert("daos-status", value);
+    }
+    s
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> std::result::Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("worker failed: {e}")))?
+        .map_err(status)
+}
+
+impl Ms {
+    /// A management service with its database at `db`.
+    ///
+    /// Errors: `-DER_DF_INVAL` for an unreadable database.
+    pub fn new(system: String, provider: String, address: String, db: PathBuf) -> Result<Ms> {
+        let pools = match std::fs::read(&db) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::new(Der::DfInval, format!("{}: {e}", db.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::from(e).with_context(db.display())),
+        };
+        Ok(Ms {
+            system,
+            provider,
+            address,
+            members: Mutex::new(Vec::new()),
+            pools: Mutex::new(pools),
+            db,
+            client: Mutex::new(None),
+        })
+    }
+
+    fn persist(&self, pools: &[PoolRecord]) -> Result<()> {
+        let dir = self.db.parent().expect("database has a directory");
+        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
+        let tmp = self.db.with_extension("tmp");
+        let bytes = serde_json::to_vec_pretty(pools).expect("pool records serialise");
+        std::fs::write(&tmp, bytes).map_err(|e| Error::from(e).with_context(tmp.display()))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(Error::from)?;
+        std::fs::rename(&tmp, &self.db).map_err(Error::from)?;
+        daos_bio_sync_dir(dir)
+    }
+
+    /// Records (or updates) a member.
+    pub fn set_member(&self, member: Member) {
+        let mut members = self.members.lock().expect("members lock");
+        match members.iter_mut().find(|m| m.rank == member.rank) {
+            Some(m) => *m = member,
+            None => members.push(member),
+        }
+        members.sort_by_key(|m| m.rank);
+        *self.client.lock().expect("client lock") = None;
+    }
+
+    /// Marks a member stopped or errored.
+    pub fn member_down(&self, rank: u32, state: &str, error: String) {
+        if let Some(m) = self
+            .members
+            .lock()
+            .expect("members lock")
+            .iter_mut()
+            .find(|m| m.rank == rank)
+        {
+            m.state = state.to_string();
+            m.error = error;
+        }
+        *self.client.lock().expect("client lock") = None;
+    }
+
+    fn joined(&self) -> Vec<Member> {
+        self.members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .filter(|m| m.state == "joined")
+            .cloned()
+            .collect()
+    }
+
+    /// A fabric client for calls to the engines.
+    fn engine_client(&self) -> Result<Arc<Client>> {
+        let mut slot = self.client.lock().expect("client lock");
+        if let Some(client) = slot.as_ref() {
+            return Ok(client.clone());
+        }
+        let ranks: Vec<RankAttach> = self
+            .joined()
+            .into_iter()
+            .map(|m| RankAttach {
+                rank: m.rank,
+                service: m.service,
+                targets: m.targets,
+            })
+            .collect();
+        if ranks.is_empty() {
+            return Err(Error::new(Der::Unreach, "no engine has joined the system"));
+        }
+        let attach = AttachInfo {
+            system: self.system.clone(),
+            provider: self.provider.clone(),
+            ranks,
+        };
+        let client = Client::with_attach(attach, PathBuf::new())?;
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    fn engine_call<T: daos_types::codec::Wire>(
+        &self,
+        rank: u32,
+        opcode: Opcode,
+        body: &impl daos_types::codec::Wire,
+    ) -> Result<T> {
+        let client = self.engine_client()?;
+        let addr = client.service_addr(rank)?.to_vec();
+        client
+            .run(async |net| client.call(net, &addr, opcode, body, 1 << 20).await)
+            .map_err(|e| e.with_context(format!("rank {rank}")))
+    }
+
+    fn find_pool(&self, id: &str) -> Result<PoolRecord> {
+        let id = EntityRef::parse(id)?;
+        let pools = self.pools.lock().expect("pools lock");
+        pools
+            .iter()
+            .find(|p| match &id {
+                EntityRef::Uuid(u) => p.uuid == *u,
+                EntityRef::Label(l) => p.label == *l,
+            })
+            .cloned()
+            .ok_or_else(|| Error::new(Der::Nonexist, format!("pool {id} does not exist")))
+    }
+
+    fn pool_create(&self, req: PoolCreateReq) -> Result<PoolCreateResp> {
+        daos_types::label::check_label(&req.label)?;
+        if self
+            .pools
+            .lock()
+            .expect("pools lock")
+            .iter()
+            .any(|p| p.label == req.label)
+        {
+            return Err(Error::new(
+                Der::Exist,
+                format!("a pool labelled {:?} exists", req.label),
+            ));
+        }
+        let joined = self.joined();
+        let chosen: Vec<Member> = if !req.ranks.is_empty() {
+            req.ranks
+                .iter()
+                .map(|r| {
+                    joined
+                        .iter()
+                        .find(|m| m.rank == *r)
+                        .cloned()
+                        .ok_or_else(|| Error::new(Der::Inval, format!("rank {r} has not joined")))
+                })
+                .collect::<Result<_>>()?
+        } else if req.nranks > 0 {
+            if req.nranks as usize > joined.len() {
+                return Err(Error::new(
+                    Der::Inval,
+                    format!("{} ranks asked, {} joined", req.nranks, joined.len()),
+                ));
+            }
+            joined[..req.nranks as usize].to_vec()
+        } else {
+            joined
+        };
+        if chosen.is_empty() {
+            return Err(Error::new(Der::Unreach, "no engine has joined the system"));
+        }
+        let (scm, nvme) = if req.scm_bytes > 0 || req.nvme_bytes > 0 {
+            (req.scm_bytes, req.nvme_bytes)
+        } else if req.total_bytes > 0 {
+            // DAOS's default tier ratio: 6% metadata, 94% data.
+            let scm = req.total_bytes * 6 / 100;
+            (scm, req.total_bytes - scm)
+        } else {
+            return Err(Error::new(
+                Der::Inval,
+                "pool size required (--size, or --scm-size/--nvme-size)",
+            ));
+        };
+        let targets: u64 = chosen.iter().map(|m| m.targets.len() as u64).sum();
+        let scm_per_target = (scm / targets).max(1 << 20);
+        let nvme_per_target = (nvme / targets).div_ceil(4096) * 4096;
+        if nvme_per_target == 0 {
+            return Err(Error::new(Der::Inval, "pool size too small"));
+        }
+        let uuid = if req.uuid.is_empty() {
+            Uuid::new_v4()
+        } else {
+            req.uuid
+                .parse()
+                .map_err(|_| Error::new(Der::Inval, format!("bad pool UUID {:?}", req.uuid)))?
+        };
+        let mut props = Props::new();
+        props.set(prop::PO_LABEL, PropValue::Text(req.label.clone()));
+        for p in &req.properties {
+            let value = p.value.trim();
+            let bad = || {
+                Error::new(
+                    Der::Inval,
+                    format!("bad value {value:?} for pool property {:?}", p.name),
+                )
+            };
+            match p.name.as_str() {
+                "label" => {
+                    if value != req.label {
+                        return Err(Error::new(
+                            Der::Inval,
+                            "label property disagrees with the pool label",
+                        ));
+                    }
+                }
+                "rd_fac" => {
+                    let rf: u64 = value.parse().map_err(|_| bad())?;
+                    if rf > 4 {
+                        return Err(bad());
+                    }
+                    props.set(prop::PO_REDUN_FAC, PropValue::Number(rf));
+                }
+                "ec_cell_sz" => props.set(
+                    prop::PO_EC_CELL_SZ,
+                    PropValue::Number(daos_types::size::parse_size(value)?),
+                ),
+                "space_rb" => props.set(
+                    prop::PO_SPACE_RB,
+                    PropValue::Number(value.parse().map_err(|_| bad())?),
+                ),
+                "self_heal" => props.set(prop::PO_SELF_HEAL, PropValue::Text(value.to_string())),
+                "reclaim" => props.set(prop::PO_RECLAIM, PropValue::Text(value.to_string())),
+                other => {
+                    return Err(Error::new(
+                        Der::Inval,
+                        format!("unknown pool property {other:?}"),
+                    ))
+                }
+            }
+        }
+        let nsvc = if req.nsvc == 0 {
+            3.min(chosen.len())
+        } else {
+            req.nsvc as usize
+        };
+        if nsvc > chosen.len() {
+            return Err(Error::new(
+                Der::Inval,
+                format!("--nsvc {nsvc} exceeds the {} pool ranks", chosen.len()),
+            ));
+        }
+        let svc_ranks: Vec<u32> = chosen.iter().take(nsvc).map(|m| m.rank).collect();
+        let map = PoolMap {
+            version: 1,
+            ranks: chosen
+                .iter()
+                .map(|m| RankEntry {
+                    rank: m.rank,
+                    domain: m.host.clone(),
+                    service_addr: m.service.clone(),
+                    targets: m
+                        .targets
+                        .iter()
+                        .enumerate()
+                        .map(|(i, addr)| TargetEntry {
+                            index: i as u32,
+                            addr: addr.clone(),
+                            state: TargetState::Up,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let owner = Credential {
+            uid: 0,
+            gid: 0,
+            user: if req.user.is_empty() {
+                "root".into()
+            } else {
+                req.user.clone()
+            },
+            group: if req.group.is_empty() {
+                "root".into()
+            } else {
+                req.group.clone()
+            },
+        };
+        let create = MgmtPoolCreateReq {
+            pool: uuid,
+            label: req.label.clone(),
+            scm_per_target,
+            nvme_per_target,
+            svc_ranks: svc_ranks.clone(),
+            map: WireMap(map),
+            props: WireProps(props),
+            owner,
+        };
+        let mut done = Vec::new();
+        for member in &chosen {
+            if let Err(err) =
+                self.engine_call::<Empty>(member.rank, Opcode::MgmtPoolCreate, &create)
+            {
+                for rank in done {
+                    let _ = self.engine_call::<Empty>(
+                        rank,
+                        Opcode::MgmtPoolDestroy,
+                        &MgmtPoolDestroyReq {
+                            pool: uuid,
+                            force: Flag(true),
+                        },
+                    );
+                }
+                return Err(err);
+            }
+            done.push(member.rank);
+        }
+        let record = PoolRecord {
+            uuid,
+            label: req.label.clone(),
+            ranks: chosen.iter().map(|m| m.rank).collect(),
+            svc_ranks: svc_ranks.clone(),
+            scm_bytes: scm_per_target * targets,
+            nvme_bytes: nvme_per_target * targets,
+        };
+        let mut pools = self.pools.lock().expect("pools lock");
+        pools.push(record.clone());
+        self.persist(&pools)?;
+        tracing::info!(
+            "pool {} ({}) created on ranks {:?}",
+            uuid,
+            req.label,
+            record.ranks
+        );
+        Ok(PoolCreateResp {
+            uuid: uuid.to_string(),
+            svc_ldr: svc_ranks[0],
+            svc_reps: svc_ranks,
+            tgt_ranks: record.ranks.clone(),
+            tier_bytes: vec![record.scm_bytes, record.nvme_bytes],
+        })
+    }
+
+    fn pool_destroy(&self, req: PoolDestroyReq) -> Result<PoolDestroyResp> {
+        let pool = self.find_pool(&req.id)?;
+        let destroy = MgmtPoolDestroyReq {
+            pool: pool.uuid,
+            force: Flag(req.force || req.recursive),
+        };
+        for rank in &pool.ranks {
+            match self.engine_call::<Empty>(*rank, Opcode::MgmtPoolDestroy, &destroy) {
+                Ok(_) => {}
+                Err(err) if err.der() == Der::Nonexist => {}
+                Err(err) => return Err(err),
+            }
+        }
+        let mut pools = self.pools.lock().expect("pools lock");
+        pools.retain(|p| p.uuid != pool.uuid);
+        self.persist(&pools)?;
+        tracing::info!("pool {} ({}) destroyed", pool.uuid, pool.label);
+        Ok(PoolDestroyResp {})
+    }
+
+    fn pool_space(&self, pool: &PoolRecord) -> Result<(PoolSummary, Vec<TargetSummary>, u32)> {
+        let mut targets = Vec::new();
+        let mut handles = 0;
+        for rank in &pool.ranks {
+            let reply: MgmtPoolQueryReply = self.engine_call(
+                *rank,
+                Opcode::MgmtPoolQuery,
+                &MgmtPoolQueryReq { pool: pool.uuid },
+            )?;
+            handles += reply.handles;
+            for t in reply.targets {
+                targets.push(TargetSummary {
+                    rank: *rank,
+                    target: t.target,
+                    state: "up".into(),
+                    scm_total: t.scm_total,
+                    scm_free: t.scm_free,
+                    nvme_total: t.nvme_total,
+                    nvme_free: t.nvme_free,
+                });
+            }
+        }
+        let summary = PoolSummary {
+            uuid: pool.uuid.to_string(),
+            label: pool.label.clone(),
+            svc_reps: pool.svc_ranks.clone(),
+            scm_total: targets.iter().map(|t| t.scm_total).sum(),
+            scm_free: targets.iter().map(|t| t.scm_free).sum(),
+            nvme_total: targets.iter().map(|t| t.nvme_total).sum(),
+            nvme_free: targets.iter().map(|t| t.nvme_free).sum(),
+            state: "Ready".into(),
+            targets_total: targets.len() as u32,
+            targets_disabled: 0,
+            error: String::new(),
+        };
+        Ok((summary, targets, handles))
+    }
+
+    fn pool_list(&self) -> Result<PoolListResp> {
+        let pools = self.pools.lock().expect("pools lock").clone();
+        let mut out = Vec::new();
+        for pool in &pools {
+            match self.pool_space(pool) {
+                Ok((summary, _, _)) => out.push(summary),
+                Err(err) => out.push(PoolSummary {
+                    uuid: pool.uuid.to_string(),
+                    label: pool.label.clone(),
+                    svc_reps: pool.svc_ranks.clone(),
+                    state: "Unknown".into(),
+                    error: err.to_string(),
+                    ..PoolSummary::default()
+                }),
+            }
+        }
+        Ok(PoolListResp { pools: out })
+    }
+
+    fn pool_query(&self, req: PoolQueryReq) -> Result<PoolQueryResp> {
+        let pool = self.find_pool(&req.id)?;
+        let (summary, targets, handles) = self.pool_space(&pool)?;
+        let min = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).min().unwrap_or(0);
+        let max = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).max().unwrap_or(0);
+        Ok(PoolQueryResp {
+            scm_min_free: min(|t| t.scm_free),
+            scm_max_free: max(|t| t.scm_free),
+            nvme_min_free: min(|t| t.nvme_free),
+            nvme_max_free: max(|t| t.nvme_free),
+            pool: Some(summary),
+            targets,
+            map_version: 1,
+            leader: pool.svc_ranks.first().copied().unwrap_or(0),
+            connected_handles: handles,
+            rebuild_state: "idle".into(),
+            enabled_ranks: pool.ranks.clone(),
+            disabled_ranks: Vec::new(),
+        })
+    }
+
+    fn attach_info(&self, req: GetAttachInfoReq) -> Result<GetAttachInfoResp> {
+        if !req.system.is_empty() && req.system != self.system {
+            return Err(Error::new(
+                Der::Inval,
+                format!("this is system {:?}, not {:?}", self.system, req.system),
+            ));
+        }
+        Ok(GetAttachInfoResp {
+            system: self.system.clone(),
+            provider: self.provider.clone(),
+            ranks: self.joined().iter().map(|m| self.rank_info(m)).collect(),
+            access_points: vec![self.address.clone()],
+        })
+    }
+
+    fn rank_info(&self, m: &Member) -> RankInfo {
+        RankInfo {
+            rank: m.rank,
+            state: m.state.clone(),
+            address: self.address.clone(),
+            fabric_uri: m.service.iter().map(|b| format!("{b:02x}")).collect(),
+            targets: m.targets.len() as u32,
+            host: m.host.clone(),
+            target_uris: m.targets.clone(),
+            service_uri: m.service.clone(),
+            error: m.error.clone(),
+        }
+    }
+
+    fn pool_find(&self, req: PoolFindReq) -> Result<PoolFindResp> {
+        let pool = self.find_pool(&req.id)?;
+        Ok(PoolFindResp {
+            uuid: pool.uuid.to_string(),
+            label: pool.label,
+            svc_ranks: pool.svc_ranks,
+        })
+    }
+}
+
+fn daos_bio_sync_dir(dir: &std::path::Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::from(e).with_context(dir.display()))
+}
+
+/// The gRPC face of the management service.
+#[derive(Clone)]
+pub struct MgmtService(pub Arc<Ms>);
+
+#[tonic::async_trait]
+impl MgmtSvc for MgmtService {
+    async fn system_query(
+        &self,
+        _: Request<SystemQueryReq>,
+    ) -> std::result::Result<Response<SystemQueryResp>, Status> {
+        let ms = &self.0;
+        let members = ms
+            .members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .map(|m| ms.rank_info(m))
+            .collect();
+        Ok(Response::new(SystemQueryResp {
+            system: ms.system.clone(),
+            members,
+            provider: ms.provider.clone(),
+        }))
+    }
+
+    async fn pool_create(
+        &self,
+        req: Request<PoolCreateReq>,
+    ) -> std::result::Result<Response<PoolCreateResp>, Status> {
+        let ms = self.0.clone();
+        let req = req.into_inner();
+        blocking(move || ms.pool_create(req))
+            .await
+            .map(Response::new)
+    }
+
+    async fn pool_destroy(
+        &self,
+        req: Request<PoolDestroyReq>,
+    ) -> std::result::Result<Response<PoolDestroyResp>, Status> {
+        let ms = self.0.clone();
+        let req = req.into_inner();
+        blocking(move || ms.pool_destroy(req))
+            .await
+            .map(Response::new)
+    }
+
+    async fn pool_list(
+        &self,
+        _: Request<PoolListReq>,
+    ) -> std::result::Result<Response<PoolListResp>, Status> {
+        let ms = self.0.clone();
+        blocking(move || ms.pool_list()).await.map(Response::new)
+    }
+
+    async fn pool_query(
+        &self,
+        req: Request<PoolQueryReq>,
+    ) -> std::result::Result<Response<PoolQueryResp>, Status> {
+        let ms = self.0.clone();
+        let req = req.into_inner();
+        blocking(move || ms.pool_query(req))
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_attach_info(
+        &self,
+        req: Request<GetAttachInfoReq>,
+    ) -> std::result::Result<Response<GetAttachInfoResp>, Status> {
+        self.0
+            .attach_info(req.into_inner())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn pool_find(
+        &self,
+        req: Request<PoolFindReq>,
+    ) -> std::result::Result<Response<PoolFindResp>, Status> {
+        self.0
+            .pool_find(req.into_inner())
+            .map(Response::new)
+            .map_err(status)
+    }
+}

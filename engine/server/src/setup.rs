@@ -1,0 +1,123 @@
+//! Turning a `daos_server.yml` (or the embedded default) into engine configurations.
+
+use daos_control::config::{gb, DataFile, EngineConfig, ServerConfig};
+use daos_types::{Der, Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Default first fabric port, as in DAOS examples.
+pub const FABRIC_PORT_DEFAULT: u16 = 31416;
+
+/// The embedded default configuration: one engine on 127.0.0.1 with two targets, metadata and
+/// a sparse 16 GiB data file under the per-user data directory; no root, hugepages or SPDK.
+pub fn default_config(data_dir: &Path, runtime_dir: &Path) -> ServerConfig {
+    let yaml = format!(
+        r#"
+name: daos_server
+port: 10001
+provider: ofi+tcp
+socket_dir: {runtime}/server
+transport_config:
+  allow_insecure: true
+mgmt_svc_replicas: ['localhost:10001']
+control_log_file: {data}/daos_server.log
+engines:
+- targets: 2
+  fabric_iface: lo
+  fabric_iface_port: {port}
+  log_file: {data}/daos_engine.0.log
+  log_mask: INFO
+  storage:
+  - class: ram
+    scm_mount: {data}/scm0
+    scm_size: 4
+  - class: file
+    bdev_list: [{data}/bdev0.img]
+    bdev_size: 16
+"#,
+        runtime = runtime_dir.display(),
+        data = data_dir.display(),
+        port = FABRIC_PORT_DEFAULT,
+    );
+    ServerConfig::from_yaml(&yaml).expect("embedded default config is valid")
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// The configuration of each engine, by rank (engine index on this host).
+///
+/// Errors: `-DER_NONEXIST` for an interface without an IPv4 address; `-DER_INVAL` for storage
+/// the engine cannot use.
+pub fn engine_configs(config: &ServerConfig) -> Result<Vec<EngineConfig>> {
+    let host = hostname();
+    let uses_ports = !matches!(
+        config
+            .provider
+            .strip_prefix("ofi+")
+            .unwrap_or(&config.provider),
+        "shm" | "sm"
+    );
+    let mut out = Vec::new();
+    for (i, engine) in config.engines.iter().enumerate() {
+        let node = if uses_ports {
+            daos_control::interface_address(engine.fabric_iface.as_deref().unwrap_or("lo"))?
+        } else {
+            String::new()
+        };
+        let port = engine
+            .fabric_iface_port
+            .unwrap_or(FABRIC_PORT_DEFAULT + 1000 * i as u16);
+        let ram = engine
+            .storage
+            .iter()
+            .find(|t| t.class == "ram")
+            .ok_or_else(|| Error::new(Der::Inval, format!("engines[{i}] has no class ram tier")))?;
+        let meta_dir: PathBuf = ram.scm_mount.clone().expect("validated");
+        let scm_bytes = gb(ram.scm_size.unwrap_or(4));
+        let mut data_files: Vec<DataFile> = Vec::new();
+        for tier in engine.storage.iter().filter(|t| t.class == "file") {
+            let size = gb(tier.bdev_size.unwrap_or(16));
+            for path in &tier.bdev_list {
+                data_files.push(DataFile {
+                    path: PathBuf::from(path),
+                    size,
+                    preallocate: false,
+                });
+            }
+        }
+        if data_files.is_empty() {
+            // A RAM-only engine keeps bulk data in a file on its scm_mount.
+            data_files.push(DataFile {
+                path: meta_dir.join("daos_ram.bdev"),
+                size: scm_bytes,
+                preallocate: false,
+            });
+        }
+        out.push(EngineConfig {
+            rank: i as u32,
+            system: config.name.clone(),
+            provider: config.provider.clone(),
+            node,
+            port,
+            targets: engine.targets,
+            meta_dir,
+            data_files,
+            scm_bytes,
+            log_file: engine.log_file.clone(),
+            log_mask: engine.log_mask.clone(),
+            host: host.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The directory of the management service's database: beside the first engine's metadata.
+pub fn control_dir(configs: &[EngineConfig]) -> PathBuf {
+    configs
+        .first()
+        .map_or_else(|| PathBuf::from("."), |c| c.meta_dir.join("control"))
+}

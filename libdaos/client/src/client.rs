@@ -1,0 +1,363 @@
+//! The client library instance: what `daos_init` sets up.
+//!
+//! A client asks the local agent (through its socket, found as DAOS clients find it) for the
+//! system's attach info: provider and the fabric addresses of every engine. It opens the
+//! fabric once; every thread that makes blocking calls gets its own endpoint, and every event
+//! queue has its own, so calls from many threads never contend on one completion queue.
+
+use daos_control::agent::{call_blocking, METHOD_GET_ATTACH_INFO, METHOD_POOL_FIND};
+use daos_control::mgmt::{GetAttachInfoReq, GetAttachInfoResp, PoolFindReq, PoolFindResp};
+use daos_fabric::{rpc, Fabric, NetContext};
+use daos_proto::header::decode_reply;
+use daos_proto::msg::Credential;
+use daos_proto::{header, Opcode, RequestHeader};
+use daos_types::codec::{Decoder, Wire};
+use daos_types::{Der, Error, Hlc, Result, Uuid};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One engine as the client knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RankAttach {
+    /// Rank.
+    pub rank: u32,
+    /// Service endpoint address.
+    pub service: Vec<u8>,
+    /// Target endpoint addresses.
+    pub targets: Vec<Vec<u8>>,
+}
+
+/// What the agent tells a client about the system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachInfo {
+    /// System name.
+    pub system: String,
+    /// Fabric provider.
+    pub provider: String,
+    /// Engines.
+    pub ranks: Vec<RankAttach>,
+}
+
+/// Decodes a hex fabric address from the control plane.
+fn unhex(text: &str) -> Result<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return Err(Error::new(Der::Proto, "bad fabric address from the agent"));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16)
+                .map_err(|_| Error::new(Der::Proto, "bad fabric address"))
+        })
+        .collect()
+}
+
+static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_NETS: RefCell<Vec<(u64, Arc<NetContext>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A connected client library instance.
+pub struct Client {
+    id: u64,
+    attach: AttachInfo,
+    fabric: Arc<Fabric>,
+    node: Option<String>,
+    hlc: Hlc,
+    cred: Credential,
+    timeout: Duration,
+    agent: PathBuf,
+}
+
+fn credential() -> Credential {
+    let uid = nix::unistd::getuid();
+    let gid = nix::unistd::getgid();
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name);
+    let group = nix::unistd::Group::from_gid(gid)
+        .ok()
+        .flatten()
+        .map_or_else(|| gid.to_string(), |g| g.name);
+    Credential {
+        uid: uid.as_raw(),
+        gid: gid.as_raw(),
+        user,
+        group,
+    }
+}
+
+/// Whether a tcp address (`struct sockaddr_in`) is on the loopback network.
+fn is_loopback(addr: &[u8]) -> bool {
+    addr.len() >= 8 && u16::from_ne_bytes([addr[0], addr[1]]) == 2 && addr[4] == 127
+}
+
+impl Client {
+    /// Connects through the local `daos_agent` (`daos_init`).
+    ///
+    /// Looks for the agent socket in `$DAOS_AGENT_DRPC_DIR`, then `/var/run/daos_agent`, then
+    /// the per-user runtime directory. The system is `$DAOS_SYSTEM` or the default.
+    ///
+    /// Errors: `-DER_AGENT_COMM` when no agent answers; `-DER_HG` when the fabric cannot open.
+    pub fn connect() -> Result<Arc<Client>> {
+        Self::connect_with_agent(None)
+    }
+
+    /// Connects through the agent socket at `agent`, or the usual places when `None`.
+    ///
+    /// Errors: as [`Client::connect`].
+    pub fn connect_with_agent(agent: Option<PathBuf>) -> Result<Arc<Client>> {
+        let candidates = match agent {
+            Some(path) => vec![path],
+            None => daos_control::paths::agent_socket_candidates(),
+        };
+        let agent = candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+            Error::new(
+                Der::AgentComm,
+                format!(
+                    "no daos_agent socket found (looked at {}); is daos_agent running? set DAOS_AGENT_DRPC_DIR",
+                    candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        let system = std::env::var("DAOS_SYSTEM").unwrap_or_default();
+        let reply: GetAttachInfoResp =
+            Self::agent_call(&agent, METHOD_GET_ATTACH_INFO, &GetAttachInfoReq { system })?;
+        let mut ranks = Vec::new();
+        for rank in reply.ranks {
+            ranks.push(RankAttach {
+                rank: rank.rank,
+                service: rank.service_uri.clone(),
+                targets: rank.target_uris.clone(),
+            });
+        }
+        if ranks.is_empty() {
+            return Err(Error::new(
+                Der::Unreach,
+                "the system has no running engines",
+            ));
+        }
+        let attach = AttachInfo {
+            system: reply.system,
+            provider: reply.provider,
+            ranks,
+        };
+        Self::with_attach(attach, agent)
+    }
+
+    /// A client for a known system (the agent is still used to find pools).
+    ///
+    /// Errors: `-DER_HG` when the fabric cannot open.
+    pub fn with_attach(attach: AttachInfo, agent: PathBuf) -> Result<Arc<Client>> {
+        let node = match std::env::var("D_INTERFACE") {
+            Ok(iface) if !iface.is_empty() => Some(daos_control::interface_address(&iface)?),
+            _ => {
+                let tcp = !attach.provider.contains("shm");
+                let loopback = attach.ranks.iter().all(|r| is_loopback(&r.service));
+                (tcp && loopback).then(|| "127.0.0.1".to_string())
+            }
+        };
+        let fabric = Fabric::open(&attach.provider, node.as_deref())?;
+        let timeout = std::env::var("CRT_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_secs(60), Duration::from_secs);
+        Ok(Arc::new(Client {
+            id: NEXT_CLIENT.fetch_add(1, Ordering::Relaxed),
+            attach,
+            fabric,
+            node,
+            hlc: Hlc::new(),
+            cred: credential(),
+            timeout,
+            agent,
+        }))
+    }
+
+    fn agent_call<T: prost::Message + Default>(
+        agent: &PathBuf,
+        method: u32,
+        body: &impl prost::Message,
+    ) -> Result<T> {
+        let mut stream = std::os::unix::net::UnixStream::connect(agent).map_err(|e| {
+            Error::new(
+                Der::AgentComm,
+                format!("connecting to daos_agent at {}: {e}", agent.display()),
+            )
+        })?;
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        call_blocking(&mut stream, method, body)
+    }
+
+    /// The system's attach info.
+    pub fn attach(&self) -> &AttachInfo {
+        &self.attach
+    }
+
+    /// Who this client acts as.
+    pub fn credential(&self) -> &Credential {
+        &self.cred
+    }
+
+    /// The per-RPC timeout (`CRT_TIMEOUT`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The calling thread's endpoint, created on first use.
+    ///
+    /// Errors: `-DER_HG` if the endpoint cannot open.
+    pub fn thread_net(&self) -> Result<Arc<NetContext>> {
+        THREAD_NETS.with(|nets| {
+            let mut nets = nets.borrow_mut();
+            if let Some((_, net)) = nets.iter().find(|(id, _)| *id == self.id) {
+                return Ok(net.clone());
+            }
+            let net = self.new_net()?;
+            nets.push((self.id, net.clone()));
+            Ok(net)
+        })
+    }
+
+    /// A new endpoint (for an event queue).
+    ///
+    /// Errors: `-DER_HG` if the endpoint cannot open.
+    pub fn new_net(&self) -> Result<Arc<NetContext>> {
+        NetContext::open(&self.fabric, self.node.as_deref(), None)
+    }
+
+    /// The fabric.
+    pub fn fabric(&self) -> &Arc<Fabric> {
+        &self.fabric
+    }
+
+    /// Looks a pool up by label or UUID through the agent: `(uuid, label, service ranks)`.
+    ///
+    /// Errors: `-DER_NONEXIST` for an unknown pool; `-DER_AGENT_COMM` if the agent is gone.
+    pub fn pool_find(&self, id: &str) -> Result<(Uuid, String, Vec<u32>)> {
+        daos_types::label::EntityRef::parse(id)?;
+        let reply: PoolFindResp = Self::agent_call(
+            &self.agent,
+            METHOD_POOL_FIND,
+            &PoolFindReq {
+                system: self.attach.system.clone(),
+                id: id.to_string(),
+            },
+        )?;
+        let uuid = reply
+            .uuid
+            .parse()
+            .map_err(|_| Error::new(Der::Proto, "agent returned a bad pool UUID"))?;
+        Ok((uuid, reply.label, reply.svc_ranks))
+    }
+
+    /// The service address of a rank.
+    pub fn service_addr(&self, rank: u32) -> Result<&[u8]> {
+        self.attach
+            .ranks
+            .iter()
+            .find(|r| r.rank == rank)
+            .map(|r| r.service.as_slice())
+            .ok_or_else(|| Error::new(Der::Unreach, format!("rank {rank} is not in the system")))
+    }
+
+    /// Sends a request and returns the reply's status and body (even for errors, since some
+    /// error replies carry a body, like `-DER_REC2BIG`).
+    ///
+    /// Errors: transport failures (`-DER_TIMEDOUT`, `-DER_UNREACH`, `-DER_PROTO`).
+    pub async fn call_raw(
+        &self,
+        net: &Arc<NetContext>,
+        dest: &[u8],
+        opcode: Opcode,
+        body: &impl Wire,
+        reply_capacity: usize,
+    ) -> Result<(i32, Vec<u8>)> {
+        let rpc_id = net.next_rpc_id();
+        let reply_capacity = reply_capacity + header::REPLY_HEADER_SIZE + header::TRAILER_SIZE;
+        let header = RequestHeader {
+            opcode,
+            rpc_id,
+            reply_capacity: reply_capacity as u32,
+            map_version: 0,
+            hlc: self.hlc.now(),
+            sender: net.name().to_vec(),
+        };
+        let msg = daos_proto::encode_request(&header, body);
+        if msg.len() > daos_proto::MESSAGE_SIZE_MAX {
+            return Err(Error::new(
+                Der::Overflow,
+                format!(
+                    "request of {} bytes exceeds the {}-byte message limit",
+                    msg.len(),
+                    daos_proto::MESSAGE_SIZE_MAX
+                ),
+            ));
+        }
+        let peer = net.resolve(dest)?;
+        let reply = rpc::call(net, peer, rpc_id, msg, reply_capacity, self.timeout).await?;
+        let (header, mut d) = decode_reply(&reply)?;
+        if header.rpc_id != rpc_id {
+            return Err(Error::new(Der::Proto, "reply for another call"));
+        }
+        self.hlc.observe(header.hlc);
+        let body = d.raw(d.remaining(), "body")?.to_vec();
+        Ok((header.status, body))
+    }
+
+    /// Sends a request and decodes a successful reply.
+    ///
+    /// Errors: the engine's status, or transport failures.
+    pub async fn call<T: Wire>(
+        &self,
+        net: &Arc<NetContext>,
+        dest: &[u8],
+        opcode: Opcode,
+        body: &impl Wire,
+        reply_capacity: usize,
+    ) -> Result<T> {
+        let (status, bytes) = self
+            .call_raw(net, dest, opcode, body, reply_capacity)
+            .await?;
+        status_to_result(status)?;
+        daos_proto::decode_body(Decoder::new(&bytes))
+    }
+}
+
+/// Turns a reply status into a result.
+pub fn status_to_result(status: i32) -> Result<()> {
+    if status == 0 {
+        return Ok(());
+    }
+    let der = Der::from_value(-status).unwrap_or(Der::Misc);
+    Err(Error::new(der, "reported by the engine"))
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Client(system {}, {} ranks)",
+            self.attach.system,
+            self.attach.ranks.len()
+        )
+    }
+}
+
+/// Parses the hex addresses of a control-plane rank entry.
+pub fn rank_from_control(rank: &daos_control::mgmt::RankInfo) -> Result<RankAttach> {
+    Ok(RankAttach {
+        rank: rank.rank,
+        service: if rank.service_uri.is_empty() {
+            unhex(&rank.fabric_uri)?
+        } else {
+            rank.service_uri.clone()
+        },
+        targets: rank.target_uris.clone(),
+    })
+}

@@ -1,0 +1,920 @@
+//! Objects: update, fetch, punch, enumerate and query (`daos_obj_*`).
+//!
+//! Routing: the object's layout comes from the pool map (placement is algorithmic); a dkey's
+//! group is its stable hash modulo the group count, and the request goes to the target of that
+//! group's shard. Data of at most [`INLINE_DATA_MAX`] bytes travels inside the message; larger
+//! data is registered and moved by the engine with RMA. With checksums on, the client computes
+//! CRC-32C per chunk before an update and verifies the engine's checksums after a fetch.
+
+use crate::buf::SgList;
+use crate::cont::Container;
+use daos_fabric::{MemoryRegion, NetContext};
+use daos_placement::{Layout, ShardLocation};
+use daos_proto::msg::*;
+use daos_proto::Opcode;
+use daos_types::csum::{chunk_count, ChunkHasher};
+use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, Result, EPOCH_MAX};
+use std::sync::Arc;
+
+pub use daos_proto::msg::Recx;
+
+/// `DAOS_OO_RO`.
+pub const OO_RO: u32 = 2;
+/// `DAOS_OO_RW`.
+pub const OO_RW: u32 = 4;
+
+/// What an akey holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IodKind {
+    /// A single value (`DAOS_IOD_SINGLE`).
+    Single,
+    /// An array of records (`DAOS_IOD_ARRAY`).
+    Array,
+}
+
+/// One akey's I/O descriptor (`daos_iod_t`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iod {
+    /// The akey.
+    pub akey: Vec<u8>,
+    /// Single value or array.
+    pub kind: IodKind,
+    /// Record size (single value: its size); 0 means punch on update and "any" on fetch.
+    pub size: u64,
+    /// Extents (arrays).
+    pub recxs: Vec<Recx>,
+    /// Per-akey conditions (`DAOS_COND_AKEY_*` with `DAOS_COND_PER_AKEY`).
+    pub flags: u64,
+}
+
+impl Iod {
+    /// A single value of `size` bytes.
+    pub fn single(akey: impl Into<Vec<u8>>, size: u64) -> Iod {
+        Iod {
+            akey: akey.into(),
+            kind: IodKind::Single,
+            size,
+            recxs: Vec::new(),
+            flags: 0,
+        }
+    }
+
+    /// An array with `size`-byte records over `recxs`.
+    pub fn array(akey: impl Into<Vec<u8>>, size: u64, recxs: Vec<Recx>) -> Iod {
+        Iod {
+            akey: akey.into(),
+            kind: IodKind::Array,
+            size,
+            recxs,
+            flags: 0,
+        }
+    }
+
+    /// Bytes of data this iod describes.
+    pub fn data_len(&self) -> Result<u64> {
+        match self.kind {
+            IodKind::Single => Ok(self.size),
+            IodKind::Array => self.recxs.iter().try_fold(0u64, |acc, r| {
+                r.nr.checked_mul(self.size)
+                    .and_then(|n| acc.checked_add(n))
+                    .ok_or_else(|| Error::new(Der::Inval, "extent size overflows"))
+            }),
+        }
+    }
+
+    fn desc(&self) -> IodDesc {
+        IodDesc {
+            akey: Key(self.akey.clone()),
+            kind: if self.kind == IodKind::Single {
+                IOD_SINGLE
+            } else {
+                IOD_ARRAY
+            },
+            size: self.size,
+            flags: self.flags,
+            recxs: self.recxs.clone(),
+        }
+    }
+}
+
+/// What a fetch found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FetchResult {
+    /// Per iod: the record size found (single value: its size); 0 when nothing is there.
+    pub sizes: Vec<u64>,
+    /// Per iod: bytes written into its buffer.
+    pub lens: Vec<u64>,
+    /// Per iod: extents holding data within the request (`daos_iom_t`).
+    pub extents: Vec<Vec<Recx>>,
+    /// Whether a value was larger than its buffer (`-DER_REC2BIG`; `sizes` says how large).
+    pub too_big: bool,
+}
+
+/// A position in an enumeration (`daos_anchor_t`): the shard, and the engine's position
+/// within it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Anchor {
+    /// Shard (group) being enumerated (`da_shard`).
+    pub shard: u32,
+    /// The engine's position within the shard (`da_buf`).
+    pub position: Vec<u8>,
+    /// Whether the enumeration is over (`da_type == DAOS_ANCHOR_TYPE_EOF`).
+    pub eof: bool,
+}
+
+/// A page of enumerated keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyList {
+    /// Keys found.
+    pub keys: Vec<Vec<u8>>,
+    /// When no key fit: the size of the next key (`-DER_KEY2BIG`).
+    pub key_size_needed: u64,
+}
+
+/// An open object.
+#[derive(Clone)]
+pub struct Object {
+    cont: Arc<Container>,
+    oid: ObjectId,
+    layout: Arc<Layout>,
+    writable: bool,
+}
+
+fn check_key(key: &[u8]) -> Result<()> {
+    Key::check(key)
+}
+
+impl Object {
+    /// Opens an object (`daos_obj_open`): computes its layout from the pool map; no message
+    /// is sent.
+    ///
+    /// Errors: `-DER_INVAL` when the id carries no valid type or class; `-DER_NO_PERM` to
+    /// open read-write through a read-only container handle.
+    pub fn open(cont: &Arc<Container>, oid: ObjectId, mode: u32) -> Result<Object> {
+        cont.check_open()?;
+        oid.object_type()
+            .ok_or_else(|| Error::new(Der::Inval, format!("object {oid:?} has no valid type")))?;
+        let writable = mode & OO_RW != 0;
+        if writable && !cont.writable() {
+            return Err(Error::new(
+                Der::NoPerm,
+                "read-write object open through a read-only container handle",
+            ));
+        }
+        let layout = cont.pool().map().layout(oid)?;
+        Ok(Object {
+            cont: cont.clone(),
+            oid,
+            layout: Arc::new(layout),
+            writable,
+        })
+    }
+
+    /// The object id.
+    pub fn oid(&self) -> ObjectId {
+        self.oid
+    }
+
+    /// The container.
+    pub fn container(&self) -> &Arc<Container> {
+        &self.cont
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn shard_for(&self, dkey: &[u8]) -> ShardLocation {
+        self.layout.groups[self.layout.group_of(dkey)][0]
+    }
+
+    fn target(&self, shard: &ShardLocation) -> ObjTarget {
+        ObjTarget {
+            pool: self.cont.pool().uuid(),
+            cont: self.cont.uuid(),
+            handle: self.cont.handle(),
+            oid: self.oid,
+            shard: shard.shard,
+        }
+    }
+
+    fn addr(&self, shard: &ShardLocation) -> Result<Vec<u8>> {
+        self.cont
+            .pool()
+            .map()
+            .target_addr(shard.rank, shard.target)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| {
+                Error::new(
+                    Der::Unreach,
+                    format!(
+                        "target {}:{} is not in the pool map",
+                        shard.rank, shard.target
+                    ),
+                )
+            })
+    }
+
+    async fn call<T: daos_types::codec::Wire>(
+        &self,
+        net: &Arc<NetContext>,
+        shard: &ShardLocation,
+        opcode: Opcode,
+        body: &impl daos_types::codec::Wire,
+        capacity: usize,
+    ) -> Result<T> {
+        self.cont.check_open()?;
+        let addr = self.addr(shard)?;
+        self.cont
+            .pool()
+            .client()
+            .call(net, &addr, opcode, body, capacity)
+            .await
+    }
+
+    fn checksums(&self, iods: &[Iod], sgls: &[SgList]) -> (u64, Vec<Vec<u32>>) {
+        let chunk = self.cont.csum_chunk();
+        if chunk == 0 {
+            return (0, Vec::new());
+        }
+        let mut all = Vec::with_capacity(iods.len());
+        for (iod, sgl) in iods.iter().zip(sgls) {
+            let mut csums = Vec::new();
+            match iod.kind {
+                IodKind::Single => {
+                    if iod.size > 0 {
+                        let mut crc = 0u32;
+                        sgl.for_each_range(0, iod.size, |b| crc = crc32c::crc32c_append(crc, b));
+                        csums.push(crc);
+                    }
+                }
+                IodKind::Array => {
+                    if iod.size > 0 {
+                        let mut offset = 0u64;
+                        for recx in &iod.recxs {
+                            let len = recx.nr * iod.size;
+                            let mut hasher = ChunkHasher::new(recx.idx * iod.size, chunk);
+                            sgl.for_each_range(offset, len, |b| hasher.update(b));
+                            csums.extend(hasher.finish());
+                            offset += len;
+                        }
+                    }
+                }
+            }
+            all.push(csums);
+        }
+        (chunk, all)
+    }
+
+    fn validate(&self, dkey: &[u8], iods: &[Iod], sgls: Option<&[SgList]>) -> Result<Vec<u64>> {
+        check_key(dkey)?;
+        if iods.is_empty() {
+            return Err(Error::new(Der::Inval, "no iods"));
+        }
+        let mut lens = Vec::with_capacity(iods.len());
+        for (i, iod) in iods.iter().enumerate() {
+            check_key(&iod.akey)?;
+            if iod.kind == IodKind::Array && iod.recxs.is_empty() {
+                return Err(Error::new(Der::Inval, "array iod without extents"));
+            }
+            if iod.kind == IodKind::Single && !iod.recxs.is_empty() {
+                return Err(Error::new(Der::Inval, "single value iod with extents"));
+            }
+            let len = iod.data_len()?;
+            if let Some(sgls) = sgls {
+                if sgls.len() != iods.len() {
+                    return Err(Error::new(
+                        Der::Inval,
+                        "one scatter-gather list per iod is required",
+                    ));
+                }
+                if sgls[i].len() < len {
+                    return Err(Error::new(
+                        Der::Inval,
+                        format!(
+                            "iod {i} describes {len} bytes but its buffers hold {}",
+                            sgls[i].len()
+                        ),
+                    ));
+                }
+            }
+            lens.push(len);
+        }
+        Ok(lens)
+    }
+
+    /// Writes `iods` under `dkey` from `sgls` (one list per iod) (`daos_obj_update`).
+    /// `flags` are `DAOS_COND_*`. Returns the epoch the update was applied at.
+    ///
+    /// Errors: `-DER_EXIST`/`-DER_NONEXIST` for failed conditions; `-DER_KEY2BIG` for keys
+    /// over the limit; `-DER_INVAL` for inconsistent descriptors; `-DER_NO_PERM` through a
+    /// read-only handle; `-DER_CSUM` if data was corrupted in transfer.
+    pub async fn update(
+        &self,
+        net: &Arc<NetContext>,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        sgls: Vec<SgList>,
+    ) -> Result<Epoch> {
+        if !self.writable {
+            return Err(Error::new(Der::NoPerm, "object is open read-only"));
+        }
+        let lens = self.validate(dkey, iods, Some(&sgls))?;
+        let total: u64 = lens.iter().sum();
+        let (csum_chunk, csums) = self.checksums(iods, &sgls);
+        let mut regions: Vec<MemoryRegion> = Vec::new();
+        let data = if total as usize <= INLINE_DATA_MAX {
+            let mut bytes = vec![0u8; total as usize];
+            let mut at = 0usize;
+            for (sgl, len) in sgls.iter().zip(&lens) {
+                sgl.read_at(0, &mut bytes[at..at + *len as usize]);
+                at += *len as usize;
+            }
+            Payload::Inline(bytes)
+        } else {
+            let mut descs = Vec::new();
+            for (sgl, len) in sgls.iter().zip(&lens) {
+                let mut left = *len;
+                for iov in sgl.iovs() {
+                    if left == 0 {
+                        break;
+                    }
+                    if iov.len == 0 {
+                        continue;
+                    }
+                    // SAFETY: the SgList's contract keeps the memory valid while this call
+                    // runs; `regions` is dropped before `sgls` at the end of the call.
+                    let mr = unsafe {
+                        self.cont.pool().client().fabric().register_raw(
+                            iov.ptr,
+                            iov.len,
+                            daos_fabric::Access::remote_read() | daos_fabric::Access::local(),
+                        )?
+                    };
+                    let take = (iov.len as u64).min(left);
+                    let r = mr.remote(0, take as usize);
+                    descs.push(BulkDesc {
+                        addr: r.addr,
+                        len: r.len,
+                        key: r.key,
+                    });
+                    regions.push(mr);
+                    left -= take;
+                }
+            }
+            Payload::Bulk(descs)
+        };
+        let shard = self.shard_for(dkey);
+        let req = ObjUpdateReq {
+            target: self.target(&shard),
+            epoch: 0,
+            flags,
+            dkey: Key(dkey.to_vec()),
+            iods: iods.iter().map(Iod::desc).collect(),
+            csum_chunk,
+            csums,
+            data,
+        };
+        let reply: ObjUpdateReply = self.call(net, &shard, Opcode::ObjUpdate, &req, 64).await?;
+        drop(regions);
+        drop(sgls);
+        Ok(reply.epoch)
+    }
+
+    /// Reads `iods` under `dkey` at `epoch` (`DAOS_EPOCH_MAX` for the latest) into `sgls`
+    /// (`daos_obj_fetch`). Returns the sizes found, the bytes written per iod and the
+    /// buffers. A single value larger than its buffer sets [`FetchResult::too_big`].
+    ///
+    /// Errors: `-DER_NONEXIST` for failed `DAOS_COND_*_FETCH`; `-DER_CSUM` when data fails
+    /// its checksum; `-DER_REC_SIZE` for a wrong array record size.
+    pub async fn fetch(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        mut sgls: Vec<SgList>,
+    ) -> Result<(FetchResult, Vec<SgList>)> {
+        self.validate(dkey, iods, None)?;
+        if sgls.len() != iods.len() {
+            return Err(Error::new(
+                Der::Inval,
+                "one scatter-gather list per iod is required",
+            ));
+        }
+        let capacities: Vec<u64> = sgls.iter().map(SgList::len).collect();
+        for (i, iod) in iods.iter().enumerate() {
+            if iod.kind == IodKind::Array && iod.size > 0 && capacities[i] < iod.data_len()? {
+                return Err(Error::new(
+                    Der::Rec2big,
+                    format!("iod {i}: buffers smaller than the extents"),
+                ));
+            }
+        }
+        let total: u64 = capacities.iter().sum();
+        let chunk = self.cont.csum_chunk();
+        let inline = total as usize <= INLINE_DATA_MAX;
+        let mut regions = Vec::new();
+        let sink = if inline {
+            Payload::Inline(Vec::new())
+        } else {
+            let mut descs = Vec::new();
+            for sgl in &sgls {
+                for iov in sgl.iovs().iter().filter(|v| v.len > 0) {
+                    // SAFETY: as in `update`; regions drop before the buffers are returned.
+                    let mr = unsafe {
+                        self.cont.pool().client().fabric().register_raw(
+                            iov.ptr,
+                            iov.len,
+                            daos_fabric::Access::remote_write() | daos_fabric::Access::local(),
+                        )?
+                    };
+                    let r = mr.remote(0, iov.len);
+                    descs.push(BulkDesc {
+                        addr: r.addr,
+                        len: r.len,
+                        key: r.key,
+                    });
+                    regions.push(mr);
+                }
+            }
+            Payload::Bulk(descs)
+        };
+        let shard = self.shard_for(dkey);
+        let req = ObjFetchReq {
+            target: self.target(&shard),
+            epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
+            flags,
+            dkey: Key(dkey.to_vec()),
+            iods: iods.iter().map(Iod::desc).collect(),
+            capacities: capacities.clone(),
+            csum_chunk: chunk,
+            sink,
+        };
+        let extents_guess: usize = iods.iter().map(|i| i.recxs.len() * 2 + 4).sum();
+        let csum_guess: usize = if chunk > 0 {
+            iods.iter()
+                .map(|i| {
+                    i.recxs
+                        .iter()
+                        .map(|r| chunk_count(r.idx * i.size, (r.idx + r.nr) * i.size, chunk))
+                        .sum::<usize>()
+                        + 1
+                })
+                .sum()
+        } else {
+            0
+        };
+        let mut capacity = 512
+            + iods.len() * 64
+            + extents_guess * 16
+            + csum_guess * 4
+            + if inline { total as usize } else { 0 };
+        let addr = self.addr(&shard)?;
+        let client = self.cont.pool().client().clone();
+        self.cont.check_open()?;
+        let (status, body) = loop {
+            let (status, body) = client
+                .call_raw(net, &addr, Opcode::ObjFetch, &req, capacity)
+                .await?;
+            // Heavily fragmented arrays can return more extents than guessed: ask again.
+            if status == Der::Overflow.rc() && capacity < 8 << 20 {
+                capacity *= 8;
+                continue;
+            }
+            break (status, body);
+        };
+        if status != 0 && status != Der::Rec2big.rc() {
+            crate::client::status_to_result(status)?;
+        }
+        let reply: ObjFetchReply = daos_proto::decode_body(daos_types::codec::Decoder::new(&body))?;
+        drop(regions);
+        if reply.iods.len() != iods.len() {
+            return Err(Error::new(
+                Der::Proto,
+                "fetch reply does not match the request",
+            ));
+        }
+        let mut result = FetchResult {
+            too_big: status == Der::Rec2big.rc(),
+            ..FetchResult::default()
+        };
+        let mut inline_at = 0usize;
+        for (i, got) in reply.iods.iter().enumerate() {
+            if got.data_len > capacities[i] {
+                return Err(Error::new(
+                    Der::Proto,
+                    "engine returned more data than the buffer holds",
+                ));
+            }
+            if inline && got.data_len > 0 {
+                let end = inline_at + got.data_len as usize;
+                let bytes = reply
+                    .data
+                    .0
+                    .get(inline_at..end)
+                    .ok_or_else(|| Error::new(Der::Proto, "short inline data"))?;
+                sgls[i].write_at(0, bytes);
+                inline_at = end;
+            }
+            if chunk > 0 && got.data_len > 0 {
+                let mut computed = Vec::new();
+                match iods[i].kind {
+                    IodKind::Single => {
+                        let mut crc = 0u32;
+                        sgls[i].for_each_range(0, got.data_len, |b| {
+                            crc = crc32c::crc32c_append(crc, b)
+                        });
+                        computed.push(crc);
+                    }
+                    IodKind::Array => {
+                        let rsize = got.size.max(iods[i].size);
+                        let mut offset = 0u64;
+                        for recx in &iods[i].recxs {
+                            let len = recx.nr * rsize;
+                            let mut hasher = ChunkHasher::new(recx.idx * rsize, chunk);
+                            sgls[i].for_each_range(offset, len, |b| hasher.update(b));
+                            computed.extend(hasher.finish());
+                            offset += len;
+                        }
+                    }
+                }
+                if computed != got.csums {
+                    return Err(Error::new(
+                        Der::Csum,
+                        format!("fetched data of iod {i} fails its checksum"),
+                    ));
+                }
+            }
+            result.sizes.push(got.size);
+            result.lens.push(got.data_len);
+            result.extents.push(got.extents.clone());
+        }
+        Ok((result, sgls))
+    }
+
+    /// Punches the whole object, on every shard (`daos_obj_punch`).
+    pub async fn punch(&self, net: &Arc<NetContext>, flags: u64) -> Result<()> {
+        if !self.writable {
+            return Err(Error::new(Der::NoPerm, "object is open read-only"));
+        }
+        for shard in self.layout.shards() {
+            let req = ObjPunchReq {
+                target: self.target(shard),
+                epoch: 0,
+                flags,
+                kind: PUNCH_OBJECT,
+                dkeys: Vec::new(),
+                akeys: Vec::new(),
+            };
+            let _: Empty = self.call(net, shard, Opcode::ObjPunch, &req, 64).await?;
+        }
+        Ok(())
+    }
+
+    /// Punches dkeys (`daos_obj_punch_dkeys`).
+    ///
+    /// Errors: `-DER_NONEXIST` for `DAOS_COND_PUNCH` on a missing dkey.
+    pub async fn punch_dkeys(
+        &self,
+        net: &Arc<NetContext>,
+        flags: u64,
+        dkeys: &[Vec<u8>],
+    ) -> Result<()> {
+        if !self.writable {
+            return Err(Error::new(Der::NoPerm, "object is open read-only"));
+        }
+        for dkey in dkeys {
+            check_key(dkey)?;
+            let shard = self.shard_for(dkey);
+            let req = ObjPunchReq {
+                target: self.target(&shard),
+                epoch: 0,
+                flags,
+                kind: PUNCH_DKEYS,
+                dkeys: vec![Key(dkey.clone())],
+                akeys: Vec::new(),
+            };
+            let _: Empty = self.call(net, &shard, Opcode::ObjPunch, &req, 64).await?;
+        }
+        Ok(())
+    }
+
+    /// Punches akeys under one dkey (`daos_obj_punch_akeys`).
+    pub async fn punch_akeys(
+        &self,
+        net: &Arc<NetContext>,
+        flags: u64,
+        dkey: &[u8],
+        akeys: &[Vec<u8>],
+    ) -> Result<()> {
+        if !self.writable {
+            return Err(Error::new(Der::NoPerm, "object is open read-only"));
+        }
+        check_key(dkey)?;
+        for akey in akeys {
+            check_key(akey)?;
+        }
+        let shard = self.shard_for(dkey);
+        let req = ObjPunchReq {
+            target: self.target(&shard),
+            epoch: 0,
+            flags,
+            kind: PUNCH_AKEYS,
+            dkeys: vec![Key(dkey.to_vec())],
+            akeys: akeys.iter().cloned().map(Key).collect(),
+        };
+        let _: Empty = self.call(net, &shard, Opcode::ObjPunch, &req, 64).await?;
+        Ok(())
+    }
+
+    /// Lists up to `count_max` dkeys totalling at most `bytes_max` bytes, resuming at
+    /// `anchor` and advancing it (`daos_obj_list_dkey`). Walks the shards in order.
+    ///
+    /// Errors: `-DER_KEY2BIG` when the next key alone exceeds `bytes_max` (the needed size is
+    /// in [`KeyList::key_size_needed`] of a successful, empty page instead when possible).
+    pub async fn list_dkeys(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        anchor: &mut Anchor,
+        count_max: u32,
+        bytes_max: u64,
+    ) -> Result<KeyList> {
+        let shards: Vec<ShardLocation> = self.layout.groups.iter().map(|g| g[0]).collect();
+        self.list_keys(
+            net, epoch, LIST_DKEYS, None, &shards, anchor, count_max, bytes_max,
+        )
+        .await
+    }
+
+    /// Lists akeys of `dkey` (`daos_obj_list_akey`).
+    pub async fn list_akeys(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        dkey: &[u8],
+        anchor: &mut Anchor,
+        count_max: u32,
+        bytes_max: u64,
+    ) -> Result<KeyList> {
+        check_key(dkey)?;
+        let shard = self.shard_for(dkey);
+        self.list_keys(
+            net,
+            epoch,
+            LIST_AKEYS,
+            Some(dkey),
+            &[shard],
+            anchor,
+            count_max,
+            bytes_max,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn list_keys(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        kind: u8,
+        dkey: Option<&[u8]>,
+        shards: &[ShardLocation],
+        anchor: &mut Anchor,
+        count_max: u32,
+        bytes_max: u64,
+    ) -> Result<KeyList> {
+        let mut out = KeyList::default();
+        let mut bytes_left = bytes_max;
+        let mut count_left = count_max;
+        while !anchor.eof && count_left > 0 {
+            let Some(shard) = shards.get(anchor.shard as usize) else {
+                anchor.eof = true;
+                break;
+            };
+            let capacity = (bytes_left as usize)
+                .saturating_add(count_left as usize * 8 + 512)
+                .min(4 << 20);
+            let req = ObjListReq {
+                target: self.target(shard),
+                epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
+                kind,
+                dkey: dkey.map(|d| Key(d.to_vec())),
+                akey: None,
+                anchor: daos_proto::msg::Anchor(anchor.position.clone()),
+                count_max: count_left,
+                bytes_max: bytes_left,
+            };
+            let reply: std::result::Result<ObjListReply, Error> =
+                self.call(net, shard, Opcode::ObjList, &req, capacity).await;
+            let reply = match reply {
+                Ok(reply) => reply,
+                Err(err) if err.der() == Der::Key2big && !out.keys.is_empty() => break,
+                Err(err) => return Err(err),
+            };
+            for key in reply.keys {
+                bytes_left = bytes_left.saturating_sub(key.0.len() as u64);
+                count_left -= 1;
+                out.keys.push(key.0);
+            }
+            if reply.eof.0 {
+                anchor.shard += 1;
+                anchor.position.clear();
+                if anchor.shard as usize >= shards.len() {
+                    anchor.eof = true;
+                }
+            } else {
+                anchor.position = reply.anchor.0;
+                if reply.key_size_needed > 0 && out.keys.is_empty() {
+                    out.key_size_needed = reply.key_size_needed;
+                    return Err(Error::new(
+                        Der::Key2big,
+                        format!("next key needs {} bytes", reply.key_size_needed),
+                    ));
+                }
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lists extents of an array akey: `(recx, epoch)` pairs and the record size
+    /// (`daos_obj_list_recx`).
+    pub async fn list_recxs(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        dkey: &[u8],
+        akey: &[u8],
+        anchor: &mut Anchor,
+        count_max: u32,
+    ) -> Result<(Vec<(Recx, Epoch)>, u64)> {
+        check_key(dkey)?;
+        check_key(akey)?;
+        if anchor.eof {
+            return Ok((Vec::new(), 0));
+        }
+        let shard = self.shard_for(dkey);
+        let req = ObjListReq {
+            target: self.target(&shard),
+            epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
+            kind: LIST_RECXS,
+            dkey: Some(Key(dkey.to_vec())),
+            akey: Some(Key(akey.to_vec())),
+            anchor: daos_proto::msg::Anchor(anchor.position.clone()),
+            count_max,
+            bytes_max: 0,
+        };
+        let capacity = count_max as usize * 32 + 512;
+        let reply: ObjListReply = self
+            .call(net, &shard, Opcode::ObjList, &req, capacity)
+            .await?;
+        anchor.position = reply.anchor.0;
+        anchor.eof = reply.eof.0;
+        Ok((
+            reply.recxs.into_iter().map(|r| (r.recx, r.epoch)).collect(),
+            reply.record_size,
+        ))
+    }
+
+    /// `daos_obj_query_key`: with `GET_MAX` (default) or `GET_MIN`, the highest or lowest
+    /// dkey (over all shards), akey and extent. Returns `(dkey, akey, recx)`.
+    ///
+    /// Errors: `-DER_NONEXIST` when the object holds no matching key.
+    pub async fn query_key(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        flags: u32,
+        dkey: Option<&[u8]>,
+        akey: Option<&[u8]>,
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Recx>)> {
+        let shards: Vec<ShardLocation> = match dkey {
+            Some(d) if flags & GET_DKEY == 0 => vec![self.shard_for(d)],
+            _ => self.layout.groups.iter().map(|g| g[0]).collect(),
+        };
+        let order = self
+            .oid
+            .object_type()
+            .map_or(KeyOrder::Hashed, |t| t.dkey_order());
+        let want_max = flags & GET_MIN == 0;
+        let mut best: Option<ObjQueryKeyReply> = None;
+        for shard in &shards {
+            let req = ObjQueryKeyReq {
+                target: self.target(shard),
+                epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
+                flags,
+                dkey: dkey.map(|d| Key(d.to_vec())),
+                akey: akey.map(|a| Key(a.to_vec())),
+            };
+            match self
+                .call::<ObjQueryKeyReply>(net, shard, Opcode::ObjQueryKey, &req, 16 * 1024)
+                .await
+            {
+                Ok(reply) => {
+                    let better = match (&best, &reply.dkey) {
+                        (None, _) => true,
+                        (Some(b), Some(k)) => {
+                            let current = b.dkey.as_ref().map_or(&[][..], |k| &k.0);
+                            let ord = compare_keys(order, &k.0, current);
+                            if want_max {
+                                ord.is_gt()
+                            } else {
+                                ord.is_lt()
+                            }
+                        }
+                        _ => false,
+                    };
+                    if better {
+                        best = Some(reply);
+                    }
+                }
+                Err(err) if err.der() == Der::Nonexist => {}
+                Err(err) => return Err(err),
+            }
+        }
+        let best = best.ok_or_else(|| Error::new(Der::Nonexist, "no key matches the query"))?;
+        Ok((best.dkey.map(|k| k.0), best.akey.map(|k| k.0), best.recx))
+    }
+}
+
+impl Object {
+    /// Blocking [`Object::update`] from borrowed slices (one per iod), on the calling
+    /// thread's endpoint.
+    pub fn update_blocking(
+        &self,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        data: &[&[u8]],
+    ) -> Result<Epoch> {
+        let client = self.cont.pool().client().clone();
+        let net = client.thread_net()?;
+        let sgls = data
+            .iter()
+            .map(|d| {
+                // SAFETY: block_on drives the update to completion (or drops it) before this
+                // function returns, so the borrowed slices outlive every use; updates only read.
+                unsafe {
+                    SgList::from_raw(vec![crate::buf::IoVec {
+                        ptr: d.as_ptr() as *mut u8,
+                        len: d.len(),
+                    }])
+                }
+            })
+            .collect();
+        daos_fabric::block_on(&net, self.update(&net, flags, dkey, iods, sgls))
+    }
+
+    /// Blocking [`Object::fetch`] into borrowed buffers (one per iod).
+    pub fn fetch_blocking(
+        &self,
+        epoch: Epoch,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        bufs: &mut [&mut [u8]],
+    ) -> Result<FetchResult> {
+        let client = self.cont.pool().client().clone();
+        let net = client.thread_net()?;
+        let sgls = bufs
+            .iter_mut()
+            .map(|b| {
+                // SAFETY: as in `update_blocking`; the buffers are borrowed mutably for the
+                // whole call, so nothing else touches them while the engine writes.
+                unsafe {
+                    SgList::from_raw(vec![crate::buf::IoVec {
+                        ptr: b.as_mut_ptr(),
+                        len: b.len(),
+                    }])
+                }
+            })
+            .collect();
+        daos_fabric::block_on(&net, self.fetch(&net, epoch, flags, dkey, iods, sgls))
+            .map(|(r, _)| r)
+    }
+}
+
+/// Orders two dkeys the way the object's key space does.
+pub fn compare_keys(order: KeyOrder, a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match order {
+        KeyOrder::Uint64 => {
+            let value = |k: &[u8]| k.try_into().map(u64::from_le_bytes).unwrap_or(0);
+            value(a).cmp(&value(b))
+        }
+        KeyOrder::Lexical => a.cmp(b),
+        KeyOrder::Hashed => daos_types::hash::key_hash(a)
+            .cmp(&daos_types::hash::key_hash(b))
+            .then(a.cmp(b)),
+    }
+}
+
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Object({:?})", self.oid)
+    }
+}

@@ -1,0 +1,326 @@
+//! Pools: connect, disconnect, query, list containers (`daos_pool_*`).
+
+use crate::client::Client;
+use daos_fabric::NetContext;
+use daos_placement::PoolMap;
+use daos_proto::msg::{
+    ContListReply, PoolConnectReply, PoolConnectReq, PoolHandleReq, PoolQueryReply, Space,
+};
+use daos_proto::Opcode;
+use daos_types::codec::{Decoder, Encoder, Wire};
+use daos_types::prop::Props;
+use daos_types::{Der, Error, Result, Uuid};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// `DAOS_PC_RO`.
+pub const PC_RO: u32 = 1;
+/// `DAOS_PC_RW`.
+pub const PC_RW: u32 = 2;
+/// `DAOS_PC_EX`.
+pub const PC_EX: u32 = 4;
+
+/// What `daos_pool_query` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolInfo {
+    /// Pool UUID.
+    pub uuid: Uuid,
+    /// Label.
+    pub label: String,
+    /// Pool map version.
+    pub map_version: u32,
+    /// Targets in the pool.
+    pub targets: u32,
+    /// Engines in the pool.
+    pub ranks: u32,
+    /// Targets not up.
+    pub disabled: u32,
+    /// Pool service leader rank.
+    pub leader: u32,
+    /// Metadata space.
+    pub scm: Space,
+    /// Data space.
+    pub nvme: Space,
+}
+
+/// A connected pool handle.
+pub struct Pool {
+    client: Arc<Client>,
+    uuid: Uuid,
+    label: String,
+    handle: Uuid,
+    svc_ranks: Vec<u32>,
+    map: RwLock<PoolMap>,
+    props: Props,
+    flags: u32,
+    pub(crate) open_containers: AtomicUsize,
+    disconnected: AtomicBool,
+    imported: bool,
+}
+
+impl Pool {
+    /// Connects to the pool named by `id` (label or UUID) with `DAOS_PC_*` flags
+    /// (`daos_pool_connect`).
+    ///
+    /// Errors: `-DER_NONEXIST` for an unknown pool; `-DER_INVAL` for bad flags or name.
+    pub async fn connect(
+        client: &Arc<Client>,
+        net: &Arc<NetContext>,
+        id: &str,
+        flags: u32,
+    ) -> Result<Arc<Pool>> {
+        if flags & (PC_RO | PC_RW | PC_EX) == 0 {
+            return Err(Error::new(
+                Der::Inval,
+                "pool connect flags need DAOS_PC_RO, RW or EX",
+            ));
+        }
+        let (uuid, _, svc_ranks) = client.pool_find(id)?;
+        let handle = Uuid::new_v4();
+        let req = PoolConnectReq {
+            pool: uuid,
+            handle,
+            flags,
+            cred: client.credential().clone(),
+        };
+        let mut last = Error::new(Der::NoService, "pool has no service ranks");
+        for rank in &svc_ranks {
+            let addr = client.service_addr(*rank)?.to_vec();
+            match client
+                .call::<PoolConnectReply>(net, &addr, Opcode::PoolConnect, &req, 64 * 1024)
+                .await
+            {
+                Ok(reply) => {
+                    return Ok(Arc::new(Pool {
+                        client: client.clone(),
+                        uuid,
+                        label: reply.label,
+                        handle,
+                        svc_ranks,
+                        map: RwLock::new(reply.map.0),
+                        props: reply.props.0,
+                        flags,
+                        open_containers: AtomicUsize::new(0),
+                        disconnected: AtomicBool::new(false),
+                        imported: false,
+                    }))
+                }
+                Err(err) => last = err,
+            }
+        }
+        Err(last.with_context(format!("connecting to pool {id}")))
+    }
+
+    /// The client this handle belongs to.
+    pub fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    /// Pool UUID.
+    pub fn uuid(&self) -> Uuid {
+        self.uuid
+    }
+
+    /// Pool label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The handle's UUID.
+    pub fn handle(&self) -> Uuid {
+        self.handle
+    }
+
+    /// Connect flags.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// Pool properties.
+    pub fn props(&self) -> &Props {
+        &self.props
+    }
+
+    /// A copy of the current pool map.
+    pub fn map(&self) -> PoolMap {
+        self.map.read().expect("pool map lock").clone()
+    }
+
+    /// Fails with `-DER_NO_HDL` once disconnected.
+    pub fn check_open(&self) -> Result<()> {
+        if self.disconnected.load(Ordering::Acquire) {
+            Err(Error::new(Der::NoHdl, "pool handle was disconnected"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn service(&self) -> Result<Vec<u8>> {
+        let rank = *self
+            .svc_ranks
+            .first()
+            .ok_or_else(|| Error::new(Der::NoService, "pool has no service"))?;
+        Ok(self.client.service_addr(rank)?.to_vec())
+    }
+
+    /// Sends a request to the pool service.
+    pub(crate) async fn call_service<T: Wire>(
+        &self,
+        net: &Arc<NetContext>,
+        opcode: Opcode,
+        body: &impl Wire,
+        capacity: usize,
+    ) -> Result<T> {
+        self.check_open()?;
+        let addr = self.service()?;
+        self.client.call(net, &addr, opcode, body, capacity).await
+    }
+
+    /// Disconnects (`daos_pool_disconnect`). An imported handle (global2local) disconnects
+    /// locally only, as in DAOS.
+    ///
+    /// Errors: `-DER_BUSY` while containers are open on this handle; `-DER_NO_HDL` if already
+    /// disconnected.
+    pub async fn disconnect(&self, net: &Arc<NetContext>) -> Result<()> {
+        self.check_open()?;
+        let open = self.open_containers.load(Ordering::Acquire);
+        if open > 0 {
+            return Err(Error::new(
+                Der::Busy,
+                format!("{open} containers are still open on this pool handle"),
+            ));
+        }
+        if !self.imported {
+            let addr = self.service()?;
+            let req = PoolHandleReq {
+                pool: self.uuid,
+                handle: self.handle,
+            };
+            let (status, _) = self
+                .client
+                .call_raw(net, &addr, Opcode::PoolDisconnect, &req, 64)
+                .await?;
+            // An engine that restarted no longer knows the handle: it is gone either way.
+            if status != 0 && status != Der::NoHdl.rc() {
+                crate::client::status_to_result(status)?;
+            }
+        }
+        self.disconnected.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Space, map and service facts (`daos_pool_query`).
+    ///
+    /// Errors: `-DER_NO_HDL` for a stale handle.
+    pub async fn query(&self, net: &Arc<NetContext>) -> Result<PoolInfo> {
+        let reply: PoolQueryReply = self
+            .call_service(
+                net,
+                Opcode::PoolQuery,
+                &PoolHandleReq {
+                    pool: self.uuid,
+                    handle: self.handle,
+                },
+                256 * 1024,
+            )
+            .await?;
+        let map = reply.map.0;
+        let targets = map.target_count() as u32;
+        let disabled = map
+            .ranks
+            .iter()
+            .flat_map(|r| r.targets.iter())
+            .filter(|t| t.state != daos_placement::TargetState::Up)
+            .count() as u32;
+        let info = PoolInfo {
+            uuid: self.uuid,
+            label: reply.label,
+            map_version: map.version,
+            targets,
+            ranks: map.ranks.len() as u32,
+            disabled,
+            leader: reply.leader,
+            scm: reply.scm,
+            nvme: reply.nvme,
+        };
+        *self.map.write().expect("pool map lock") = map;
+        Ok(info)
+    }
+
+    /// Containers of the pool: `(uuid, label)`.
+    ///
+    /// Errors: `-DER_NO_HDL` for a stale handle.
+    pub async fn list_containers(&self, net: &Arc<NetContext>) -> Result<Vec<(Uuid, String)>> {
+        let reply: ContListReply = self
+            .call_service(
+                net,
+                Opcode::ContList,
+                &PoolHandleReq {
+                    pool: self.uuid,
+                    handle: self.handle,
+                },
+                1 << 20,
+            )
+            .await?;
+        Ok(reply
+            .containers
+            .into_iter()
+            .map(|c| (c.uuid, c.label))
+            .collect())
+    }
+
+    /// Serialises the handle for another process (`daos_pool_local2global`).
+    pub fn to_global(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.u32(GLOBAL_MAGIC)
+            .uuid(&self.uuid)
+            .str(&self.label)
+            .uuid(&self.handle)
+            .u32(self.flags);
+        self.svc_ranks.encode(&mut e);
+        daos_proto::msg::WireMap(self.map()).encode(&mut e);
+        daos_proto::msg::WireProps(self.props.clone()).encode(&mut e);
+        e.finish()
+    }
+
+    /// A handle from [`Pool::to_global`] bytes (`daos_pool_global2local`). Disconnecting it
+    /// is local-only.
+    ///
+    /// Errors: `-DER_INVAL` for bytes that are not a pool handle.
+    pub fn from_global(client: &Arc<Client>, bytes: &[u8]) -> Result<Arc<Pool>> {
+        let bad = |_| Error::new(Der::Inval, "not a global pool handle");
+        let mut d = Decoder::new(bytes);
+        if d.u32("magic").map_err(bad)? != GLOBAL_MAGIC {
+            return Err(Error::new(Der::Inval, "not a global pool handle"));
+        }
+        let uuid = d.uuid("uuid").map_err(bad)?;
+        let label = d.str(256, "label").map_err(bad)?.to_string();
+        let handle = d.uuid("handle").map_err(bad)?;
+        let flags = d.u32("flags").map_err(bad)?;
+        let svc_ranks = Vec::<u32>::decode(&mut d).map_err(bad)?;
+        let map = daos_proto::msg::WireMap::decode(&mut d).map_err(bad)?.0;
+        let props = daos_proto::msg::WireProps::decode(&mut d).map_err(bad)?.0;
+        d.finish().map_err(bad)?;
+        Ok(Arc::new(Pool {
+            client: client.clone(),
+            uuid,
+            label,
+            handle,
+            svc_ranks,
+            map: RwLock::new(map),
+            props,
+            flags,
+            open_containers: AtomicUsize::new(0),
+            disconnected: AtomicBool::new(false),
+            imported: true,
+        }))
+    }
+}
+
+const GLOBAL_MAGIC: u32 = u32::from_le_bytes(*b"GPH1");
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pool({} {:?})", self.uuid, self.label)
+    }
+}
