@@ -28,6 +28,10 @@ pub struct SgList {
 // (see `from_raw`) that the memory stays valid and is not used elsewhere during the operation,
 // wherever the operation runs.
 unsafe impl Send for SgList {}
+// SAFETY: shared access only reads through the raw pointers (or hands them to the fabric for
+// an operation that owns the list); disjoint sub-lists may be written concurrently, and
+// `sub_list` checks that they lie inside the parent.
+unsafe impl Sync for SgList {}
 
 impl SgList {
     /// A list over owned buffers.
@@ -58,6 +62,23 @@ impl SgList {
     /// otherwise meanwhile.
     pub unsafe fn from_raw(iovs: Vec<IoVec>) -> SgList {
         SgList { iovs, _owner: None }
+    }
+
+    /// A list over pieces of `parent`'s memory, keeping `parent` alive.
+    ///
+    /// Panics if a piece is not inside one of the parent's pieces.
+    pub fn sub_list(parent: Arc<SgList>, iovs: Vec<IoVec>) -> SgList {
+        for iov in &iovs {
+            let inside = parent.iovs.iter().any(|p| {
+                let (start, end) = (p.ptr as usize, p.ptr as usize + p.len);
+                iov.ptr as usize >= start && iov.ptr as usize + iov.len <= end
+            });
+            assert!(inside, "sub-list piece outside its parent");
+        }
+        SgList {
+            iovs,
+            _owner: Some(Box::new(parent)),
+        }
     }
 
     /// The pieces.
