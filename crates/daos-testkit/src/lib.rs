@@ -41,6 +41,8 @@ pub struct Options {
     pub scm_gb: u64,
     /// Data file size, GiB (sparse).
     pub bdev_gb: u64,
+    /// Extra environment for the server and its engines.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             provider: "ofi+tcp".into(),
             scm_gb: 1,
             bdev_gb: 4,
+            env: Vec::new(),
         }
     }
 }
@@ -171,6 +174,7 @@ impl TestSystem {
             .arg(self.config_path())
             .env("DAOS_RS_RUNTIME_DIR", self.dir.path().join("run"))
             .env("DAOS_RS_HOME", self.dir.path().join("home"))
+            .envs(self.options.env.iter().map(|(k, v)| (k.clone(), v.clone())))
             .stdin(Stdio::null())
             .stdout(out.try_clone().map_err(|e| e.to_string())?)
             .stderr(out);

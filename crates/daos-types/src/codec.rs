@@ -138,7 +138,7 @@ impl Encoder {
     }
 
     /// Writes a value implementing [`Wire`].
-    pub fn put<T: Wire + ?Sized>(&mut self, value: &T) -> &mut Self {
+    pub fn put<T: Wire>(&mut self, value: &T) -> &mut Self {
         value.encode(self);
         self
     }

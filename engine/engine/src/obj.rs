@@ -638,6 +638,11 @@ fn build_records(
     out
 }
 
+/// `value` rounded down to a multiple of `step` (non-zero).
+fn round_down(value: u64, step: u64) -> u64 {
+    value - value % step
+}
+
 enum OutSink {
     Inline(Vec<u8>),
     Bulk(Vec<BulkDesc>),
@@ -824,7 +829,7 @@ async fn emit_piece(
                     let piece = &bytes[*offset as usize..(*offset + len) as usize];
                     if chunk > 0 {
                         // Verify whole slices around the piece.
-                        let lo = (extent_abs + offset) / chunk * chunk;
+                        let lo = round_down(extent_abs + offset, chunk);
                         let lo = lo.max(extent_abs);
                         let hi = (extent_abs + offset + len)
                             .div_ceil(chunk)
@@ -849,7 +854,7 @@ async fn emit_piece(
                         let window = |take: u64| {
                             let (v_lo, v_hi) = if chunk > 0 {
                                 (
-                                    (abs_lo / chunk * chunk).max(extent_abs),
+                                    round_down(abs_lo, chunk).max(extent_abs),
                                     (abs_lo + take)
                                         .div_ceil(chunk)
                                         .saturating_mul(chunk)

@@ -668,8 +668,7 @@ impl Service {
         if self.pools.contains_key(&req.pool) {
             return Err(Error::new(Der::Exist, format!("pool {} exists", req.pool)));
         }
-        let mut created = 0;
-        for target in &self.targets {
+        for (created, target) in self.targets.iter().enumerate() {
             let outcome = target.call(TARGET_TIMEOUT, |reply| TargetMsg::CreatePool {
                 uuid: req.pool,
                 nvme_bytes: req.nvme_per_target,
@@ -687,7 +686,6 @@ impl Service {
                     std::fs::remove_dir_all(self.meta_dir.join("pools").join(req.pool.to_string()));
                 return Err(err);
             }
-            created += 1;
         }
         if req.svc_ranks.contains(&self.rank) {
             let svc = PoolSvc {

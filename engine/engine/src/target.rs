@@ -134,10 +134,11 @@ impl Mailbox {
         }
         let (tx, rx) = crossbeam_channel::unbounded();
         // SAFETY: fd is a fresh descriptor we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok((
             Mailbox {
                 tx,
-                fd: Arc::new(unsafe { OwnedFd::from_raw_fd(fd) }),
+                fd: Arc::new(fd),
             },
             rx,
         ))
@@ -191,6 +192,24 @@ pub struct TargetPool {
     waiters: Vec<(u64, Waker)>,
     /// Snapshot epochs per container.
     pub snapshots: HashMap<Uuid, Vec<u64>>,
+    /// Aggregation progress: the containers left in this pass and the object to resume at.
+    aggregation: Option<(Vec<Uuid>, Option<(daos_types::ObjectId, u32)>)>,
+    /// LSN applied when the last full aggregation pass started.
+    aggregated_lsn: u64,
+}
+
+impl TargetPool {
+    fn new(vos: VosPool, blob: File) -> TargetPool {
+        TargetPool {
+            vos,
+            blob,
+            handles: HashMap::new(),
+            waiters: Vec::new(),
+            snapshots: HashMap::new(),
+            aggregation: None,
+            aggregated_lsn: 0,
+        }
+    }
 }
 
 /// Mutable state of a target.
@@ -281,16 +300,10 @@ impl Ctx {
                 self.index,
                 vos.checkpoint_lsn()
             );
-            self.state.borrow_mut().pools.insert(
-                uuid,
-                TargetPool {
-                    vos,
-                    blob,
-                    handles: HashMap::new(),
-                    waiters: Vec::new(),
-                    snapshots: HashMap::new(),
-                },
-            );
+            self.state
+                .borrow_mut()
+                .pools
+                .insert(uuid, TargetPool::new(vos, blob));
         }
         Ok(())
     }
@@ -339,16 +352,10 @@ impl Ctx {
         };
         let vos = VosPool::create(&pool_dir(&self.meta_dir, &uuid, self.index), meta)?;
         let blob = open_direct(&self.region.path, 0, false, Durability::Synchronous)?;
-        self.state.borrow_mut().pools.insert(
-            uuid,
-            TargetPool {
-                vos,
-                blob,
-                handles: HashMap::new(),
-                waiters: Vec::new(),
-                snapshots: HashMap::new(),
-            },
-        );
+        self.state
+            .borrow_mut()
+            .pools
+            .insert(uuid, TargetPool::new(vos, blob));
         Ok(())
     }
 
@@ -586,6 +593,7 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
         if last_tick.elapsed() >= Duration::from_millis(250) {
             last_tick = Instant::now();
             start_checkpoints(ctx);
+            aggregate(ctx);
         }
         if stopping && exec.is_empty() && ctx.uring.in_flight() == 0 {
             return Ok(());
@@ -756,6 +764,61 @@ fn start_flushes(ctx: &Rc<Ctx>, exec: &mut Executor<Task>) -> usize {
         }));
     }
     count
+}
+
+/// How far behind the clock aggregation stays: recent history remains readable at any epoch
+/// for this long (`DAOS_RS_AGG_DELAY_MS` overrides it).
+fn aggregation_delay() -> Duration {
+    std::env::var("DAOS_RS_AGG_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(5), Duration::from_millis)
+}
+
+/// Objects one aggregation step visits, so a step never stalls the target for long.
+const AGGREGATION_BUDGET: usize = 256;
+
+/// Runs one bounded aggregation step on every pool that changed since its last pass.
+fn aggregate(ctx: &Rc<Ctx>) {
+    let delay = aggregation_delay().as_nanos() as u64;
+    let boundary = daos_types::epoch::hlc_to_nanos(ctx.hlc.now()).saturating_sub(delay);
+    let mut state = ctx.state.borrow_mut();
+    for pool in state.pools.values_mut() {
+        if pool.aggregation.is_none() {
+            if pool.vos.applied_lsn() == pool.aggregated_lsn || pool.vos.checkpoint_due() {
+                continue;
+            }
+            pool.aggregated_lsn = pool.vos.applied_lsn();
+            pool.aggregation = Some((pool.vos.containers(), None));
+        }
+        let Some((containers, cursor)) = pool.aggregation.take() else {
+            continue;
+        };
+        let Some(&cont) = containers.last() else {
+            continue;
+        };
+        let snapshots = pool.snapshots.get(&cont).cloned().unwrap_or_default();
+        let (logged, next) =
+            pool.vos
+                .aggregate(cont, &snapshots, boundary, cursor, AGGREGATION_BUDGET);
+        if !logged.is_empty() {
+            tracing::debug!(
+                "target {}: aggregation logged {} records in container {cont}",
+                ctx.index,
+                logged.len()
+            );
+        }
+        let mut containers = containers;
+        match next {
+            Some(next) => pool.aggregation = Some((containers, Some(next))),
+            None => {
+                containers.pop();
+                if !containers.is_empty() {
+                    pool.aggregation = Some((containers, None));
+                }
+            }
+        }
+    }
 }
 
 /// Starts background checkpoints where the log has grown enough.

@@ -293,7 +293,7 @@ impl ArrayValue {
             .overlapping(lo, hi)
             .filter(|x| x.epoch > floor && x.epoch <= epoch)
             .collect();
-        candidates.sort_by(|a, b| (b.epoch, b.lsn).cmp(&(a.epoch, a.lsn)));
+        candidates.sort_by_key(|x| std::cmp::Reverse((x.epoch, x.lsn)));
         // Holes still to fill, as sorted disjoint ranges; filled newest extent first.
         let mut holes = vec![(lo, hi)];
         let mut filled: Vec<Fragment> = Vec::new();
@@ -329,6 +329,20 @@ impl ArrayValue {
         }));
         filled.sort_by_key(|f| f.lo);
         filled
+    }
+
+    /// The extents (holes included) that supply some record of `[lo, hi)` at `epoch`.
+    pub fn visible_extents(
+        &self,
+        lo: u64,
+        hi: u64,
+        floor: Epoch,
+        epoch: Epoch,
+    ) -> Vec<Arc<Extent>> {
+        self.resolve(lo, hi, floor, epoch)
+            .into_iter()
+            .filter_map(|f| f.extent)
+            .collect()
     }
 
     /// Whether any non-hole record is visible.
@@ -403,6 +417,13 @@ impl DkeyIndex {
         self.akeys.values().any(|a| a.exists(floor, epoch))
     }
 }
+
+/// Extents found by [`Index::list_recxs`]: `(lo, hi, epoch)` each, the record size, and
+/// whether the end was reached.
+pub type RecxPage = (Vec<(u64, u64, Epoch)>, u64, bool);
+
+/// What [`Index::query_key`] found: dkey, akey and extent `(idx, nr)`.
+pub type QueryKeyResult = (Option<Vec<u8>>, Option<Vec<u8>>, Option<(u64, u64)>);
 
 /// Which key level an enumeration lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -730,7 +751,7 @@ impl Index {
         akey: &[u8],
         after: u64,
         count_max: usize,
-    ) -> Result<(Vec<(u64, u64, Epoch)>, u64, bool)> {
+    ) -> Result<RecxPage> {
         let (dkey, akey) = (dkey_of(oid, dkey)?, akey_of(oid, akey)?);
         let Some((ak, floor)) = self.akey_path(cont, oid, shard, &dkey, &akey, epoch) else {
             return Ok((Vec::new(), 0, true));
@@ -766,7 +787,7 @@ impl Index {
         dkey: Option<&[u8]>,
         akey: Option<&[u8]>,
         want_recx: bool,
-    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<(u64, u64)>)> {
+    ) -> Result<QueryKeyResult> {
         let Some(object) = self.object(cont, oid, shard) else {
             return Ok((None, None, None));
         };
@@ -849,11 +870,7 @@ impl Index {
                 let Ok(otype) = object_type(u.oid) else {
                     return freed;
                 };
-                let container = Arc::make_mut(
-                    self.containers
-                        .entry(u.cont)
-                        .or_insert_with(Default::default),
-                );
+                let container = Arc::make_mut(self.containers.entry(u.cont).or_default());
                 let object = Arc::make_mut(
                     container
                         .objects
@@ -869,7 +886,7 @@ impl Index {
                 let Ok(dkey) = OrdKey::new(otype.dkey_order(), &u.dkey) else {
                     return freed;
                 };
-                let dk = Arc::make_mut(object.dkeys.entry(dkey).or_insert_with(Default::default));
+                let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
                 for iod in &u.iods {
                     let Ok(akey) = OrdKey::new(otype.akey_order(), &iod.akey) else {
                         continue;
@@ -895,11 +912,7 @@ impl Index {
                 let Ok(otype) = object_type(p.oid) else {
                     return freed;
                 };
-                let container = Arc::make_mut(
-                    self.containers
-                        .entry(p.cont)
-                        .or_insert_with(Default::default),
-                );
+                let container = Arc::make_mut(self.containers.entry(p.cont).or_default());
                 let object = Arc::make_mut(
                     container
                         .objects
@@ -923,9 +936,7 @@ impl Index {
                             let Ok(dkey) = OrdKey::new(otype.dkey_order(), dkey) else {
                                 continue;
                             };
-                            let dk = Arc::make_mut(
-                                object.dkeys.entry(dkey).or_insert_with(Default::default),
-                            );
+                            let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
                             insert_sorted(&mut dk.punches, punch);
                         }
                     }
@@ -933,9 +944,7 @@ impl Index {
                         let Ok(dkey) = OrdKey::new(otype.dkey_order(), dkey) else {
                             return freed;
                         };
-                        let dk = Arc::make_mut(
-                            object.dkeys.entry(dkey).or_insert_with(Default::default),
-                        );
+                        let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
                         for akey in akeys {
                             let Ok(akey) = OrdKey::new(otype.akey_order(), akey) else {
                                 continue;

@@ -4,7 +4,7 @@
 //! applied to, and how reads resolve) → [`key`] (key order and anchors) → [`alloc`] (blob
 //! space) → [`wal`] (durability and group commit) → [`checkpoint`] (bounded recovery) →
 //! [`pool`] (the API a target thread uses, and the update protocol that keeps acknowledged
-//! writes).
+//! writes) → [`aggregate`] (reclaiming what no retained epoch can see).
 //!
 //! Metadata lives in DRAM; the log is synced before an update is acknowledged; checkpoints
 //! bound recovery to the log tail. Bulk data lives in a blob region of a data file, written by
@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod aggregate;
 pub mod alloc;
 pub mod checkpoint;
 pub mod index;

@@ -267,6 +267,7 @@ impl VosPool {
     }
 
     /// Evaluates conditions and validates an update against the current state.
+    #[allow(clippy::too_many_arguments)]
     ///
     /// Errors: `-DER_EXIST` / `-DER_NONEXIST` for failed conditions (`DAOS_COND_*`);
     /// `-DER_INVAL` for a single value written to an array akey or the reverse;
@@ -457,6 +458,37 @@ impl VosPool {
         // Later reads are younger than this release.
         self.read_generation += 1;
         lsn
+    }
+
+    /// Aggregates a container: logs and applies the removal of versions no retained epoch can
+    /// see (see [`crate::aggregate`]), visiting at most `budget` objects from `cursor`.
+    /// Returns the LSNs logged and where to continue.
+    pub fn aggregate(
+        &mut self,
+        cont: Uuid,
+        snapshots: &[Epoch],
+        boundary: Epoch,
+        cursor: Option<(ObjectId, u32)>,
+        budget: usize,
+    ) -> (Vec<u64>, Option<(ObjectId, u32)>) {
+        let (records, next) = crate::aggregate::plan_container(
+            &self.index,
+            cont,
+            snapshots,
+            boundary,
+            cursor,
+            budget,
+        );
+        let lsns = records
+            .into_iter()
+            .map(|r| self.log(Record::Aggregate(r)))
+            .collect();
+        (lsns, next)
+    }
+
+    /// Container UUIDs on this target.
+    pub fn containers(&self) -> Vec<Uuid> {
+        self.index.containers.keys().copied().collect()
     }
 
     /// Registers a read in progress; space released from now on is not reused until it ends.

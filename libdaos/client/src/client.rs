@@ -69,7 +69,7 @@ pub struct Client {
     node: Option<String>,
     hlc: Hlc,
     cred: Credential,
-    timeout: Duration,
+    timeout_ms: AtomicU64,
     agent: PathBuf,
 }
 
@@ -93,6 +93,8 @@ fn credential() -> Credential {
 }
 
 /// Whether a tcp address (`struct sockaddr_in`) is on the loopback network.
+// sin_family is in host byte order by definition, so reading it natively is right here.
+#[allow(clippy::host_endian_bytes)]
 fn is_loopback(addr: &[u8]) -> bool {
     addr.len() >= 8 && u16::from_ne_bytes([addr[0], addr[1]]) == 2 && addr[4] == 127
 }
@@ -174,7 +176,7 @@ impl Client {
             node,
             hlc: Hlc::new(),
             cred: credential(),
-            timeout,
+            timeout_ms: AtomicU64::new(timeout.as_millis() as u64),
             agent,
         }))
     }
@@ -204,9 +206,15 @@ impl Client {
         &self.cred
     }
 
-    /// The per-RPC timeout (`CRT_TIMEOUT`).
+    /// The per-RPC timeout (`CRT_TIMEOUT`, default 60 s).
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Changes the per-RPC timeout for calls made from now on.
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.timeout_ms
+            .store(timeout.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// The calling thread's endpoint, created on first use.
@@ -300,7 +308,7 @@ impl Client {
             ));
         }
         let peer = net.resolve(dest)?;
-        let reply = rpc::call(net, peer, rpc_id, msg, reply_capacity, self.timeout).await?;
+        let reply = rpc::call(net, peer, rpc_id, msg, reply_capacity, self.timeout()).await?;
         let (header, mut d) = decode_reply(&reply)?;
         if header.rpc_id != rpc_id {
             return Err(Error::new(Der::Proto, "reply for another call"));

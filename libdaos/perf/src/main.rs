@@ -365,7 +365,7 @@ fn fabric_peer(spec: &str) -> Result<()> {
         daos_fabric::Executor::new();
     let idle_limit = Duration::from_secs(60);
     let mut last = Instant::now();
-    let pool: Arc<Mutex<Vec<Registered>>> = Arc::new(Mutex::new(buffers.drain(..).collect()));
+    let pool: Arc<Mutex<Vec<Registered>>> = Arc::new(Mutex::new(std::mem::take(&mut buffers)));
     loop {
         let mut busy = net.progress();
         while let Some(req) = net.take_request() {
