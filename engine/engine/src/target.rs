@@ -193,7 +193,7 @@ pub struct TargetPool {
     /// Snapshot epochs per container.
     pub snapshots: HashMap<Uuid, Vec<u64>>,
     /// Aggregation progress: the containers left in this pass and the object to resume at.
-    aggregation: Option<(Vec<Uuid>, Option<(daos_types::ObjectId, u32)>)>,
+    aggregation: Option<(Vec<Uuid>, Option<ShardCursor>)>,
     /// LSN applied when the last full aggregation pass started.
     aggregated_lsn: u64,
 }
@@ -765,6 +765,9 @@ fn start_flushes(ctx: &Rc<Ctx>, exec: &mut Executor<Task>) -> usize {
     }
     count
 }
+
+/// Where an aggregation pass resumes inside a container: an object id and shard.
+type ShardCursor = (daos_types::ObjectId, u32);
 
 /// How far behind the clock aggregation stays: recent history remains readable at any epoch
 /// for this long (`DAOS_RS_AGG_DELAY_MS` overrides it).

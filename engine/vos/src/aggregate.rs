@@ -15,6 +15,7 @@ use crate::index::{AkeyIndex, ArrayValue, Index, ObjectIndex, Punch, Value};
 use crate::record::{AggChange, AggregateRecord};
 use daos_types::{Epoch, ObjectId, Uuid};
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 fn floor_at(levels: &[&[Punch]], point: Epoch) -> Epoch {
     levels
@@ -260,11 +261,8 @@ pub fn plan_container(
         return (Vec::new(), None);
     };
     let mut records = Vec::new();
-    let objects: Box<dyn Iterator<Item = (&(ObjectId, u32), &std::sync::Arc<ObjectIndex>)>> =
-        match cursor {
-            Some(start) => Box::new(container.objects.range(start..)),
-            None => Box::new(container.objects.iter()),
-        };
+    let start = cursor.map_or(Bound::Unbounded, Bound::Included);
+    let objects = container.objects.range((start, Bound::Unbounded));
     for (visited, (&(oid, shard), object)) in objects.enumerate() {
         if visited == budget {
             return (records, Some((oid, shard)));

@@ -122,10 +122,26 @@ pub fn open_side(client: &Arc<Client>, text: &str, write: bool) -> daos_types::R
     } else {
         daos_client::cont::COO_RO
     };
-    let cont = client.run(async |net| Container::open(&pool, net, &cont_id, flags).await)?;
-    let dfs = run(client, async |net| {
+    // A failed open or mount releases what was already acquired, so a refused copy leaves no
+    // handle on the engine (an open handle would make `container destroy` report DER_BUSY).
+    let cont = match client.run(async |net| Container::open(&pool, net, &cont_id, flags).await) {
+        Ok(cont) => cont,
+        Err(e) => {
+            let _ = client.run(async |net| pool.disconnect(net).await);
+            return Err(e);
+        }
+    };
+    let mounted = run(client, async |net| {
         Dfs::mount(&cont, net, if write { O_RDWR } else { O_RDONLY }).await
-    })?;
+    });
+    let dfs = match mounted {
+        Ok(dfs) => dfs,
+        Err(e) => {
+            let _ = client.run(async |net| cont.close(net).await);
+            let _ = client.run(async |net| pool.disconnect(net).await);
+            return Err(e);
+        }
+    };
     Ok(Side::Daos {
         dfs,
         path,

@@ -186,6 +186,44 @@ fn connect_pool(client: &Arc<Client>, id: &str, write: bool) -> Result<Arc<Pool>
     client.run(async |net| Pool::connect(client, net, id, flags).await)
 }
 
+/// Runs `body` with a pool handle, then disconnects whether or not `body` failed, so a failed
+/// command leaves no handle behind on the engine. The first error wins.
+fn with_pool<T>(
+    client: &Arc<Client>,
+    id: &str,
+    write: bool,
+    body: impl FnOnce(&Arc<Pool>) -> Result<T>,
+) -> Result<T> {
+    let pool = connect_pool(client, id, write)?;
+    let outcome = body(&pool);
+    let disconnected = client.run(async |net| pool.disconnect(net).await);
+    let value = outcome?;
+    disconnected.map(|()| value)
+}
+
+/// Runs `body` with an open container (RW if `write`), then closes it and disconnects the
+/// pool whether or not `body` failed. The first error wins.
+fn with_cont<T>(
+    client: &Arc<Client>,
+    pool: &str,
+    cont: &str,
+    write: bool,
+    body: impl FnOnce(&Arc<Container>) -> Result<T>,
+) -> Result<T> {
+    let flags = if write {
+        daos_client::cont::COO_RW
+    } else {
+        daos_client::cont::COO_RO
+    };
+    with_pool(client, pool, write, |pool| {
+        let handle = client.run(async |net| Container::open(pool, net, cont, flags).await)?;
+        let outcome = body(&handle);
+        let closed = client.run(async |net| handle.close(net).await);
+        let value = outcome?;
+        closed.map(|()| value)
+    })
+}
+
 fn class(name: &Option<String>) -> Result<OclassId> {
     match name {
         None => Ok(OC_UNKNOWN),
@@ -258,11 +296,24 @@ fn run(cli: &Cli) -> Result<(Value, String)> {
                 ));
             }
             let source = copy::open_side(&client, src, false)?;
-            let target = copy::open_side(&client, dst, true)?;
-            let summary = copy::copy(&client, &source, &target, *jobs, !cli.json)?;
+            let target = match copy::open_side(&client, dst, true) {
+                Ok(target) => target,
+                Err(e) => {
+                    let _ = copy::close_side(&client, source);
+                    return Err(e);
+                }
+            };
+            let copied = copy::copy(&client, &source, &target, *jobs, !cli.json);
+            let destination = copy::describe_destination(&target);
+            // Release both sides whatever the copy did; the copy's own error wins.
+            let closed_source = copy::close_side(&client, source);
+            let closed_target = copy::close_side(&client, target);
+            let summary = copied?;
+            closed_source?;
+            closed_target?;
             let text = format!(
                 "Successfully copied to {}\n    Directories: {}\n    Files:       {}\n    Links:       {}\n    Bytes:       {} in {:.2} s ({}/s, {:.0} files/s)\n",
-                copy::describe_destination(&target),
+                destination,
                 summary.dirs,
                 summary.files,
                 summary.links,
@@ -271,8 +322,6 @@ fn run(cli: &Cli) -> Result<(Value, String)> {
                 format_size((summary.bytes as f64 / summary.seconds.max(1e-9)) as u64),
                 summary.files as f64 / summary.seconds.max(1e-9),
             );
-            copy::close_side(&client, source)?;
-            copy::close_side(&client, target)?;
             Ok((
                 json!({"copy_stats": {"num_dirs": summary.dirs, "num_files": summary.files, "num_links": summary.links,
                        "bytes": summary.bytes, "seconds": summary.seconds}}),
@@ -307,35 +356,35 @@ fn container(client: &Arc<Client>, command: &ContCommand) -> Result<(Value, Stri
             let layout_value = prop::layout::from_name(layout).ok_or_else(|| {
                 Error::new(Der::Inval, format!("unknown container type {layout:?}"))
             })?;
-            let pool = connect_pool(client, pool, true)?;
-            let uuid = if layout_value == prop::layout::POSIX {
-                let chunk = chunk_size
-                    .as_deref()
-                    .map(daos_types::size::parse_size)
-                    .transpose()?
-                    .unwrap_or(0);
-                let attr = Attr {
-                    chunk_size: chunk,
-                    oclass: class(oclass)?,
-                    dir_oclass: class(dir_oclass)?,
-                    file_oclass: class(file_oclass)?,
-                    props,
-                };
-                let net = client.thread_net()?;
-                daos_fabric::block_on(&net, Dfs::create_container(&pool, &net, None, attr))
-                    .map_err(|e| Error::new(Der::from_errno(e.errno()), e.to_string()))?
-            } else {
-                if oclass.is_some()
-                    || dir_oclass.is_some()
-                    || file_oclass.is_some()
-                    || chunk_size.is_some()
-                {
-                    return Err(Error::new(Der::Inval, "--oclass, --dir-oclass, --file-oclass and --chunk-size apply to POSIX containers"));
+            let uuid = with_pool(client, pool, true, |pool| {
+                if layout_value == prop::layout::POSIX {
+                    let chunk = chunk_size
+                        .as_deref()
+                        .map(daos_types::size::parse_size)
+                        .transpose()?
+                        .unwrap_or(0);
+                    let attr = Attr {
+                        chunk_size: chunk,
+                        oclass: class(oclass)?,
+                        dir_oclass: class(dir_oclass)?,
+                        file_oclass: class(file_oclass)?,
+                        props,
+                    };
+                    let net = client.thread_net()?;
+                    daos_fabric::block_on(&net, Dfs::create_container(pool, &net, None, attr))
+                        .map_err(|e| Error::new(Der::from_errno(e.errno()), e.to_string()))
+                } else {
+                    if oclass.is_some()
+                        || dir_oclass.is_some()
+                        || file_oclass.is_some()
+                        || chunk_size.is_some()
+                    {
+                        return Err(Error::new(Der::Inval, "--oclass, --dir-oclass, --file-oclass and --chunk-size apply to POSIX containers"));
+                    }
+                    props.set(prop::CO_LAYOUT_TYPE, PropValue::Number(layout_value));
+                    client.run(async |net| Container::create(pool, net, None, props).await)
                 }
-                props.set(prop::CO_LAYOUT_TYPE, PropValue::Number(layout_value));
-                client.run(async |net| Container::create(&pool, net, None, props).await)?
-            };
-            client.run(async |net| pool.disconnect(net).await)?;
+            })?;
             let type_name = prop::layout::name(layout_value);
             let text = format!(
                 "Successfully created container {uuid} type {type_name}\n  Container UUID : {uuid}\n{}  Container Type : {type_name}\n",
@@ -347,9 +396,9 @@ fn container(client: &Arc<Client>, command: &ContCommand) -> Result<(Value, Stri
             ))
         }
         ContCommand::List { pool, verbose } => {
-            let pool = connect_pool(client, pool, false)?;
-            let list = client.run(async |net| pool.list_containers(net).await)?;
-            client.run(async |net| pool.disconnect(net).await)?;
+            let list = with_pool(client, pool, false, |pool| {
+                client.run(async |net| pool.list_containers(net).await)
+            })?;
             let mut text = String::from("UUID                                 Label\n----                                 -----\n");
             for (uuid, label) in &list {
                 text.push_str(&format!("{uuid} {label}\n"));
@@ -364,19 +413,16 @@ fn container(client: &Arc<Client>, command: &ContCommand) -> Result<(Value, Stri
             ))
         }
         ContCommand::Query { pool, cont } => {
-            let pool = connect_pool(client, pool, false)?;
-            let handle = client.run(async |net| {
-                Container::open(&pool, net, cont, daos_client::cont::COO_RO).await
+            let (pool_uuid, (info, props)) = with_cont(client, pool, cont, false, |handle| {
+                let queried = client.run(async |net| handle.query(net).await)?;
+                Ok((handle.pool().uuid(), queried))
             })?;
-            let (info, props) = client.run(async |net| handle.query(net).await)?;
-            client.run(async |net| handle.close(net).await)?;
-            client.run(async |net| pool.disconnect(net).await)?;
             let mut text = format!(
                 "  Container UUID             : {}\n  Container Label            : {}\n  Container Type             : {}\n  Pool UUID                  : {}\n  Number of snapshots        : {}\n  Latest Persistent Snapshot : {:#x}\n  Object Class               : UNKNOWN\n  Properties:\n",
                 info.uuid,
                 props.text(prop::CO_LABEL).unwrap_or(""),
                 layout_name(&props),
-                pool.uuid(),
+                pool_uuid,
                 info.snapshots,
                 info.latest_snapshot,
             );
@@ -391,45 +437,37 @@ fn container(client: &Arc<Client>, command: &ContCommand) -> Result<(Value, Stri
             }
             Ok((
                 json!({"container_uuid": info.uuid.to_string(), "container_label": props.text(prop::CO_LABEL),
-                       "container_type": layout_name(&props), "pool_uuid": pool.uuid().to_string(),
+                       "container_type": layout_name(&props), "pool_uuid": pool_uuid.to_string(),
                        "num_snapshots": info.snapshots, "latest_snapshot": info.latest_snapshot, "properties": json_props}),
                 text,
             ))
         }
         ContCommand::Destroy { pool, cont, force } => {
-            let pool = connect_pool(client, pool, true)?;
-            client.run(async |net| Container::destroy(&pool, net, cont, *force).await)?;
-            client.run(async |net| pool.disconnect(net).await)?;
+            with_pool(client, pool, true, |pool| {
+                client.run(async |net| Container::destroy(pool, net, cont, *force).await)
+            })?;
             Ok((
                 Value::Null,
                 format!("Successfully destroyed container {cont}\n"),
             ))
         }
         ContCommand::CreateSnap { pool, cont, name } => {
-            let pool = connect_pool(client, pool, true)?;
-            let handle = client.run(async |net| {
-                Container::open(&pool, net, cont, daos_client::cont::COO_RW).await
+            let epoch = with_cont(client, pool, cont, true, |handle| {
+                client.run(async |net| {
+                    handle
+                        .create_snapshot(net, name.as_deref().unwrap_or(""))
+                        .await
+                })
             })?;
-            let epoch = client.run(async |net| {
-                handle
-                    .create_snapshot(net, name.as_deref().unwrap_or(""))
-                    .await
-            })?;
-            client.run(async |net| handle.close(net).await)?;
-            client.run(async |net| pool.disconnect(net).await)?;
             Ok((
                 json!({"epoch": epoch, "name": name}),
                 format!("snapshot/epoch {epoch:#x} has been created\n"),
             ))
         }
         ContCommand::ListSnap { pool, cont } => {
-            let pool = connect_pool(client, pool, false)?;
-            let handle = client.run(async |net| {
-                Container::open(&pool, net, cont, daos_client::cont::COO_RO).await
+            let snaps = with_cont(client, pool, cont, false, |handle| {
+                client.run(async |net| handle.list_snapshots(net).await)
             })?;
-            let snaps = client.run(async |net| handle.list_snapshots(net).await)?;
-            client.run(async |net| handle.close(net).await)?;
-            client.run(async |net| pool.disconnect(net).await)?;
             let mut text = String::from("Container's snapshots :\n");
             for (epoch, name) in &snaps {
                 text.push_str(&format!("{epoch:#x} {name}\n"));
@@ -449,47 +487,43 @@ fn container(client: &Arc<Client>, command: &ContCommand) -> Result<(Value, Stri
             range,
             name,
         } => {
-            let pool = connect_pool(client, pool, true)?;
-            let handle = client.run(async |net| {
-                Container::open(&pool, net, cont, daos_client::cont::COO_RW).await
-            })?;
-            let (lo, hi) = match (epoch, range, name) {
-                (Some(e), None, None) => (*e, *e),
-                (None, Some(r), None) => {
-                    let (a, b) = r
-                        .split_once('-')
-                        .ok_or_else(|| Error::new(Der::Inval, "epoch range is lo-hi"))?;
-                    let parse = |s: &str| {
-                        let s = s.trim();
-                        let n = match s.strip_prefix("0x") {
-                            Some(h) => u64::from_str_radix(h, 16),
-                            None => s.parse(),
+            with_cont(client, pool, cont, true, |handle| {
+                let (lo, hi) = match (epoch, range, name) {
+                    (Some(e), None, None) => (*e, *e),
+                    (None, Some(r), None) => {
+                        let (a, b) = r
+                            .split_once('-')
+                            .ok_or_else(|| Error::new(Der::Inval, "epoch range is lo-hi"))?;
+                        let parse = |s: &str| {
+                            let s = s.trim();
+                            let n = match s.strip_prefix("0x") {
+                                Some(h) => u64::from_str_radix(h, 16),
+                                None => s.parse(),
+                            };
+                            n.map_err(|_| Error::new(Der::Inval, format!("bad epoch {s:?}")))
                         };
-                        n.map_err(|_| Error::new(Der::Inval, format!("bad epoch {s:?}")))
-                    };
-                    (parse(a)?, parse(b)?)
-                }
-                (None, None, Some(n)) => {
-                    let snaps = client.run(async |net| handle.list_snapshots(net).await)?;
-                    let e = snaps
-                        .iter()
-                        .find(|(_, s)| s == n)
-                        .map(|(e, _)| *e)
-                        .ok_or_else(|| {
-                            Error::new(Der::Nonexist, format!("no snapshot named {n:?}"))
-                        })?;
-                    (e, e)
-                }
-                _ => {
-                    return Err(Error::new(
-                        Der::Inval,
-                        "give exactly one of --epc, --epcrange or --snap",
-                    ))
-                }
-            };
-            client.run(async |net| handle.destroy_snapshots(net, lo, hi).await)?;
-            client.run(async |net| handle.close(net).await)?;
-            client.run(async |net| pool.disconnect(net).await)?;
+                        (parse(a)?, parse(b)?)
+                    }
+                    (None, None, Some(n)) => {
+                        let snaps = client.run(async |net| handle.list_snapshots(net).await)?;
+                        let e = snaps
+                            .iter()
+                            .find(|(_, s)| s == n)
+                            .map(|(e, _)| *e)
+                            .ok_or_else(|| {
+                                Error::new(Der::Nonexist, format!("no snapshot named {n:?}"))
+                            })?;
+                        (e, e)
+                    }
+                    _ => {
+                        return Err(Error::new(
+                            Der::Inval,
+                            "give exactly one of --epc, --epcrange or --snap",
+                        ))
+                    }
+                };
+                client.run(async |net| handle.destroy_snapshots(net, lo, hi).await)
+            })?;
             Ok((Value::Null, "Snapshot destroyed\n".into()))
         }
     }
@@ -498,9 +532,9 @@ fn container(client: &Arc<Client>, command: &ContCommand) -> Result<(Value, Stri
 fn pool(client: &Arc<Client>, command: &PoolCommand) -> Result<(Value, String)> {
     match command {
         PoolCommand::Query { pool } => {
-            let handle = connect_pool(client, pool, false)?;
-            let info = client.run(async |net| handle.query(net).await)?;
-            client.run(async |net| handle.disconnect(net).await)?;
+            let info = with_pool(client, pool, false, |handle| {
+                client.run(async |net| handle.query(net).await)
+            })?;
             let text = format!(
                 "Pool {}, ntarget={}, disabled={}, leader={}, version={}\nPool space info:\n- Target count:{}\n- Storage tier 0 (SCM):\n  Total size: {}\n  Free: {}\n- Storage tier 1 (NVMe):\n  Total size: {}\n  Free: {}\n",
                 info.uuid, info.targets, info.disabled, info.leader, info.map_version, info.targets,
