@@ -3,6 +3,7 @@
 //!
 //! The binaries come from the same `target/<profile>` directory as the test; build them first
 //! (`cargo build --workspace --bins`), as the project's test command does.
+#![forbid(unsafe_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

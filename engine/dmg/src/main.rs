@@ -3,6 +3,7 @@
 //! `dmg [-o daos_control.yml] [-j] [-l host[:port],…] system query | pool create --size=<N>
 //! <label> | pool list | pool query <pool> | pool destroy <pool>`. `-j` prints DAOS's JSON
 //! envelope `{"response": …, "error": null, "status": 0}`.
+#![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 use daos_control::config::ControlConfig;

@@ -1,4 +1,5 @@
 //! `daos_agent [-o daos_agent.yml]`.
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 use daos_control::config::AgentConfig;

@@ -4,6 +4,7 @@
 //! `container list|query|destroy`, `container create-snap|list-snap|destroy-snap`,
 //! `pool query|list-containers`, and `filesystem copy --src … --dst …`. Pools and containers
 //! are named by label or UUID. `-j` prints DAOS's JSON envelope.
+#![forbid(unsafe_code)]
 
 mod copy;
 
