@@ -179,14 +179,15 @@ pub struct NetContext {
     in_flight: std::sync::atomic::AtomicUsize,
     start: Instant,
     spin: Duration,
+    spin_in_flight: Duration,
     closing: AtomicBool,
 }
 
-fn spin_from_env() -> Duration {
-    std::env::var("DAOS_RS_SPIN_US")
+fn micros_from_env(name: &str, default: Duration) -> Duration {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .map_or(SPIN_DEFAULT, Duration::from_micros)
+        .map_or(default, Duration::from_micros)
 }
 
 impl NetContext {
@@ -223,7 +224,8 @@ impl NetContext {
             last_activity_ns: AtomicU64::new(0),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
             start: Instant::now(),
-            spin: spin_from_env(),
+            spin: micros_from_env("DAOS_RS_SPIN_US", SPIN_DEFAULT),
+            spin_in_flight: micros_from_env("DAOS_RS_SPIN_IN_FLIGHT_US", SPIN_IN_FLIGHT),
             closing: AtomicBool::new(false),
         }))
     }
@@ -238,9 +240,15 @@ impl NetContext {
         &self.ep.fabric
     }
 
-    /// The spin window used before blocking.
+    /// The spin window used before blocking (`DAOS_RS_SPIN_US`, default 50 µs).
     pub fn spin(&self) -> Duration {
         self.spin
+    }
+
+    /// How long to keep spinning while operations are in flight (`DAOS_RS_SPIN_IN_FLIGHT_US`,
+    /// default [`SPIN_IN_FLIGHT`]).
+    pub fn spin_in_flight(&self) -> Duration {
+        self.spin_in_flight
     }
 
     /// A fresh RPC id (the tag the reply will carry).
@@ -334,6 +342,7 @@ impl NetContext {
             let rc = post(ptr);
             if rc == 0 {
                 self.touch();
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
                 return Ok(OpHandle {
                     cell,
                     ctx: self.clone(),
@@ -594,6 +603,7 @@ impl NetContext {
             }
             return;
         }
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let waker = {
             let mut state = cell.state.lock().expect("op state poisoned");
             state.result = Some(done);
@@ -660,7 +670,7 @@ impl NetContext {
     /// activity, or while operations are in flight (up to [`SPIN_IN_FLIGHT`]).
     pub fn spinning(&self) -> bool {
         let idle = self.idle_for();
-        idle < self.spin || (self.in_flight() > 0 && idle < SPIN_IN_FLIGHT)
+        idle < self.spin || (self.in_flight() > 0 && idle < self.spin_in_flight)
     }
 
     /// Waits for something to happen: returns at once while spinning, otherwise blocks on the

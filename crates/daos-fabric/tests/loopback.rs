@@ -195,6 +195,41 @@ fn unanswered_call_times_out() {
     let _ = (silent, REQUEST_TAG, FiAddr(0));
 }
 
+/// Drives `ctx` until nothing it posted is in flight (or fails after a second).
+fn settle(ctx: &Arc<NetContext>) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while ctx.in_flight() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} operations never completed",
+            ctx.in_flight()
+        );
+        ctx.progress();
+    }
+}
+
+#[test]
+fn in_flight_counts_what_is_posted_until_it_completes() {
+    // Waiters spin instead of blocking while this count is non-zero, so it must rise with
+    // every posted operation and fall with its completion, cancelled ones included.
+    let fabric = Fabric::open("ofi+tcp", Some("127.0.0.1")).unwrap();
+    let ctx = NetContext::open(&fabric, Some("127.0.0.1"), None).unwrap();
+    assert_eq!(ctx.in_flight(), 0);
+    let first = ctx.post_recv(vec![0u8; 64], 17).unwrap();
+    let second = ctx.post_recv(vec![0u8; 64], 18).unwrap();
+    assert_eq!(ctx.in_flight(), 2);
+    first.cancel();
+    second.cancel();
+    settle(&ctx);
+    let (done, _) = block_on(&ctx, first);
+    assert_eq!(done.err, libc::ECANCELED);
+    drop(second);
+    // Request buffers are not counted: an idle server must be able to block.
+    ctx.enable_requests(4, 1024);
+    ctx.progress();
+    assert_eq!(ctx.in_flight(), 0);
+}
+
 /// Process CPU time (user + system), to check that waiting does not spin.
 fn cpu_time() -> Duration {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
