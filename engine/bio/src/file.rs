@@ -62,6 +62,60 @@ pub fn open_direct(path: &Path, size: u64, create: bool, durability: Durability)
     Ok(file)
 }
 
+/// Reserves `[start, start + len)` of a regular file's blocks (`fallocate`, keeping its size),
+/// so writes into that range can never fail for space and do not pay for block allocation.
+/// Block devices need no reservation and are left alone.
+///
+/// Errors: `-DER_NOSPACE` if the file system lacks the space; other errors mapped by errno.
+/// A file system without `fallocate` support is accepted (the range stays sparse).
+pub fn reserve(file: &File, start: u64, len: u64) -> Result<()> {
+    if !file.metadata().map_err(Error::from)?.is_file() || len == 0 {
+        return Ok(());
+    }
+    // SAFETY: fallocate on a valid descriptor; no memory is passed.
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_KEEP_SIZE,
+            start as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
+            return Err(Error::from(err).with_context(format!("reserving {len} bytes at {start}")));
+        }
+    }
+    Ok(())
+}
+
+/// Gives `[start, start + len)` of a regular file back to its file system (punches a hole),
+/// so a destroyed pool's space is free on the host again. Block devices are left alone.
+///
+/// Errors: I/O errors mapped by errno; a file system that cannot punch holes is accepted.
+pub fn release(file: &File, start: u64, len: u64) -> Result<()> {
+    if !file.metadata().map_err(Error::from)?.is_file() || len == 0 {
+        return Ok(());
+    }
+    // SAFETY: fallocate on a valid descriptor; no memory is passed.
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            start as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
+            return Err(Error::from(err).with_context(format!("releasing {len} bytes at {start}")));
+        }
+    }
+    Ok(())
+}
+
 /// Flushes a directory so a created or renamed file's entry is durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)

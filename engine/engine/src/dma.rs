@@ -2,8 +2,10 @@
 //!
 //! One arena per target, registered with the fabric once, split into fixed slots. Bulk data
 //! moves client memory → slot (RMA read) → data file (io_uring) and back, never copied in our
-//! code. A request holds at most one slot at a time, so memory per target is bounded; when
-//! every slot is busy, requests wait for one.
+//! code. Memory per target is bounded by the slot count; when every slot is busy, requests
+//! wait for one. A request waits for a slot only while it holds none, and takes further slots
+//! (to pipeline its transfers) only with [`DmaPool::try_acquire`], so slot waits cannot
+//! deadlock.
 
 use daos_bio::{AlignedBuf, IoBuf};
 use daos_fabric::{Access, Fabric, MemoryRegion, RmaBuffer};
@@ -58,6 +60,21 @@ impl DmaPool {
     /// Waits for a free slot.
     pub fn acquire(self: &Arc<Self>) -> Acquire {
         Acquire { pool: self.clone() }
+    }
+
+    /// A free slot now, if one is free and no request is waiting for one (waiters hold no
+    /// slot, so they go first; a request that already holds slots uses this for more, which
+    /// keeps slot waits free of deadlock).
+    pub fn try_acquire(self: &Arc<Self>) -> Option<DmaBuf> {
+        let mut shared = self.shared.lock().expect("dma pool poisoned");
+        if !shared.waiters.is_empty() {
+            return None;
+        }
+        shared.free.pop().map(|slot| DmaBuf {
+            pool: self.clone(),
+            slot,
+            len: SLOT_SIZE,
+        })
     }
 
     /// Slots free now.

@@ -110,7 +110,7 @@ pub fn run(
     let dma_slots = std::env::var("DAOS_RS_DMA_SLOTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16usize);
+        .unwrap_or(32usize);
     let mut mailboxes = Vec::new();
     let mut threads = Vec::new();
     let mut target_addrs = Vec::new();

@@ -19,9 +19,11 @@ use daos_types::{Der, Epoch, Error, Result, Uuid, EPOCH_MAX};
 use daos_vos::index::{align_down, align_up, FetchIod, KeyLevel, Source};
 use daos_vos::pool::{COND_AKEY_FETCH, COND_DKEY_FETCH, COND_PER_AKEY};
 use daos_vos::{ExtentEntry, IodEntry, IodRecord, PunchTarget, SingleEntry, Stored, UpdateIod};
+use std::collections::VecDeque;
 use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Most iods in one request.
 const IODS_MAX: usize = 1024;
@@ -423,36 +425,71 @@ fn release(ctx: &Ctx, pool: &Uuid, entries: &[Entry]) {
     });
 }
 
+/// How long an update waits for aggregation to free space before failing with
+/// `-DER_NOSPACE`.
+const SPACE_WAIT: Duration = Duration::from_secs(2);
+
+/// Decides where each entry's bytes go (hole, inline, or blob space it allocates). When the
+/// blob is full, the pool is marked starved, which makes aggregation run at once and close in
+/// on the clock; the allocation is retried until [`SPACE_WAIT`] has passed, so a burst of
+/// overwrites waits for the space its own old versions free instead of failing.
+///
+/// Errors: `-DER_NOSPACE` if no space frees up in time.
+async fn allocate_storage(ctx: &Rc<Ctx>, req: &ObjUpdateReq, entries: &mut [Entry]) -> Result<()> {
+    let pool = req.target.pool;
+    let deadline = Instant::now() + SPACE_WAIT;
+    loop {
+        let allocated = ctx.with_pool(&pool, |p| {
+            for entry in entries.iter_mut() {
+                let size = req.iods[entry.iod].size;
+                entry.storage = if size == 0 || entry.len == 0 {
+                    Storage::Hole
+                } else if p.vos.store_inline(entry.len) {
+                    Storage::Inline
+                } else {
+                    let window =
+                        align_up(entry.byte_start + entry.len) - align_down(entry.byte_start);
+                    match p.vos.allocate(window) {
+                        Ok(phys) => Storage::Blob {
+                            phys,
+                            alloc: window,
+                        },
+                        Err(err) => {
+                            entry.storage = Storage::Hole;
+                            return Err(err);
+                        }
+                    }
+                };
+            }
+            Ok(())
+        });
+        let Err(err) = allocated else {
+            return Ok(());
+        };
+        // Give back this attempt's space and forget it, so a retry starts clean.
+        release(ctx, &pool, entries);
+        for entry in entries.iter_mut() {
+            entry.storage = Storage::Hole;
+        }
+        if err.der() != Der::Nospace || Instant::now() >= deadline {
+            return Err(err);
+        }
+        ctx.with_pool(&pool, |p| {
+            p.starved = true;
+            Ok(())
+        })?;
+        ctx.net
+            .sleep_until(Instant::now() + Duration::from_millis(5))
+            .await;
+    }
+}
+
 async fn update(ctx: &Rc<Ctx>, peer: FiAddr, body: Decoder<'_>) -> Result<Vec<u8>> {
     let req: ObjUpdateReq = decode_body(body)?;
     let t = req.target.clone();
     check_handle(ctx, &t, true)?;
     let mut entries = plan_update(&req)?;
-    // Decide storage and allocate blob space.
-    let allocated = ctx.with_pool(&t.pool, |p| {
-        for entry in entries.iter_mut() {
-            let size = req.iods[entry.iod].size;
-            entry.storage = if size == 0 || entry.len == 0 {
-                Storage::Hole
-            } else if p.vos.store_inline(entry.len) {
-                Storage::Inline
-            } else {
-                let window = align_up(entry.byte_start + entry.len) - align_down(entry.byte_start);
-                match p.vos.allocate(window) {
-                    Ok(phys) => Storage::Blob {
-                        phys,
-                        alloc: window,
-                    },
-                    Err(err) => return Err(err),
-                }
-            };
-        }
-        Ok(())
-    });
-    if let Err(err) = allocated {
-        release(ctx, &t.pool, &entries);
-        return Err(err);
-    }
+    allocate_storage(ctx, &req, &mut entries).await?;
     match move_update_data(ctx, peer, &req, &entries).await {
         Ok(inline) => {
             let records = build_records(&req, &entries, inline);
@@ -527,40 +564,26 @@ async fn move_update_data(
                 inline[n] = Some(Arc::from(buf.as_slice()));
             }
             Storage::Blob { phys, alloc } => {
-                let window_start = align_down(entry.byte_start);
-                let (data_lo, data_hi) = (entry.byte_start, entry.byte_start + entry.len);
-                let mut w_lo = window_start;
-                while w_lo < window_start + alloc {
-                    let w_hi = (w_lo + SLOT_SIZE as u64).min(window_start + alloc);
-                    let mut buf = ctx.dma.acquire().await;
-                    buf.set_len((w_hi - w_lo) as usize);
-                    let (d_lo, d_hi) = (data_lo.max(w_lo), data_hi.min(w_hi));
-                    let slice = buf.as_mut_slice();
-                    slice[..(d_lo - w_lo) as usize].fill(0);
-                    slice[(d_hi - w_lo) as usize..].fill(0);
-                    let buf = pull(
-                        ctx,
-                        peer,
-                        &req.data,
-                        entry.stream + (d_lo - data_lo),
-                        d_hi - d_lo,
-                        buf,
-                        (d_lo - w_lo) as usize,
-                    )
-                    .await?;
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(&buf.as_slice()[(d_lo - w_lo) as usize..(d_hi - w_lo) as usize]);
-                    }
-                    let expected_len = buf.len();
-                    let (written, _) = ctx
-                        .uring
-                        .write(blob_fd, buf, phys + (w_lo - window_start))
-                        .await;
-                    if written? != expected_len {
-                        return Err(Error::new(Der::Io, "short write to the data file"));
-                    }
-                    w_lo = w_hi;
-                }
+                // Piece by piece: pull a piece while the previous ones are being written.
+                let mut writes = VecDeque::new();
+                let moved = write_pieces(
+                    ctx,
+                    peer,
+                    req,
+                    entry,
+                    blob_fd,
+                    phys,
+                    alloc,
+                    hasher.as_mut(),
+                    &mut writes,
+                )
+                .await;
+                // Whatever happened, no write may still be in flight when this returns: on
+                // failure the caller frees the space, and a late write would land in space
+                // already given to another update.
+                let drained = drain_writes(&mut writes).await;
+                moved?;
+                drained?;
             }
         }
         if let Some(hasher) = hasher {
@@ -577,6 +600,94 @@ async fn move_update_data(
         }
     }
     Ok(inline)
+}
+
+/// Bytes per piece of a pipelined blob write (pulled, then written while the next pulls).
+const UPDATE_PIECE: u64 = 256 << 10;
+/// Most piece writes of one request in flight at once.
+const UPDATE_PIPELINE: usize = 4;
+
+type PieceWrite = (daos_bio::IoFuture<DmaBuf>, usize);
+
+/// Pulls `entry`'s bytes piece by piece into DMA slots, hashing them in order, and starts each
+/// piece's write as soon as it is pulled; the writes are left in `writes`.
+#[allow(clippy::too_many_arguments)]
+async fn write_pieces(
+    ctx: &Rc<Ctx>,
+    peer: FiAddr,
+    req: &ObjUpdateReq,
+    entry: &Entry,
+    blob_fd: i32,
+    phys: u64,
+    alloc: u64,
+    mut hasher: Option<&mut ChunkHasher>,
+    writes: &mut VecDeque<PieceWrite>,
+) -> Result<()> {
+    let window_start = align_down(entry.byte_start);
+    let (data_lo, data_hi) = (entry.byte_start, entry.byte_start + entry.len);
+    let mut w_lo = window_start;
+    while w_lo < window_start + alloc {
+        let w_hi = (w_lo + UPDATE_PIECE).min(window_start + alloc);
+        // A further slot only if one is free; otherwise reuse the oldest piece's slot once
+        // its write is done (see the dma module on deadlock freedom).
+        let spare = if writes.len() < UPDATE_PIPELINE {
+            ctx.dma.try_acquire()
+        } else {
+            None
+        };
+        let mut buf = match spare {
+            Some(buf) => buf,
+            None => match writes.pop_front() {
+                Some(write) => finish_write(write).await?,
+                None => ctx.dma.acquire().await,
+            },
+        };
+        buf.set_len((w_hi - w_lo) as usize);
+        let (d_lo, d_hi) = (data_lo.max(w_lo), data_hi.min(w_hi));
+        let slice = buf.as_mut_slice();
+        slice[..(d_lo - w_lo) as usize].fill(0);
+        slice[(d_hi - w_lo) as usize..].fill(0);
+        let buf = pull(
+            ctx,
+            peer,
+            &req.data,
+            entry.stream + (d_lo - data_lo),
+            d_hi - d_lo,
+            buf,
+            (d_lo - w_lo) as usize,
+        )
+        .await?;
+        if let Some(h) = hasher.as_deref_mut() {
+            h.update(&buf.as_slice()[(d_lo - w_lo) as usize..(d_hi - w_lo) as usize]);
+        }
+        let expected = buf.len();
+        let write = ctx.uring.write(blob_fd, buf, phys + (w_lo - window_start));
+        writes.push_back((write, expected));
+        w_lo = w_hi;
+    }
+    Ok(())
+}
+
+/// Waits for one piece write; returns its slot for reuse.
+async fn finish_write((write, expected): PieceWrite) -> Result<DmaBuf> {
+    let (written, buf) = write.await;
+    if written? != expected {
+        return Err(Error::new(Der::Io, "short write to the data file"));
+    }
+    Ok(buf)
+}
+
+/// Waits for every piece write; the first failure is returned after all have finished.
+async fn drain_writes(writes: &mut VecDeque<PieceWrite>) -> Result<()> {
+    let mut outcome = Ok(());
+    while let Some(write) = writes.pop_front() {
+        if let Err(err) = finish_write(write).await {
+            if outcome.is_ok() {
+                outcome = Err(err);
+            }
+        }
+    }
+    outcome
 }
 
 fn build_records(

@@ -194,8 +194,14 @@ pub struct TargetPool {
     pub snapshots: HashMap<Uuid, Vec<u64>>,
     /// Aggregation progress: the containers left in this pass and the object to resume at.
     aggregation: Option<(Vec<Uuid>, Option<ShardCursor>)>,
-    /// LSN applied when the last full aggregation pass started.
+    /// LSN applied when the last aggregation pass started.
     aggregated_lsn: u64,
+    /// When the applied LSN was last seen to move (at a tick, so no earlier than the change).
+    changed_at: Instant,
+    /// When the last aggregation pass started.
+    passed_at: Option<Instant>,
+    /// An update is waiting for blob space: aggregate now, as under space pressure.
+    pub starved: bool,
 }
 
 impl TargetPool {
@@ -208,6 +214,9 @@ impl TargetPool {
             snapshots: HashMap::new(),
             aggregation: None,
             aggregated_lsn: 0,
+            changed_at: Instant::now(),
+            passed_at: None,
+            starved: false,
         }
     }
 }
@@ -349,9 +358,19 @@ impl Ctx {
                 len: daos_vos::index::align_up(nvme_bytes),
             },
             scm_bytes,
+            log_segment_bytes: daos_vos::wal::SEGMENT_SIZE,
         };
-        let vos = VosPool::create(&pool_dir(&self.meta_dir, &uuid, self.index), meta)?;
         let blob = open_direct(&self.region.path, 0, false, Durability::Synchronous)?;
+        // Reserve the blob's blocks now: a sparse data file would otherwise fail writes for
+        // space long after the pool was granted, and every first write would pay for block
+        // allocation in the file system (1.49 vs 1.76 GB/s measured on ext4).
+        daos_bio::reserve(&blob, meta.blob.start, meta.blob.len).map_err(|e| {
+            e.with_context(format!(
+                "reserving pool {uuid}'s space on target {}",
+                self.index
+            ))
+        })?;
+        let vos = VosPool::create(&pool_dir(&self.meta_dir, &uuid, self.index), meta)?;
         self.state
             .borrow_mut()
             .pools
@@ -371,8 +390,17 @@ impl Ctx {
             waker.wake();
         }
         let dir = pool.vos.dir().to_path_buf();
-        drop(pool);
+        let region = pool.vos.meta().blob.clone();
+        let TargetPool { vos, blob, .. } = pool;
+        drop(vos);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
+        // The metadata is gone, so the blob's bytes are unreachable: return them to the host.
+        if let Err(err) = daos_bio::release(&blob, region.start, region.len) {
+            tracing::warn!(
+                "target {}: pool {uuid}'s space not released: {err}",
+                self.index
+            );
+        }
         Ok(())
     }
 
@@ -571,6 +599,7 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
     let mut exec: Executor<Task> = Executor::new();
     let mut last_busy = Instant::now();
     let mut last_tick = Instant::now();
+    let mut last_aggregate = Instant::now();
     loop {
         let mut busy = 0usize;
         while let Ok(msg) = inbox.try_recv() {
@@ -594,6 +623,13 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
             last_tick = Instant::now();
             start_checkpoints(ctx);
             aggregate(ctx);
+            last_aggregate = Instant::now();
+        } else if last_aggregate.elapsed() >= STARVED_AGGREGATION_INTERVAL
+            && ctx.state.borrow().pools.values().any(|p| p.starved)
+        {
+            // An update waits for space: aggregate without waiting for the tick.
+            aggregate(ctx);
+            last_aggregate = Instant::now();
         }
         if stopping && exec.is_empty() && ctx.uring.in_flight() == 0 {
             return Ok(());
@@ -604,8 +640,7 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
         }
         let idle = last_busy.elapsed();
         let io_pending = ctx.uring.in_flight() > 0 || ctx.net.in_flight() > 0;
-        if idle < ctx.net.spin().max(TARGET_SPIN)
-            || (io_pending && idle < daos_fabric::context::SPIN_IN_FLIGHT)
+        if idle < ctx.net.spin().max(TARGET_SPIN) || (io_pending && idle < ctx.net.spin_in_flight())
         {
             // Yield rather than pause: on a machine with few cores the client and the other
             // targets may be waiting for this CPU. While I/O is in flight a completion is
@@ -781,17 +816,47 @@ fn aggregation_delay() -> Duration {
 /// Objects one aggregation step visits, so a step never stalls the target for long.
 const AGGREGATION_BUDGET: usize = 256;
 
-/// Runs one bounded aggregation step on every pool that changed since its last pass.
+/// The aggregation delay under space pressure: when less than [`PRESSURE_FRACTION`] of a
+/// target's blob is free, aggregation closes in on the clock (as DAOS aggregates urgently when
+/// space runs low) so that sustained overwrites reuse space instead of failing with
+/// `-DER_NOSPACE`.
+const PRESSURE_DELAY: Duration = Duration::from_millis(200);
+/// Free fraction of the blob (1/n) below which a pool is under space pressure.
+const PRESSURE_FRACTION: u64 = 4;
+/// How often aggregation steps run while an update waits for space.
+const STARVED_AGGREGATION_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Runs one bounded aggregation step on every pool with versions the last pass could not
+/// reach: it changed since that pass started, or that pass's boundary fell before the last
+/// change (so an idle pool's last writes are aggregated too, once they are old enough).
 fn aggregate(ctx: &Rc<Ctx>) {
-    let delay = aggregation_delay().as_nanos() as u64;
-    let boundary = daos_types::epoch::hlc_to_nanos(ctx.hlc.now()).saturating_sub(delay);
+    let normal = aggregation_delay();
+    let now = Instant::now();
+    let clock = daos_types::epoch::hlc_to_nanos(ctx.hlc.now());
     let mut state = ctx.state.borrow_mut();
     for pool in state.pools.values_mut() {
+        let space = pool.vos.space();
+        let pressure = std::mem::take(&mut pool.starved)
+            || space.nvme_free < space.nvme_total / PRESSURE_FRACTION;
+        let delay = if pressure {
+            normal.min(PRESSURE_DELAY)
+        } else {
+            normal
+        };
+        let boundary = clock.saturating_sub(delay.as_nanos() as u64);
+        let applied = pool.vos.applied_lsn();
+        if applied != pool.aggregated_lsn {
+            pool.changed_at = now;
+        }
         if pool.aggregation.is_none() {
-            if pool.vos.applied_lsn() == pool.aggregated_lsn || pool.vos.checkpoint_due() {
+            let reached = pool
+                .passed_at
+                .is_some_and(|passed| passed >= pool.changed_at + delay);
+            if (applied == pool.aggregated_lsn && reached) || pool.vos.checkpoint_due() {
                 continue;
             }
-            pool.aggregated_lsn = pool.vos.applied_lsn();
+            pool.aggregated_lsn = applied;
+            pool.passed_at = Some(now);
             pool.aggregation = Some((pool.vos.containers(), None));
         }
         let Some((containers, cursor)) = pool.aggregation.take() else {
@@ -801,9 +866,14 @@ fn aggregate(ctx: &Rc<Ctx>) {
             continue;
         };
         let snapshots = pool.snapshots.get(&cont).cloned().unwrap_or_default();
-        let (logged, next) =
-            pool.vos
-                .aggregate(cont, &snapshots, boundary, cursor, AGGREGATION_BUDGET);
+        let budget = if pressure {
+            4 * AGGREGATION_BUDGET
+        } else {
+            AGGREGATION_BUDGET
+        };
+        let (logged, next) = pool
+            .vos
+            .aggregate(cont, &snapshots, boundary, cursor, budget);
         if !logged.is_empty() {
             tracing::debug!(
                 "target {}: aggregation logged {} records in container {cont}",

@@ -301,3 +301,59 @@ fn aggregation_reclaims_overwritten_space() {
         "the latest version survives aggregation"
     );
 }
+
+#[test]
+fn overwrites_wait_for_reclaimed_space_and_full_pools_say_nospace() {
+    // Aggregation normally stays a minute behind the clock here, so only the space-pressure
+    // path can free the old versions in time.
+    let options = Options {
+        targets: 1,
+        env: vec![("DAOS_RS_AGG_DELAY_MS".into(), "60000".into())],
+        ..Options::default()
+    };
+    let system = TestSystem::start(options);
+    system.create_pool("tank", "512M");
+    let (client, pool, cont) = connect(&system, true);
+    let obj = object(&cont);
+    let blob = client
+        .run(async |net| pool.query(net).await)
+        .unwrap()
+        .nvme
+        .total;
+    let iod = [Iod::single(b"v".to_vec(), 1 << 20)];
+    let mut last = [0u8; 4];
+    let mut written = 0u64;
+    let mut i = 0u64;
+    while written < 3 * blob {
+        let k = (i % 4) as usize;
+        let data = vec![i as u8; 1 << 20];
+        obj.update_blocking(0, format!("k{k}").as_bytes(), &iod, &[&data])
+            .unwrap_or_else(|e| panic!("overwrite {i} after {written} bytes: {e}"));
+        last[k] = i as u8;
+        written += 1 << 20;
+        i += 1;
+    }
+    for (k, byte) in last.iter().enumerate() {
+        let got = read(&obj, format!("k{k}").as_bytes(), 1 << 20).unwrap();
+        assert!(
+            got.len() == 1 << 20 && got.iter().all(|b| b == byte),
+            "key k{k}"
+        );
+    }
+    // Live data that truly does not fit fails cleanly, and the engine keeps serving.
+    let mut filled = 0u64;
+    let err = loop {
+        let data = vec![7u8; 1 << 20];
+        match obj.update_blocking(0, format!("fill{filled}").as_bytes(), &iod, &[&data]) {
+            Ok(_) => filled += 1,
+            Err(e) => break e,
+        }
+        assert!(filled << 20 <= blob, "more live data than the blob holds");
+    };
+    assert_eq!(err.der(), Der::Nospace, "{err}");
+    assert!(
+        filled << 20 >= blob / 2,
+        "only {filled} MiB fitted in a {blob}-byte blob"
+    );
+    assert_eq!(read(&obj, b"fill0", 1 << 20).unwrap(), vec![7u8; 1 << 20]);
+}

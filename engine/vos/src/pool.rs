@@ -66,17 +66,21 @@ pub struct PoolMeta {
     pub blob: BlobRegion,
     /// Metadata (inline value) budget, bytes.
     pub scm_bytes: u64,
+    /// Bytes per write-ahead log segment ([`crate::wal::SEGMENT_SIZE`] normally; tests use
+    /// small ones to exercise rotation).
+    pub log_segment_bytes: u64,
 }
 
 impl PoolMeta {
     fn encode(&self) -> String {
         format!(
-            "uuid={}\nblob_path={}\nblob_start={}\nblob_len={}\nscm_bytes={}\n",
+            "uuid={}\nblob_path={}\nblob_start={}\nblob_len={}\nscm_bytes={}\nlog_segment_bytes={}\n",
             self.uuid,
             self.blob.path.display(),
             self.blob.start,
             self.blob.len,
-            self.scm_bytes
+            self.scm_bytes,
+            self.log_segment_bytes,
         )
     }
 
@@ -103,6 +107,7 @@ impl PoolMeta {
                 len: num("blob_len")?,
             },
             scm_bytes: num("scm_bytes")?,
+            log_segment_bytes: num("log_segment_bytes")?,
         })
     }
 }
@@ -195,7 +200,7 @@ impl VosPool {
             None => (Index::default(), 0, 0),
         };
         index.inline_bytes = index.count_inline_bytes();
-        let (wal, records) = Wal::open(dir, checkpoint_lsn)?;
+        let (wal, records) = Wal::open(dir, checkpoint_lsn, meta.log_segment_bytes)?;
         let replayed = records.len();
         for (lsn, record) in &records {
             index.apply(*lsn, record);

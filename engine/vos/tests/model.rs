@@ -253,6 +253,7 @@ fn open_pool(dir: &std::path::Path, create: bool) -> VosPool {
             len: 1 << 20,
         },
         scm_bytes: 1 << 30,
+        log_segment_bytes: daos_vos::wal::SEGMENT_SIZE_MIN,
     };
     if create {
         VosPool::create(&dir.join("pool"), meta).unwrap()

@@ -49,8 +49,14 @@ fn dmg_system_and_pools() {
     assert_eq!(query["error"], Value::Null);
     assert_eq!(query["response"]["members"][0]["state"], "joined");
 
+    let allocated = || {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(system.bdev_path()).unwrap().blocks() * 512
+    };
     let created = system.dmg_json(&["pool", "create", "--size=1G", "tank"]);
     assert_eq!(created["status"], 0, "{created}");
+    // The pool's blob space is reserved in the (sparse) data file at creation...
+    assert!(allocated() >= 800 << 20, "{} bytes reserved", allocated());
     assert_eq!(created["response"]["svc_reps"], serde_json::json!([0]));
     let again = system.dmg_json(&["pool", "create", "--size=1G", "tank"]);
     assert_eq!(again["status"], -1004, "label taken: DER_EXIST");
@@ -69,6 +75,8 @@ fn dmg_system_and_pools() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ntarget=2"));
 
     assert_eq!(system.dmg_json(&["pool", "destroy", "tank"])["status"], 0);
+    // ... and given back to the host when the pool is destroyed.
+    assert!(allocated() < 100 << 20, "{} bytes still held", allocated());
     assert_eq!(
         system.dmg_json(&["pool", "list"])["response"]["pools"],
         serde_json::json!([])
