@@ -1,11 +1,17 @@
 //! `daos_perf`: object I/O figures against a running system, each beside a baseline measured
 //! in the same run (like DAOS's `daos_perf`).
 //!
-//! daos-rs: 1 MiB update/fetch bandwidth, 4 KiB update/fetch IOPS at queue depth 1 and 16
-//! (through an event queue), and 4 KiB fetch latency p50/p99.
+//! daos-rs: 1 MiB update bandwidth into fresh space (a new pool) and into reused space (after
+//! the pool has written more than its whole blob, so aggregation has reclaimed space), 1 MiB
+//! fetch bandwidth, 4 KiB update/fetch IOPS at queue depth 1 and 16 (through an event queue),
+//! and 4 KiB fetch latency p50/p99.
 //! Baselines: raw libfabric with the same provider (a peer process; 4 KiB round trip, 1 MiB
-//! RMA both ways), and raw `O_DIRECT` on the file system the engine's data lives on (1 MiB and
-//! 4 KiB, writes with and without `O_DSYNC`, since the engine acknowledges durable writes only).
+//! RMA both ways), and raw `O_DIRECT` on the file system the engine's data lives on, over a
+//! file as large as a target's blob (1 MiB and 4 KiB, writes with `O_DSYNC` since the engine
+//! acknowledges durable writes only, and into freshly reserved space for the fresh-space row).
+//! Each disk baseline runs right before and right after the figure it is compared with, with
+//! a pause between runs, and the mean is reported: the devices seen here drift by tens of
+//! percent over minutes.
 
 use clap::Parser;
 use daos_client::obj::OO_RW;
@@ -66,6 +72,10 @@ impl Figures {
 
 fn gbps(bytes_per_sec: f64) -> String {
     format!("{:.2} GB/s", bytes_per_sec / 1e9)
+}
+
+fn format_bytes(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
 }
 
 fn kiops(ops_per_sec: f64) -> String {
@@ -239,7 +249,10 @@ fn fetch_op(
 }
 
 struct Ours {
+    mib_update_fresh: f64,
     mib_update: f64,
+    /// Bytes written before the reused-space measurement (at least the pool's blob space).
+    cycled: u64,
     mib_fetch: f64,
     update_qd1: f64,
     update_qd16: f64,
@@ -249,7 +262,34 @@ struct Ours {
     p99_us: f64,
 }
 
-fn measure_daos(pool: &str, oclass: &str, seconds: f64) -> Result<Ours> {
+/// Runs `ours` between two runs of `baseline` and returns its result with the mean of the
+/// two baseline figures: a shared or virtual device drifts by tens of percent over minutes, so
+/// a baseline is only comparable when measured right beside its subject. A pause before each
+/// run lets the device (or a hypervisor's write-back cache) settle, so no run pays for the
+/// previous one's writes.
+fn bracket<T>(
+    baseline: impl Fn() -> Result<f64>,
+    ours: impl FnOnce() -> Result<T>,
+) -> Result<(T, f64)> {
+    let settle = || std::thread::sleep(SETTLE);
+    settle();
+    let before = baseline()?;
+    settle();
+    let value = ours()?;
+    settle();
+    let after = baseline()?;
+    Ok((value, (before + after) / 2.0))
+}
+
+/// Pause between measurements (see [`bracket`]).
+const SETTLE: Duration = Duration::from_secs(1);
+
+fn measure_daos(
+    pool: &str,
+    oclass: &str,
+    seconds: f64,
+    dir: &std::path::Path,
+) -> Result<(Ours, DiskFigures)> {
     let t = open_target(pool)?;
     let class = name_to_id(oclass);
     let oid = t
@@ -262,40 +302,95 @@ fn measure_daos(pool: &str, oclass: &str, seconds: f64) -> Result<Ours> {
     let keys_small = 4096u64;
     let big = Slots::new(8, MIB);
     let small = Slots::new(16, KIB4);
-    // Warm-up: a steady-state engine reuses freed blob space (overwrites); a fresh sparse data
-    // file would time block allocation in the file system instead.
-    eq_run(&eq, 8, seconds, |i, s| {
-        update_op(&obj, &net, i, MIB, keys_big, big.list(s))
-    })?;
-    let (n, e, _) = eq_run(&eq, 8, seconds, |i, s| {
-        update_op(&obj, &net, i, MIB, keys_big, big.list(s))
-    })?;
-    let mib_update = rate(n, e) * MIB as f64;
-    let (n, e, _) = eq_run(&eq, 8, seconds, |i, s| {
-        fetch_op(&obj, &net, i, MIB, keys_big.min(n), big.list(s))
-    })?;
-    let mib_fetch = rate(n, e) * MIB as f64;
-    let (n, e, _) = eq_run(&eq, 1, seconds, |i, s| {
-        update_op(&obj, &net, i, KIB4, keys_small, small.list(s))
-    })?;
+    let blob_bytes = t
+        .client
+        .run(async |net| t.pool.query(net).await)?
+        .nvme
+        .total;
+    let mib = MIB as f64;
+    // The raw baseline spreads its I/O over as much space as one target's blob (within
+    // 1..8 GiB), as the engine does: a small file would be served from the hypervisor's or
+    // the device's cache and flatter the baseline.
+    let disk = Disk::new(dir, blob_bytes.clamp(1 << 30, 8 << 30), seconds)?;
+    // First: updates into space the pool has never written (the file system converts its
+    // reserved blocks on first write). Overwritten versions are not reclaimed yet
+    // (aggregation waits), so every update here lands in fresh space.
+    let ((n, e, _), write_mib_fresh_dsync) = bracket(
+        || disk.fresh(),
+        || {
+            eq_run(&eq, 8, seconds, |i, s| {
+                update_op(&obj, &net, i, MIB, keys_big, big.list(s))
+            })
+        },
+    )?;
+    let mib_update_fresh = rate(n, e) * mib;
+    // Then keep overwriting the same 256 MiB until the pool has written more than its whole
+    // blob, so aggregation has had to reclaim space and the engine reuses it: the steady state
+    // of a long-running engine.
+    let mut cycled = n * MIB as u64;
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while cycled < blob_bytes + blob_bytes / 8 && Instant::now() < give_up {
+        let (n, _, _) = eq_run(&eq, 8, 1.0, |i, s| {
+            update_op(&obj, &net, i, MIB, keys_big, big.list(s))
+        })?;
+        cycled += n * MIB as u64;
+    }
+    let ((n, e, _), write_mib_dsync) = bracket(
+        || Ok(disk.run(MIB, 8, true, true)? * mib),
+        || {
+            eq_run(&eq, 8, seconds, |i, s| {
+                update_op(&obj, &net, i, MIB, keys_big, big.list(s))
+            })
+        },
+    )?;
+    let mib_update = rate(n, e) * mib;
+    let ((n, e, _), read_mib) = bracket(
+        || Ok(disk.run(MIB, 8, false, false)? * mib),
+        || {
+            eq_run(&eq, 8, seconds, |i, s| {
+                fetch_op(&obj, &net, i, MIB, keys_big.min(n), big.list(s))
+            })
+        },
+    )?;
+    let mib_fetch = rate(n, e) * mib;
+    let ((n, e, _), write_4k_qd1_dsync) = bracket(
+        || disk.run(KIB4, 1, true, true),
+        || {
+            eq_run(&eq, 1, seconds, |i, s| {
+                update_op(&obj, &net, i, KIB4, keys_small, small.list(s))
+            })
+        },
+    )?;
     let update_qd1 = rate(n, e);
-    let (n16, e16, _) = eq_run(&eq, 16, seconds, |i, s| {
-        update_op(&obj, &net, i, KIB4, keys_small, small.list(s))
-    })?;
+    let ((n16, e16, _), write_4k_qd16_dsync) = bracket(
+        || disk.run(KIB4, 16, true, true),
+        || {
+            eq_run(&eq, 16, seconds, |i, s| {
+                update_op(&obj, &net, i, KIB4, keys_small, small.list(s))
+            })
+        },
+    )?;
     let update_qd16 = rate(n16, e16);
     let written = keys_small.min(n + n16);
     let (n, e, latency) = eq_run(&eq, 1, seconds, |i, s| {
         fetch_op(&obj, &net, i, KIB4, written, small.list(s))
     })?;
     let fetch_qd1 = rate(n, e);
-    let (n, e, _) = eq_run(&eq, 16, seconds, |i, s| {
-        fetch_op(&obj, &net, i, KIB4, written, small.list(s))
-    })?;
+    let ((n, e, _), read_4k_qd16) = bracket(
+        || disk.run(KIB4, 16, false, false),
+        || {
+            eq_run(&eq, 16, seconds, |i, s| {
+                fetch_op(&obj, &net, i, KIB4, written, small.list(s))
+            })
+        },
+    )?;
     let fetch_qd16 = rate(n, e);
     drop(eq);
     close_target(t)?;
-    Ok(Ours {
+    let ours = Ours {
+        mib_update_fresh,
         mib_update,
+        cycled,
         mib_fetch,
         update_qd1,
         update_qd16,
@@ -303,7 +398,18 @@ fn measure_daos(pool: &str, oclass: &str, seconds: f64) -> Result<Ours> {
         fetch_qd16,
         p50_us: latency.value_at_quantile(0.5) as f64 / 1e3,
         p99_us: latency.value_at_quantile(0.99) as f64 / 1e3,
-    })
+    };
+    let figures = DiskFigures {
+        write_mib_fresh_dsync,
+        write_mib: disk.run(MIB, 8, true, false)? * mib,
+        write_mib_dsync,
+        read_mib,
+        write_4k_qd1_dsync,
+        write_4k_qd16_dsync,
+        read_4k_qd1: disk.run(KIB4, 1, false, false)?,
+        read_4k_qd16,
+    };
+    Ok((ours, figures))
 }
 
 // ------------------------------------------------------------------ raw libfabric baseline
@@ -554,6 +660,7 @@ fn measure_fabric(provider: &str, node: Option<&str>, seconds: f64) -> Result<Fa
 // ------------------------------------------------------------------ raw O_DIRECT baseline
 
 struct DiskFigures {
+    write_mib_fresh_dsync: f64,
     write_mib: f64,
     write_mib_dsync: f64,
     read_mib: f64,
@@ -563,7 +670,10 @@ struct DiskFigures {
     read_4k_qd16: f64,
 }
 
-/// `depth` threads doing `block`-byte direct I/O at random aligned offsets for `seconds`.
+/// `depth` threads doing `block`-byte direct I/O at random aligned offsets for `seconds`, or,
+/// if `sequential`, at consecutive offsets until the deadline or the end of the file (each
+/// block written once).
+#[allow(clippy::too_many_arguments)]
 fn disk_run(
     path: &std::path::Path,
     file_size: u64,
@@ -571,6 +681,7 @@ fn disk_run(
     depth: usize,
     write: bool,
     dsync: bool,
+    sequential: bool,
     seconds: f64,
 ) -> Result<f64> {
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -585,11 +696,12 @@ fn disk_run(
         .open(path)
         .map_err(daos_types::Error::from)?;
     let ops = AtomicU64::new(0);
+    let next = AtomicU64::new(0);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let start = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..depth {
-            let (file, ops) = (&file, &ops);
+            let (file, ops, next) = (&file, &ops, &next);
             scope.spawn(move || {
                 let layout = std::alloc::Layout::from_size_align(block, 4096).expect("layout");
                 // SAFETY: the layout is non-zero; freed below with the same layout.
@@ -600,10 +712,18 @@ fn disk_run(
                 let blocks = file_size / block as u64;
                 let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ t as u64;
                 while Instant::now() < deadline {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    let offset = (seed % blocks) * block as u64;
+                    let offset = if sequential {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= blocks {
+                            break;
+                        }
+                        n * block as u64
+                    } else {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        (seed % blocks) * block as u64
+                    };
                     let ok = if write {
                         file.write_all_at(buf, offset).is_ok()
                     } else {
@@ -621,36 +741,77 @@ fn disk_run(
     Ok(rate(ops.load(Ordering::Relaxed), start.elapsed()))
 }
 
-fn measure_disk(dir: &std::path::Path, seconds: f64) -> Result<DiskFigures> {
-    let path = dir.join(format!(".daos_perf-{}.dat", std::process::id()));
-    let size = 1u64 << 30;
-    {
+/// A file on the file system under test, written once so later writes are overwrites (as in a
+/// warmed-up engine); removed on drop.
+struct Disk {
+    dir: PathBuf,
+    path: PathBuf,
+    size: u64,
+    seconds: f64,
+}
+
+impl Disk {
+    fn new(dir: &std::path::Path, size: u64, seconds: f64) -> Result<Disk> {
+        let disk = Disk {
+            dir: dir.to_path_buf(),
+            path: dir.join(format!(".daos_perf-{}.dat", std::process::id())),
+            size: size / MIB as u64 * MIB as u64,
+            seconds,
+        };
+        let fill = std::fs::File::create(&disk.path).map_err(daos_types::Error::from)?;
+        let chunk = vec![0u8; MIB];
+        for i in 0..(disk.size / MIB as u64) {
+            use std::os::unix::fs::FileExt;
+            fill.write_all_at(&chunk, i * MIB as u64)
+                .map_err(daos_types::Error::from)?;
+        }
+        fill.sync_all().map_err(daos_types::Error::from)?;
+        Ok(disk)
+    }
+
+    /// Operations per second of `block`-byte direct I/O at queue depth `depth`.
+    fn run(&self, block: usize, depth: usize, write: bool, dsync: bool) -> Result<f64> {
+        disk_run(
+            &self.path,
+            self.size,
+            block,
+            depth,
+            write,
+            dsync,
+            false,
+            self.seconds,
+        )
+    }
+
+    /// Bytes per second of 1 MiB durable writes into reserved, never-written space.
+    fn fresh(&self) -> Result<f64> {
+        measure_fresh_writes(&self.dir, self.seconds)
+    }
+}
+
+impl Drop for Disk {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// 1 MiB `O_DIRECT | O_DSYNC` writes, QD8, each into reserved (`fallocate`d) space never
+/// written before: what the engine does in a fresh pool, whose blob it reserves at creation.
+fn measure_fresh_writes(dir: &std::path::Path, seconds: f64) -> Result<f64> {
+    use std::os::unix::io::AsRawFd;
+    let path = dir.join(format!(".daos_perf-{}.fresh", std::process::id()));
+    let size = 4u64 << 30;
+    let outcome = (|| {
         let file = std::fs::File::create(&path).map_err(daos_types::Error::from)?;
-        file.set_len(size).map_err(daos_types::Error::from)?;
-    }
-    // Write everything once so later writes are overwrites, as in a warmed-up engine.
-    let fill = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(daos_types::Error::from)?;
-    let chunk = vec![0u8; MIB];
-    for i in 0..(size / MIB as u64) {
-        use std::os::unix::fs::FileExt;
-        fill.write_all_at(&chunk, i * MIB as u64)
-            .map_err(daos_types::Error::from)?;
-    }
-    fill.sync_all().map_err(daos_types::Error::from)?;
-    let figures = DiskFigures {
-        write_mib: disk_run(&path, size, MIB, 8, true, false, seconds)? * MIB as f64,
-        write_mib_dsync: disk_run(&path, size, MIB, 8, true, true, seconds)? * MIB as f64,
-        read_mib: disk_run(&path, size, MIB, 8, false, false, seconds)? * MIB as f64,
-        write_4k_qd1_dsync: disk_run(&path, size, KIB4, 1, true, true, seconds)?,
-        write_4k_qd16_dsync: disk_run(&path, size, KIB4, 16, true, true, seconds)?,
-        read_4k_qd1: disk_run(&path, size, KIB4, 1, false, false, seconds)?,
-        read_4k_qd16: disk_run(&path, size, KIB4, 16, false, false, seconds)?,
-    };
+        // SAFETY: fallocate on a descriptor we own; no memory is passed.
+        if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, size as libc::off_t) } != 0 {
+            return Err(daos_types::Error::from(std::io::Error::last_os_error()));
+        }
+        drop(file);
+        Ok(disk_run(&path, size, MIB, 8, true, true, true, seconds)? * MIB as f64)
+    })();
     let _ = std::fs::remove_file(&path);
-    Ok(figures)
+    outcome
 }
 
 fn main() {
@@ -680,13 +841,23 @@ fn main() {
             "{:<34} {:>14}   {:<44} ratio",
             "test", "daos-rs", "baseline (same run)"
         );
-        let ours = measure_daos(&pool, &args.oclass, args.seconds)?;
         let fab = measure_fabric(&provider, node, args.seconds)?;
-        let disk = measure_disk(&dir, args.seconds)?;
+        let (ours, disk) = measure_daos(&pool, &args.oclass, args.seconds, &dir)?;
         let mut f = Figures { rows: Vec::new() };
+        let fresh_base = fab.pull.min(disk.write_mib_fresh_dsync);
+        f.add(
+            "1 MiB update, QD8, fresh space",
+            gbps(ours.mib_update_fresh),
+            format!(
+                "min(fabric pull {}, O_DSYNC write to reserved space {})",
+                gbps(fab.pull),
+                gbps(disk.write_mib_fresh_dsync)
+            ),
+            format!("{:.0}%", 100.0 * ours.mib_update_fresh / fresh_base),
+        );
         let update_base = fab.pull.min(disk.write_mib_dsync);
         f.add(
-            "1 MiB update, QD8",
+            "1 MiB update, QD8, reused space",
             gbps(ours.mib_update),
             format!(
                 "min(fabric pull {}, O_DIRECT+O_DSYNC write {})",
@@ -746,13 +917,15 @@ fn main() {
             format!("{:.2}x", ours.p50_us / fab.rtt_p50_us),
         );
         println!(
-            "also: O_DIRECT 1 MiB write without O_DSYNC {}, 4 KiB read QD1 {}",
+            "also: O_DIRECT 1 MiB write without O_DSYNC {}, 4 KiB read QD1 {}; {} written before the reused-space run",
             gbps(disk.write_mib),
-            kiops(disk.read_4k_qd1)
+            kiops(disk.read_4k_qd1),
+            format_bytes(ours.cycled),
         );
         println!(
-            "aims: 1 MiB >= 80% of the lower baseline: update {}, fetch {}; 4 KiB fetch p50 <= 2x fabric round trip: {}",
+            "aims: 1 MiB >= 80% of the lower baseline: update {} (fresh space {}), fetch {}; 4 KiB fetch p50 <= 2x fabric round trip: {}",
             if ours.mib_update >= 0.8 * update_base { "met" } else { "NOT met" },
+            if ours.mib_update_fresh >= 0.8 * fresh_base { "met" } else { "NOT met" },
             if ours.mib_fetch >= 0.8 * fetch_base { "met" } else { "NOT met" },
             if ours.p50_us <= 2.0 * fab.rtt_p50_us { "met" } else { "NOT met" },
         );
