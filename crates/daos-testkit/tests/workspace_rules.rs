@@ -125,6 +125,21 @@ fn client_side_never_links_the_engine() {
 }
 
 #[test]
+fn shared_crates_depend_on_neither_side() {
+    let (_, packages) = workspace();
+    let sides: BTreeSet<&str> = packages
+        .iter()
+        .filter(|(_, p)| p.dir.starts_with("engine") || p.dir.starts_with("libdaos"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    for (name, p) in packages.iter().filter(|(_, p)| p.dir.starts_with("crates")) {
+        for dep in shipped_deps(p) {
+            assert!(!sides.contains(dep), "{name} (crates/) depends on {dep}");
+        }
+    }
+}
+
+#[test]
 fn pure_crates_do_no_io() {
     let (_, packages) = workspace();
     for name in PURE {

@@ -149,7 +149,8 @@ impl Object {
     /// is sent.
     ///
     /// Errors: `-DER_INVAL` when the id carries no valid type or class; `-DER_NO_PERM` to
-    /// open read-write through a read-only container handle.
+    /// open read-write through a read-only container handle; `-DER_NOTSUPPORTED` for
+    /// replicated and erasure-coded classes, which this version cannot yet write redundantly.
     pub fn open(cont: &Arc<Container>, oid: ObjectId, mode: u32) -> Result<Object> {
         cont.check_open()?;
         oid.object_type()
@@ -162,6 +163,17 @@ impl Object {
             ));
         }
         let layout = cont.pool().map().layout(oid)?;
+        if layout.class.redundancy != daos_types::oclass::Redundancy::None {
+            // Writing one copy of a replicated or erasure-coded class would pretend a
+            // redundancy the data does not have.
+            return Err(Error::new(
+                Der::Notsupported,
+                format!(
+                    "object class {}: replication and erasure coding are not implemented yet; use S1..SX (or a container with rd_fac:0)",
+                    layout.class.name()
+                ),
+            ));
+        }
         Ok(Object {
             cont: cont.clone(),
             oid,

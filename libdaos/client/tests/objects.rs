@@ -216,6 +216,17 @@ fn single_values_arrays_and_enumeration() {
 fn conditional_operations_and_bad_input() {
     let s = setup(Props::new());
     let obj = object(&s.cont, 2, ObjectType::KvHashed, "S1");
+    // Redundant classes are refused rather than silently stored as one copy.
+    for class in ["RP_2G1", "RP_2GX"] {
+        let oid = s
+            .cont
+            .generate_oid(ObjectId::new(9, 0), ObjectType::KvHashed, name_to_id(class))
+            .unwrap();
+        let Err(err) = Object::open(&s.cont, oid, OO_RW) else {
+            panic!("{class} opened");
+        };
+        assert_eq!(err.der(), Der::Notsupported, "{class}: {err}");
+    }
     use daos_vos_flags::*;
     let v = b"value";
     obj.update_blocking(
