@@ -16,7 +16,11 @@ struct Setup {
 }
 
 fn setup(props: Props) -> Setup {
-    let system = TestSystem::start(Options::default());
+    setup_with(Options::default(), props)
+}
+
+fn setup_with(options: Options, props: Props) -> Setup {
+    let system = TestSystem::start(options);
     system.create_pool("tank", "1G");
     let client = Client::connect_with_agent(Some(system.agent_socket())).unwrap();
     let pool = client
@@ -332,4 +336,36 @@ mod daos_vos_flags {
     pub const COND_DKEY_INSERT: u64 = 2;
     pub const COND_DKEY_UPDATE: u64 = 4;
     pub const COND_DKEY_FETCH: u64 = 8;
+}
+
+#[test]
+fn shared_memory_provider_end_to_end() {
+    // ofi+shm: no ports, endpoints named by the provider, bulk by cross-memory attach.
+    let options = Options {
+        provider: "ofi+shm".into(),
+        ..Options::default()
+    };
+    let s = setup_with(options, Props::new());
+    let obj = object(&s.cont, 3, ObjectType::MultiHashed, "SX");
+    for (n, len) in [(0u8, 100usize), (1, 3 << 20)] {
+        let value = pattern(len, n);
+        let dkey = [b'd', n];
+        obj.update_blocking(
+            0,
+            &dkey,
+            &[Iod::single(b"a".to_vec(), len as u64)],
+            &[&value],
+        )
+        .unwrap();
+        let mut back = vec![0u8; len];
+        obj.fetch_blocking(
+            0,
+            0,
+            &dkey,
+            &[Iod::single(b"a".to_vec(), 0)],
+            &mut [&mut back],
+        )
+        .unwrap();
+        assert_eq!(back, value, "{len}-byte value over shm");
+    }
 }
