@@ -172,8 +172,9 @@ enum FsCommand {
         /// Destination.
         #[arg(long)]
         dst: String,
-        /// Worker threads.
-        #[arg(long, default_value_t = 4)]
+        /// Worker threads, each with one file in flight. Measured on 2 cores copying 52,000
+        /// files in: 4 workers 4.1-4.3k files/s, 8 workers 5.6k, 16 workers 5.4-6.2k.
+        #[arg(long, default_value_t = 8)]
         jobs: usize,
     },
 }
