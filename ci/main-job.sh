@@ -10,11 +10,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-work="$root/target/main-job"
-export DAOS_RS_HOME="$work/home"
-export DAOS_RS_RUNTIME_DIR="$work/run"
-export DAOS_AGENT_DRPC_DIR="$work/run/agent"
 bin="$root/target/release"
+. "$root/ci/system.sh"
+system_env "$root/target/main-job"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -53,22 +51,7 @@ if [ "$files" -lt 10000 ] || [ "$bytes" -lt $((1 << 30)) ]; then
 fi
 
 step "starting the embedded default system"
-rm -rf "$work"
-mkdir -p "$work"
-"$bin/daos_server" start > "$work/server.out" 2>&1 &
-server=$!
-stop_server() {
-    if kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server"
-        wait "$server" || true
-    fi
-}
-trap stop_server EXIT
-for _ in $(seq 1 300); do
-    if grep -q "ready:" "$work/server.out" 2>/dev/null && [ -S "$DAOS_AGENT_DRPC_DIR/daos_agent.sock" ]; then break; fi
-    if ! kill -0 "$server" 2>/dev/null; then cat "$work/server.out"; exit 1; fi
-    sleep 0.1
-done
+start_system
 cat "$work/server.out"
 "$bin/dmg" system query
 
@@ -131,7 +114,7 @@ PY
 "$bin/dmg" pool query tank | sed -n '1,12p'
 
 step "stopping the system"
-stop_server
+stop_system
 trap - EXIT
 tail -n 2 "$work/server.out"
 echo "main job done"

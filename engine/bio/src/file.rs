@@ -1,9 +1,10 @@
 //! Files opened for direct, durable block I/O.
 
 use daos_types::{Der, Error, Result};
+use nix::errno::Errno;
+use nix::fcntl::FallocateFlags;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 /// How a file is opened.
@@ -46,16 +47,14 @@ pub fn open_direct(path: &Path, size: u64, create: bool, durability: Durability)
         .map_err(|e| Error::from(e).with_context(path.display()))?
         .len();
     if current < size {
-        // SAFETY: fallocate on a valid descriptor; no memory is passed.
-        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, size as libc::off_t) };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
-                file.set_len(size)
-                    .map_err(|e| Error::from(e).with_context(path.display()))?;
-            } else {
-                return Err(Error::from(err)
-                    .with_context(format!("reserving {size} bytes for {}", path.display())));
+        match nix::fcntl::fallocate(&file, FallocateFlags::empty(), 0, size as i64) {
+            Ok(()) => {}
+            Err(Errno::EOPNOTSUPP) => file
+                .set_len(size)
+                .map_err(|e| Error::from(e).with_context(path.display()))?,
+            Err(errno) => {
+                return Err(Error::from(std::io::Error::from(errno))
+                    .with_context(format!("reserving {size} bytes for {}", path.display())))
             }
         }
     }
@@ -69,25 +68,13 @@ pub fn open_direct(path: &Path, size: u64, create: bool, durability: Durability)
 /// Errors: `-DER_NOSPACE` if the file system lacks the space; other errors mapped by errno.
 /// A file system without `fallocate` support is accepted (the range stays sparse).
 pub fn reserve(file: &File, start: u64, len: u64) -> Result<()> {
-    if !file.metadata().map_err(Error::from)?.is_file() || len == 0 {
-        return Ok(());
-    }
-    // SAFETY: fallocate on a valid descriptor; no memory is passed.
-    let rc = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_KEEP_SIZE,
-            start as libc::off_t,
-            len as libc::off_t,
-        )
-    };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
-            return Err(Error::from(err).with_context(format!("reserving {len} bytes at {start}")));
-        }
-    }
-    Ok(())
+    fallocate_range(
+        file,
+        FallocateFlags::FALLOC_FL_KEEP_SIZE,
+        start,
+        len,
+        "reserving",
+    )
 }
 
 /// Gives `[start, start + len)` of a regular file back to its file system (punches a hole),
@@ -95,25 +82,25 @@ pub fn reserve(file: &File, start: u64, len: u64) -> Result<()> {
 ///
 /// Errors: I/O errors mapped by errno; a file system that cannot punch holes is accepted.
 pub fn release(file: &File, start: u64, len: u64) -> Result<()> {
+    let flags = FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE;
+    fallocate_range(file, flags, start, len, "releasing")
+}
+
+fn fallocate_range(
+    file: &File,
+    flags: FallocateFlags,
+    start: u64,
+    len: u64,
+    what: &str,
+) -> Result<()> {
     if !file.metadata().map_err(Error::from)?.is_file() || len == 0 {
         return Ok(());
     }
-    // SAFETY: fallocate on a valid descriptor; no memory is passed.
-    let rc = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-            start as libc::off_t,
-            len as libc::off_t,
-        )
-    };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
-            return Err(Error::from(err).with_context(format!("releasing {len} bytes at {start}")));
-        }
+    match nix::fcntl::fallocate(file, flags, start as i64, len as i64) {
+        Ok(()) | Err(Errno::EOPNOTSUPP) => Ok(()),
+        Err(errno) => Err(Error::from(std::io::Error::from(errno))
+            .with_context(format!("{what} {len} bytes at {start}"))),
     }
-    Ok(())
 }
 
 /// Flushes a directory so a created or renamed file's entry is durable.
