@@ -464,6 +464,12 @@ async fn allocate_storage(ctx: &Rc<Ctx>, req: &ObjUpdateReq, entries: &mut [Entr
             Ok(())
         });
         let Err(err) = allocated else {
+            // Let aggregation know at once when this update left the pool short of space,
+            // rather than at its next periodic step.
+            ctx.with_pool(&pool, |p| {
+                p.pressure |= crate::target::short_of_space(&p.vos);
+                Ok(())
+            })?;
             return Ok(());
         };
         // Give back this attempt's space and forget it, so a retry starts clean.

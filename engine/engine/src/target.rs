@@ -202,6 +202,10 @@ pub struct TargetPool {
     passed_at: Option<Instant>,
     /// An update is waiting for blob space: aggregate now, as under space pressure.
     pub starved: bool,
+    /// The pool is short of space ([`short_of_space`]): set by updates as they consume it and
+    /// recomputed by each aggregation step, which runs every [`URGENT_AGGREGATION_INTERVAL`]
+    /// while it holds.
+    pub pressure: bool,
 }
 
 impl TargetPool {
@@ -217,6 +221,7 @@ impl TargetPool {
             changed_at: Instant::now(),
             passed_at: None,
             starved: false,
+            pressure: false,
         }
     }
 }
@@ -624,10 +629,15 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
             start_checkpoints(ctx);
             aggregate(ctx);
             last_aggregate = Instant::now();
-        } else if last_aggregate.elapsed() >= STARVED_AGGREGATION_INTERVAL
-            && ctx.state.borrow().pools.values().any(|p| p.starved)
+        } else if last_aggregate.elapsed() >= URGENT_AGGREGATION_INTERVAL
+            && ctx
+                .state
+                .borrow()
+                .pools
+                .values()
+                .any(|p| p.starved || p.pressure)
         {
-            // An update waits for space: aggregate without waiting for the tick.
+            // Space runs low or an update waits for it: aggregate without waiting for the tick.
             aggregate(ctx);
             last_aggregate = Instant::now();
         }
@@ -817,14 +827,26 @@ fn aggregation_delay() -> Duration {
 const AGGREGATION_BUDGET: usize = 256;
 
 /// The aggregation delay under space pressure: when less than [`PRESSURE_FRACTION`] of a
-/// target's blob is free, aggregation closes in on the clock (as DAOS aggregates urgently when
+/// target's blob or of its metadata space is free, aggregation closes in on the clock (as DAOS aggregates urgently when
 /// space runs low) so that sustained overwrites reuse space instead of failing with
 /// `-DER_NOSPACE`.
 const PRESSURE_DELAY: Duration = Duration::from_millis(200);
-/// Free fraction of the blob (1/n) below which a pool is under space pressure.
+/// Free fraction of the blob or metadata space (1/n) below which a pool is under space pressure.
 const PRESSURE_FRACTION: u64 = 4;
-/// How often aggregation steps run while an update waits for space.
-const STARVED_AGGREGATION_INTERVAL: Duration = Duration::from_millis(10);
+/// How often aggregation steps run while a pool is under space pressure or an update waits
+/// for space (instead of once per 250 ms tick: a burst of small overwrites fills the metadata
+/// space within a few ticks).
+const URGENT_AGGREGATION_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Whether a pool is under space pressure: less than 1/[`PRESSURE_FRACTION`] of its blob or
+/// of its metadata space is free. Metadata space counts too: small values live inline there
+/// while it lasts, and once it is spent they spill to the blob and every read of them goes
+/// to disk.
+pub fn short_of_space(vos: &VosPool) -> bool {
+    let space = vos.space();
+    space.nvme_free < space.nvme_total / PRESSURE_FRACTION
+        || space.scm_free < space.scm_total / PRESSURE_FRACTION
+}
 
 /// Runs one bounded aggregation step on every pool with versions the last pass could not
 /// reach: it changed since that pass started, or that pass's boundary fell before the last
@@ -835,9 +857,8 @@ fn aggregate(ctx: &Rc<Ctx>) {
     let clock = daos_types::epoch::hlc_to_nanos(ctx.hlc.now());
     let mut state = ctx.state.borrow_mut();
     for pool in state.pools.values_mut() {
-        let space = pool.vos.space();
-        let pressure = std::mem::take(&mut pool.starved)
-            || space.nvme_free < space.nvme_total / PRESSURE_FRACTION;
+        let pressure = std::mem::take(&mut pool.starved) || short_of_space(&pool.vos);
+        pool.pressure = pressure;
         let delay = if pressure {
             normal.min(PRESSURE_DELAY)
         } else {
