@@ -37,6 +37,22 @@ for program in daos_server daos_engine daos_agent dmg daos daos_perf; do
     "$prefix/bin/$program" --version >/dev/null
 done
 echo "installed into $prefix/bin: $(ls "$prefix/bin" | tr '\n' ' ')"
+test "$(cat "$prefix/lib64/daos/API_VERSION")" = "2.8.0"
+readelf -d "$prefix/lib64/libdaos.so.2" | grep -q 'SONAME.*libdaos.so.2'
+# Each C library links on its own (as DAOS users link them) and resolves into libdaos.so.2.
+probe="$root/target/cmake-build/link-probe"
+while read -r lib decl call; do
+    printf '#include <string.h>\n%s;\nint main(void) { return !(%s); }\n' "${decl//\~/ }" "$call" > "$probe.c"
+    gcc -Wl,--no-copy-dt-needed-entries "$probe.c" -o "$probe" -L"$prefix/lib64" -l"$lib" -Wl,-rpath,"$prefix/lib64"
+    "$probe" || { echo "lib$lib: $call failed" >&2; exit 1; }
+done <<'PROBES'
+daos const~char~*d_errstr(int) strcmp(d_errstr(-1005),"DER_NONEXIST")==0
+gurt const~char~*d_errstr(int) strcmp(d_errstr(-1005),"DER_NONEXIST")==0
+dfs int~dfs_fini(void) dfs_fini()==22
+duns int~duns_resolve_path(const~char~*,void~*) duns_resolve_path(0,0)==22
+daos_common int~daos_fini(void) daos_fini()==-1015
+PROBES
+echo "installed into $prefix/lib64: $(ls "$prefix/lib64" | tr '\n' ' ')"
 
 echo
 echo "all tests passed"

@@ -12,7 +12,7 @@ const PURE: &[&str] = &["daos-types", "daos-placement", "daos-proto"];
 const PURE_MAY_USE: &[&str] = &["crc32c", "uuid", "xxhash-rust"];
 
 /// The only packages allowed to contain `unsafe`: FFI (libfabric, io_uring, the client's
-/// caller-owned buffers), O_DIRECT memory, and the server's `pre_exec`. Every other crate root
+/// caller-owned buffers, the C ABI), O_DIRECT memory, and the server's `pre_exec`. Every other crate root
 /// must say `#![forbid(unsafe_code)]`.
 const MAY_USE_UNSAFE: &[&str] = &[
     "fabric-sys",
@@ -22,6 +22,7 @@ const MAY_USE_UNSAFE: &[&str] = &[
     "daos-client",
     "daos-server",
     "daos-perf",
+    "daos-capi",
 ];
 
 /// Each system interface has one door.
@@ -77,7 +78,7 @@ fn workspace() -> (PathBuf, BTreeMap<String, Package>) {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .any(|k| k == "lib" || k == "bin")
+                    .any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "cdylib" | "bin")))
             })
             .map(|t| PathBuf::from(t["src_path"].as_str().unwrap()))
             .collect();
