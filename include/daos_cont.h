@@ -35,6 +35,9 @@ extern "C" {
 /** Capacity of object-class hint strings (dfs_attr_t, struct duns_attr_t). */
 #define DAOS_CONT_HINT_MAX_LEN 128
 
+/** Parse "1:2:5" style rank lists (also declared in daos_api.h); free with d_rank_list_free(). */
+d_rank_list_t *daos_rank_list_parse(const char *str, const char *sep);
+
 /** Serialise an open container handle for another process (two-pass size protocol). */
 int daos_cont_local2global(daos_handle_t coh, d_iov_t *glob);
 /** Open a handle serialised by daos_cont_local2global. */

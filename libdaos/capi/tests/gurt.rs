@@ -250,6 +250,21 @@ impl Table {
         keys
     }
 
+    /// The IOR/ROMIO finalize loop: `first` + `decref` until empty. Each record must go in one
+    /// turn (it carries one reference); a loop that does not shrink the table fails.
+    fn drain(&self) {
+        let records = self.keys().len();
+        for _ in 0..records {
+            let link = self.first();
+            assert!(!link.is_null(), "table emptied early");
+            self.decref(link);
+        }
+        assert!(
+            self.first().is_null(),
+            "first + decref did not drain the table"
+        );
+    }
+
     fn destroy(&mut self, force: bool) -> c_int {
         // SAFETY: a table from `d_hash_table_create`, used by no other thread now.
         let rc = unsafe { d_hash_table_destroy(self.ht, force) };
@@ -370,9 +385,7 @@ fn ior_pattern_without_addref() {
     }
     assert_eq!(table.keys().len(), 20);
     assert_eq!(table.destroy(false), Der::Busy.rc());
-    while !table.first().is_null() {
-        table.decref(table.first());
-    }
+    table.drain();
     assert_eq!(table.destroy(false), 0);
     assert!(recs.iter().all(|r| r.freed() == 1));
     assert_eq!(table.frees(), 20);
@@ -478,9 +491,7 @@ fn lru_moves_hits_to_the_front_and_evictions_to_the_back() {
         d_hash_rec_promote(table.ht, ptr::null(), 0, link_of(&mut recs[2]));
         assert_eq!(order(&table), ["c", "b", "a"]);
     }
-    while !table.first().is_null() {
-        table.decref(table.first());
-    }
+    table.drain();
     assert_eq!(table.destroy(false), 0);
 
     // Without LRU, hits stay where they are and evict does nothing.
@@ -528,9 +539,7 @@ fn romio_inserts_with_nul_and_finds_without() {
     }
 
     // ROMIO's finalize drains with first + decref (its records carry one reference).
-    while !table.first().is_null() {
-        table.decref(table.first());
-    }
+    table.drain();
     assert_eq!(table.destroy(false), 0);
     assert_eq!(pool.freed(), 1);
 }
@@ -869,9 +878,7 @@ fn run_model(seed: u64, feats: u32, bits: u32, steps: usize) {
         assert_eq!(table.destroy(false), Der::Busy.rc());
     }
     if ephemeral {
-        while !table.first().is_null() {
-            table.decref(table.first());
-        }
+        table.drain();
         assert_eq!(table.destroy(false), 0);
     } else {
         assert_eq!(table.destroy(true), 0);
