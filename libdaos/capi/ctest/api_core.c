@@ -10,8 +10,12 @@
  * process, so several instances can run at once.
  */
 #include <daos.h>
+#include <dlfcn.h>
+#include <gurt/common.h>
+#include <gurt/hash.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
@@ -114,6 +118,222 @@ static void test_oclass(void)
 	CHECK_OK(daos_oclass_id2name(OC_EC_4P2G1, name));
 	CHECKF(strcmp(name, "EC_4P2G1") == 0, "got \"%s\"", name);
 	CHECK(daos_oclass_id2name(0x7f00fff0, name) != 0);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* gurt: hashing, the hash table as IOR and ROMIO use it, environment                      */
+
+struct ht_rec {
+	d_list_t link;
+	char     key[32];
+	int      ref;
+	int      freed;
+};
+
+static struct ht_rec *link2rec(d_list_t *link)
+{
+	return container_of(link, struct ht_rec, link);
+}
+
+/* ROMIO compares keys as strings (its insert and lookup lengths differ by the NUL). */
+static bool ht_key_cmp(struct d_hash_table *ht, d_list_t *link, const void *key,
+		       unsigned int ksize)
+{
+	(void)ht;
+	(void)ksize;
+	return strcmp(link2rec(link)->key, (const char *)key) == 0;
+}
+
+static uint32_t ht_rec_hash(struct d_hash_table *ht, d_list_t *link)
+{
+	(void)ht;
+	return d_hash_string_u32(link2rec(link)->key, strlen(link2rec(link)->key));
+}
+
+static void ht_rec_addref(struct d_hash_table *ht, d_list_t *link)
+{
+	(void)ht;
+	link2rec(link)->ref++;
+}
+
+static bool ht_rec_decref(struct d_hash_table *ht, d_list_t *link)
+{
+	(void)ht;
+	return --link2rec(link)->ref == 0;
+}
+
+static void ht_rec_free(struct d_hash_table *ht, d_list_t *link)
+{
+	(void)ht;
+	link2rec(link)->freed++;
+}
+
+static void test_gurt(void)
+{
+	d_hash_table_ops_t   ops;
+	struct d_hash_table *ht;
+	struct ht_rec        recs[4];
+	d_list_t            *l;
+	uint32_t             djb2;
+	bool                 b;
+	int                  i, n;
+	const char          *names[4] = {"alpha", "beta", "gamma", "pool_label"};
+	d_iov_t              iov;
+	char                 buf[8];
+
+	ct_step("gurt: d_hash_string_u32 (DJB2), d_hash_murmur64, d_iov_set");
+	djb2 = 5381;
+	for (i = 0; i < 5; i++)
+		djb2 = djb2 * 33 + (uint32_t)(unsigned char)"alpha"[i];
+	CHECKF(d_hash_string_u32("alpha", 5) == djb2, "0x%x != 0x%x", d_hash_string_u32("alpha", 5),
+	       djb2);
+	CHECK(d_hash_murmur64((const unsigned char *)"alpha", 5, 7) ==
+	      d_hash_murmur64((const unsigned char *)"alpha", 5, 7));
+	CHECK(d_hash_murmur64((const unsigned char *)"alpha", 5, 7) !=
+	      d_hash_murmur64((const unsigned char *)"alphb", 5, 7));
+	d_iov_set(&iov, buf, sizeof(buf));
+	CHECK(iov.iov_buf == buf && iov.iov_buf_len == sizeof(buf) && iov.iov_len == sizeof(buf));
+
+	ct_step("gurt: hash table with IOR's flags");
+	memset(&ops, 0, sizeof(ops));
+	ops.hop_key_cmp    = ht_key_cmp;
+	ops.hop_rec_hash   = ht_rec_hash;
+	ops.hop_rec_addref = ht_rec_addref;
+	ops.hop_rec_decref = ht_rec_decref;
+	ops.hop_rec_free   = ht_rec_free;
+	CHECK_OK(d_hash_table_create(D_HASH_FT_EPHEMERAL | D_HASH_FT_NOLOCK | D_HASH_FT_LRU, 4, NULL,
+				     &ops, &ht));
+	CHECK(ht != NULL);
+	CHECK(d_hash_rec_first(ht) == NULL);
+	memset(recs, 0, sizeof(recs));
+	for (i = 0; i < 4; i++) {
+		snprintf(recs[i].key, sizeof(recs[i].key), "%s", names[i]);
+		recs[i].ref = 1; /* the caller's reference: ephemeral inserts take none */
+		/* ROMIO inserts with strlen + 1 ... */
+		CHECK_OK(d_hash_rec_insert(ht, recs[i].key, strlen(recs[i].key) + 1, &recs[i].link,
+					   true));
+		CHECK(!d_hash_rec_unlinked(&recs[i].link));
+	}
+	for (i = 0; i < 4; i++)
+		CHECKF(recs[i].ref == 1, "ref %d after insert", recs[i].ref);
+	{
+		struct ht_rec dup;
+
+		memset(&dup, 0, sizeof(dup));
+		snprintf(dup.key, sizeof(dup.key), "beta");
+		CHECK_RC(d_hash_rec_insert(ht, dup.key, 5, &dup.link, true), -DER_EXIST);
+		CHECK(dup.ref == 0);
+	}
+	/* ... and looks up with strlen: the default DJB2 key hash puts both in one bucket */
+	for (i = 0; i < 4; i++) {
+		l = d_hash_rec_find(ht, names[i], strlen(names[i]));
+		CHECKF(l == &recs[i].link, "\"%s\" not found", names[i]);
+		CHECK(recs[i].ref == 2);
+		d_hash_rec_decref(ht, l);
+		CHECK(recs[i].ref == 1 && recs[i].freed == 0);
+	}
+	CHECK(d_hash_rec_find(ht, "missing", 7) == NULL);
+	CHECK_RC(d_hash_table_destroy(ht, false), -DER_BUSY);
+	/* IOR's teardown: decref the first record until the table is empty */
+	for (n = 0; (l = d_hash_rec_first(ht)) != NULL; n++) {
+		CHECK(n < 4);
+		d_hash_rec_decref(ht, l);
+	}
+	CHECK(n == 4);
+	for (i = 0; i < 4; i++) {
+		CHECKF(recs[i].freed == 1, "record %d freed %d times", i, recs[i].freed);
+		CHECK(d_hash_rec_unlinked(&recs[i].link));
+	}
+	CHECK_OK(d_hash_table_destroy(ht, false));
+
+	/* Without EPHEMERAL the table holds a reference of its own. */
+	CHECK_OK(d_hash_table_create(D_HASH_FT_MUTEX, 3, NULL, &ops, &ht));
+	memset(recs, 0, sizeof(recs));
+	snprintf(recs[0].key, sizeof(recs[0].key), "held");
+	CHECK_OK(d_hash_rec_insert(ht, recs[0].key, 4, &recs[0].link, false));
+	CHECK(recs[0].ref == 1);
+	l = d_hash_rec_find(ht, "held", 4);
+	CHECK(l == &recs[0].link && recs[0].ref == 2);
+	d_hash_rec_decref(ht, l);
+	CHECK(recs[0].ref == 1 && recs[0].freed == 0);
+	CHECK(d_hash_rec_delete(ht, "held", 4));
+	CHECK(recs[0].ref == 0 && recs[0].freed == 1);
+	CHECK(!d_hash_rec_delete(ht, "held", 4));
+	CHECK_OK(d_hash_table_destroy(ht, false));
+
+	ct_step("gurt: d_getenv_bool");
+	unsetenv("CTEST_BOOL");
+	b = true;
+	CHECK_RC(d_getenv_bool("CTEST_BOOL", &b), -DER_NONEXIST);
+	CHECK(b == true);
+	setenv("CTEST_BOOL", "0", 1);
+	CHECK_OK(d_getenv_bool("CTEST_BOOL", &b));
+	CHECK(b == false);
+	setenv("CTEST_BOOL", "1", 1);
+	CHECK_OK(d_getenv_bool("CTEST_BOOL", &b));
+	CHECK(b == true);
+	b = false;
+	setenv("CTEST_BOOL", "yes", 1);
+	CHECK_OK(d_getenv_bool("CTEST_BOOL", &b));
+	CHECK(b == true);
+	unsetenv("CTEST_BOOL");
+}
+
+/* The un-suffixed names exist for ctypes users (pydaos.raw) and behave like the ...2 ones. */
+static void test_aliases(void)
+{
+	typedef int (*connect_fn)(const char *, const char *, unsigned int, daos_handle_t *,
+				  daos_pool_info_t *, daos_event_t *);
+	static const char *names[] = {
+	    "daos_pool_connect",     "daos_pool_connect2", "daos_cont_open",
+	    "daos_cont_open2",       "daos_cont_create",   "daos_cont_create2",
+	    "daos_cont_destroy",     "daos_cont_destroy2", "daos_obj_generate_oid",
+	    "daos_obj_generate_oid2"};
+	connect_fn    connect;
+	daos_handle_t poh;
+	unsigned int  i;
+
+	ct_step("exported aliases of the macro-renamed entry points");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECKF(dlsym(RTLD_DEFAULT, names[i]) != NULL, "%s is not exported", names[i]);
+	*(void **)&connect = dlsym(RTLD_DEFAULT, "daos_pool_connect");
+	CHECK_OK(connect(pool_label, NULL, DAOS_PC_RO, &poh, NULL, NULL));
+	CHECK_OK(daos_pool_disconnect(poh, NULL));
+}
+
+/* After fork, the child re-initialises the library (pydaos' atfork handler) and works. */
+static void test_reinit_after_fork(void)
+{
+	pid_t pid;
+	int   status;
+
+	ct_step("daos_reinit in a forked child");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		daos_handle_t    poh;
+		daos_pool_info_t info;
+
+		CHECK_OK(daos_reinit());
+		CHECK_OK(daos_pool_connect(pool_label, NULL, DAOS_PC_RO, &poh, NULL, NULL));
+		memset(&info, 0, sizeof(info));
+		CHECK_OK(daos_pool_query(poh, NULL, &info, NULL, NULL));
+		CHECK(!uuid_is_null(info.pi_uuid));
+		CHECK_OK(daos_pool_disconnect(poh, NULL));
+		fflush(stdout);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+	/* the parent's library is untouched */
+	{
+		daos_handle_t poh;
+
+		CHECK_OK(daos_pool_connect(pool_label, NULL, DAOS_PC_RO, &poh, NULL, NULL));
+		CHECK_OK(daos_pool_disconnect(poh, NULL));
+	}
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -263,6 +483,46 @@ static void test_cont_create_open(daos_handle_t poh, const char *label, daos_han
 	CHECK_OK(OP(daos_cont_close(coh2, EVP)));
 	CHECK_OK(OP(daos_cont_destroy(poh, str, 0, EVP)));
 	CHECK_RC(OP(daos_cont_open(poh, label2, DAOS_COO_RO, &coh2, NULL, EVP)), -DER_NONEXIST);
+}
+
+/* daos_cont_alloc_oids hands out disjoint ranges; daos_prop_from_str/daos_prop_fini. */
+static void test_alloc_oids_props(daos_handle_t poh, daos_handle_t coh, const char *label)
+{
+	uint64_t                a = 0, b = 0;
+	daos_prop_t            *prop, sq;
+	struct daos_prop_entry *e;
+	char                    str[200], label2[160];
+	daos_handle_t           coh2;
+
+	ct_step("daos_cont_alloc_oids (%s)", mode_name());
+	CHECK_OK(OP(daos_cont_alloc_oids(coh, 10, &a, EVP)));
+	CHECK_OK(OP(daos_cont_alloc_oids(coh, 10, &b, EVP)));
+	CHECKF(b >= a + 10 || a >= b + 10, "ranges [%llu, +10) and [%llu, +10) overlap",
+	       (unsigned long long)a, (unsigned long long)b);
+
+	ct_step("daos_prop_from_str, daos_prop_fini (%s)", mode_name());
+	snprintf(label2, sizeof(label2), "%s_str", label);
+	snprintf(str, sizeof(str), "label:%s;", label2);
+	prop = NULL;
+	CHECK_OK(daos_prop_from_str(str, strlen(str), &prop));
+	CHECK(prop != NULL);
+	e = daos_prop_entry_get(prop, DAOS_PROP_CO_LABEL);
+	CHECK(e != NULL && e->dpe_str != NULL && strcmp(e->dpe_str, label2) == 0);
+	CHECK_OK(OP(daos_cont_create(poh, NULL, prop, EVP)));
+	daos_prop_free(prop);
+	CHECK_OK(OP(daos_cont_open(poh, label2, DAOS_COO_RO, &coh2, NULL, EVP)));
+	/* a list on the stack: the library allocates all entries, daos_prop_fini frees them */
+	memset(&sq, 0, sizeof(sq));
+	CHECK_OK(OP(daos_cont_query(coh2, NULL, &sq, EVP)));
+	CHECK(sq.dpp_nr > 0 && sq.dpp_entries != NULL);
+	e = daos_prop_entry_get(&sq, DAOS_PROP_CO_LABEL);
+	CHECK(e != NULL && e->dpe_str != NULL && strcmp(e->dpe_str, label2) == 0);
+	daos_prop_fini(&sq);
+	CHECK_OK(OP(daos_cont_close(coh2, EVP)));
+	CHECK_OK(OP(daos_cont_destroy(poh, label2, 0, EVP)));
+	prop = NULL;
+	CHECK(daos_prop_from_str("no_such_property:1;", 19, &prop) != 0);
+	CHECK(prop == NULL);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -513,14 +773,24 @@ static void test_object_io(daos_handle_t coh, uint64_t lo, daos_obj_id_t *writte
 	recx.rx_nr  = sizeof(arr2);
 	d_iov_set(&iov, arr2, sizeof(arr2));
 	CHECK_OK(OP(daos_obj_update(oh, DAOS_TX_NONE, 0, &dkey, 1, &iod, &sgl, EVP)));
-	/* Fetch [10, 110) with the record size unknown. */
+	/* Fetch [10, 110). */
 	recx.rx_idx  = 10;
 	recx.rx_nr   = 100;
+	iod.iod_size = 1;
+	memset(buf, 0, sizeof(buf));
+	d_iov_set(&iov, buf, 100);
+	CHECK_OK(OP(daos_obj_fetch(oh, DAOS_TX_NONE, 0, &dkey, 1, &iod, &sgl, NULL, EVP)));
+	CHECKF(iov.iov_len == 100, "iov_len %zu", iov.iov_len);
+	CHECK(ct_verify(buf, 40, 3, 10) < 0);
+	CHECK(ct_verify(buf + 40, 20, 4, 50) < 0);
+	CHECK(ct_verify(buf + 60, 40, 3, 70) < 0);
+	/* The same with the record size unknown: the size is returned with the data. */
 	iod.iod_size = DAOS_REC_ANY;
 	memset(buf, 0, sizeof(buf));
 	d_iov_set(&iov, buf, 100);
 	CHECK_OK(OP(daos_obj_fetch(oh, DAOS_TX_NONE, 0, &dkey, 1, &iod, &sgl, NULL, EVP)));
 	CHECKF(iod.iod_size == 1, "iod_size %llu", (unsigned long long)iod.iod_size);
+	CHECKF(iov.iov_len == 100, "iov_len %zu", iov.iov_len);
 	CHECK(ct_verify(buf, 40, 3, 10) < 0);
 	CHECK(ct_verify(buf + 40, 20, 4, 50) < 0);
 	CHECK(ct_verify(buf + 60, 40, 3, 70) < 0);
@@ -1014,7 +1284,9 @@ static void test_events(daos_handle_t coh, uint64_t lo)
 {
 	daos_obj_id_t  oid;
 	daos_handle_t  oh, eq2;
-	daos_event_t   evs[3], sev, parent, child[4], cbev, aev, bev;
+	daos_event_t   evs[3], sev, parent, child[4], cbev, aev;
+	/* static: its operation may still be finishing after the forced queue destroy */
+	static daos_event_t bev;
 	daos_event_t  *out[8], *e;
 	bool           flag;
 	int            n, i, got, tries;
@@ -1141,7 +1413,7 @@ static void test_events(daos_handle_t coh, uint64_t lo)
 	CHECK_OK(launch_update(oh, "busy", &bev));
 	CHECK_RC(daos_eq_destroy(eq2, 0), -DER_BUSY);
 	CHECK_OK(daos_eq_destroy(eq2, DAOS_EQ_DESTROY_FORCE));
-	CHECK_RC(daos_eq_poll(eq2, 0, DAOS_EQ_NOWAIT, 1, out), -DER_NO_HDL);
+	CHECK_RC2(daos_eq_poll(eq2, 0, DAOS_EQ_NOWAIT, 1, out), -DER_NO_HDL, -DER_NONEXIST);
 
 	CHECK_OK(daos_obj_close(oh, NULL));
 }
@@ -1239,6 +1511,7 @@ static void run_mode(void)
 	if (!async_mode)
 		CHECK_RC(daos_pool_disconnect(poh, NULL), -DER_BUSY);
 
+	test_alloc_oids_props(poh, coh, label);
 	test_generate_oid(coh, lo);
 	test_object_io(coh, lo + 1, &oid);
 	test_handle_sharing(poh, coh, oid);
@@ -1267,6 +1540,8 @@ int main(void)
 	test_init_fini();
 	test_errstr();
 	test_oclass();
+	test_gurt();
+	test_aliases();
 
 	CHECK_OK(daos_eq_create(&eq));
 	CHECK(daos_handle_is_valid(eq));
@@ -1277,6 +1552,7 @@ int main(void)
 
 	CHECK_OK(daos_event_fini(&ev));
 	CHECK_OK(daos_eq_destroy(eq, 0));
+	test_reinit_after_fork();
 	CHECK_OK(daos_fini());
 	printf("api_core: all checks passed\n");
 	return 0;

@@ -182,6 +182,24 @@ static void test_cont_create(daos_handle_t poh)
 	CHECK_OK(daos_cont_destroy(poh, label, 0, NULL));
 	snprintf(label, sizeof(label), "dfsconn_%s", ct_tag());
 	CHECK_OK(daos_cont_destroy(poh, label, 0, NULL));
+
+	ct_step("dfs_cont_create (UUID out, no label)");
+	uuid_clear(uuid);
+	CHECK_DFS(dfs_cont_create(poh, &uuid, NULL, &coh, &dfs));
+	CHECK(!uuid_is_null(uuid));
+	CHECK_DFS(dfs_mkdir(dfs, NULL, "d", 0755, 0));
+	CHECK_DFS(dfs_umount(dfs));
+	CHECK_OK(daos_cont_close(coh, NULL));
+	uuid_unparse(uuid, label);
+	CHECK_DFS(dfs_connect(pool_label, NULL, label, O_RDONLY, NULL, &dfs));
+	{
+		struct stat st;
+
+		CHECK_DFS(dfs_stat(dfs, NULL, "d", &st));
+		CHECK(S_ISDIR(st.st_mode));
+	}
+	CHECK_DFS(dfs_disconnect(dfs));
+	CHECK_OK(daos_cont_destroy(poh, label, 0, NULL));
 }
 
 static void test_lookup(dfs_t *dfs, dfs_obj_t *dir)
