@@ -1302,15 +1302,6 @@ async fn list(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resul
                     count_max,
                     bytes_max,
                 )?;
-                if page.keys.is_empty() && !page.eof {
-                    return Err(Error::new(
-                        Der::Key2big,
-                        format!(
-                            "next key is {} bytes, more than the buffer",
-                            page.next_key_size
-                        ),
-                    ));
-                }
                 ObjListReply {
                     keys: page.keys.into_iter().map(Key).collect(),
                     recxs: Vec::new(),

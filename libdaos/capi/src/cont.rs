@@ -105,22 +105,6 @@ pub unsafe extern "C" fn daos_cont_create_with_label(
     unsafe { create(poh, Some(label), None, cont_prop, uuid, ev) }
 }
 
-/// Creates a container with a caller-chosen UUID (`DAOS_OPC_CONT_CREATE` with `uuid` set,
-/// as vol-daos does). Used by the task API.
-///
-/// # Safety
-/// Pointers are NULL or valid until completion.
-pub unsafe fn create_with_uuid(
-    poh: daos_handle_t,
-    uuid: [u8; 16],
-    cont_prop: *const daos_prop_t,
-    out: *mut [u8; 16],
-    ev: *mut daos_event_t,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe { create(poh, None, Some(Uuid::from_bytes(uuid)), cont_prop, out, ev) }
-}
-
 fn fill_info(info: &mut daos_cont_info_t, c: &daos_proto::msg::ContInfo) {
     *info = daos_cont_info_t {
         ci_uuid: *c.uuid.as_bytes(),

@@ -859,7 +859,6 @@ unsafe fn ranges_of(iod: *const dfs_iod_t) -> Result<Vec<(u64, u64)>, DfsError> 
 /// # Safety
 /// `sgl` is valid and its memory stays valid until completion.
 unsafe fn io(
-    name: &str,
     dfs: *mut DfsHandle,
     obj: *mut ObjHandle,
     sgl: *mut d_sg_list_t,
@@ -893,7 +892,6 @@ unsafe fn io(
         Err(e) => return errno_of(e),
     };
     let out = Out(read_size);
-    let _ = name;
     submit(
         ev,
         Family::Errno,
@@ -940,19 +938,7 @@ pub unsafe extern "C" fn dfs_write(
     ev: *mut daos_event_t,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        io(
-            "dfs_write",
-            dfs,
-            obj,
-            sgl,
-            None,
-            off,
-            std::ptr::null_mut(),
-            true,
-            ev,
-        )
-    }
+    unsafe { io(dfs, obj, sgl, None, off, std::ptr::null_mut(), true, ev) }
 }
 
 /// `int dfs_read(dfs_t *dfs, dfs_obj_t *obj, d_sg_list_t *sgl, daos_off_t off, daos_size_t
@@ -973,7 +959,7 @@ pub unsafe extern "C" fn dfs_read(
     ev: *mut daos_event_t,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { io("dfs_read", dfs, obj, sgl, None, off, read_size, false, ev) }
+    unsafe { io(dfs, obj, sgl, None, off, read_size, false, ev) }
 }
 
 /// `int dfs_writex(dfs_t *dfs, dfs_obj_t *obj, dfs_iod_t *iod, d_sg_list_t *sgl,
@@ -995,19 +981,7 @@ pub unsafe extern "C" fn dfs_writex(
     // SAFETY: forwarded contract.
     match unsafe { ranges_of(iod) } {
         // SAFETY: forwarded contract: the caller passes valid pointers, as DAOS requires.
-        Ok(r) => unsafe {
-            io(
-                "dfs_writex",
-                dfs,
-                obj,
-                sgl,
-                Some(r),
-                0,
-                std::ptr::null_mut(),
-                true,
-                ev,
-            )
-        },
+        Ok(r) => unsafe { io(dfs, obj, sgl, Some(r), 0, std::ptr::null_mut(), true, ev) },
         Err(e) => errno_of(e),
     }
 }
@@ -1030,7 +1004,7 @@ pub unsafe extern "C" fn dfs_readx(
     // SAFETY: forwarded contract.
     match unsafe { ranges_of(iod) } {
         // SAFETY: forwarded contract: the caller passes valid pointers, as DAOS requires.
-        Ok(r) => unsafe { io("dfs_readx", dfs, obj, sgl, Some(r), 0, read_size, false, ev) },
+        Ok(r) => unsafe { io(dfs, obj, sgl, Some(r), 0, read_size, false, ev) },
         Err(e) => errno_of(e),
     }
 }
@@ -1115,6 +1089,15 @@ pub unsafe extern "C" fn dfs_sync(dfs: *mut DfsHandle) -> c_int {
     })
 }
 
+/// A `*_local2global` error in DFS's terms: a short buffer is `EOVERFLOW`.
+fn global_err(e: Error) -> DfsError {
+    if e.der() == Der::Trunc {
+        DfsError::new(libc::EOVERFLOW, "buffer too small")
+    } else {
+        der(e)
+    }
+}
+
 const GLOBAL_DFS_MAGIC: u32 = u32::from_le_bytes(*b"GDF1");
 
 /// `int dfs_local2global(dfs_t *dfs, d_iov_t *glob)`: the mount's mode, for
@@ -1131,13 +1114,7 @@ pub unsafe extern "C" fn dfs_local2global(dfs: *mut DfsHandle, glob: *mut d_iov_
         let mut bytes = GLOBAL_DFS_MAGIC.to_le_bytes().to_vec();
         bytes.extend_from_slice(&(h.dfs.writable() as u32).to_le_bytes());
         // SAFETY: forwarded contract.
-        unsafe { to_global(glob, &bytes) }.map_err(|e| {
-            if e.der() == Der::Trunc {
-                DfsError::new(libc::EOVERFLOW, "buffer too small")
-            } else {
-                der(e)
-            }
-        })
+        unsafe { to_global(glob, &bytes) }.map_err(global_err)
     })
 }
 
@@ -1171,10 +1148,10 @@ pub unsafe extern "C" fn dfs_global2local(
             libc::O_RDONLY
         };
         // SAFETY: forwarded contract.
-        unsafe { dfs_mount(poh, coh, mode, dfs) }
-            .eq(&0)
-            .then_some(())
-            .ok_or_else(|| einval("mount failed"))
+        match unsafe { dfs_mount(poh, coh, mode, dfs) } {
+            0 => Ok(()),
+            rc => Err(DfsError::new(rc, "mounting the container")),
+        }
     })
 }
 
@@ -1194,13 +1171,7 @@ pub unsafe extern "C" fn dfs_obj_local2global(
         let h = dfs_of(dfs)?;
         let o = obj_of(obj)?;
         // SAFETY: forwarded contract.
-        unsafe { to_global(glob, &h.dfs.obj_to_global(&o)) }.map_err(|e| {
-            if e.der() == Der::Trunc {
-                DfsError::new(libc::EOVERFLOW, "buffer too small")
-            } else {
-                der(e)
-            }
-        })
+        unsafe { to_global(glob, &h.dfs.obj_to_global(&o)) }.map_err(global_err)
     })
 }
 

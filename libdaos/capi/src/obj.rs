@@ -687,35 +687,22 @@ unsafe fn list_keys(
                         .await
                 }
             };
-            match list {
-                Ok(list) => Ok(Ok((list, rust_anchor))),
-                Err(e) if e.der() == Der::Key2big => Ok(Err(e)),
-                Err(e) => Err(e.rc()),
-            }
+            list.map(|list| (list, rust_anchor)).map_err(|e| e.rc())
         },
-        move |result| match result {
-            Ok((list, a)) => {
-                // SAFETY: `anchor` valid until completion.
-                if let Err(e) = anchor_out(unsafe { &mut *anchor.ptr() }, &a) {
-                    return e.rc();
-                }
-                // SAFETY: checked non-NULL above; valid until completion.
-                unsafe { pack_keys(&list.keys, nr.ptr(), kds.ptr(), sgl.ptr()) };
-                0
+        move |(list, a)| {
+            if list.keys.is_empty() && list.key_size_needed > 0 {
+                // DAOS reports the size the next key needs in kds[0].
+                // SAFETY: `kds` holds at least one entry (checked non-NULL, *nr > 0).
+                unsafe { (*kds.ptr()).kd_key_len = list.key_size_needed };
+                return Der::Key2big.rc();
             }
-            Err(e) => {
-                // -DER_KEY2BIG: kds[0] tells the size the next key needs.
-                let needed = e
-                    .context()
-                    .rsplit("needs ")
-                    .next()
-                    .and_then(|t| t.split(' ').next())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                // SAFETY: `kds` holds at least one entry.
-                unsafe { (*kds.ptr()).kd_key_len = needed };
-                e.rc()
+            // SAFETY: `anchor` valid until completion.
+            if let Err(e) = anchor_out(unsafe { &mut *anchor.ptr() }, &a) {
+                return e.rc();
             }
+            // SAFETY: checked non-NULL above; valid until completion.
+            unsafe { pack_keys(&list.keys, nr.ptr(), kds.ptr(), sgl.ptr()) };
+            0
         },
     )
 }

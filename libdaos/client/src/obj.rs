@@ -646,8 +646,9 @@ impl Object {
     /// Lists up to `count_max` dkeys totalling at most `bytes_max` bytes, resuming at
     /// `anchor` and advancing it (`daos_obj_list_dkey`). Walks the shards in order.
     ///
-    /// Errors: `-DER_KEY2BIG` when the next key alone exceeds `bytes_max` (the needed size is
-    /// in [`KeyList::key_size_needed`] of a successful, empty page instead when possible).
+    /// When the next key alone exceeds `bytes_max`, the page is empty and
+    /// [`KeyList::key_size_needed`] gives its size (what `daos_obj_list_dkey` reports as
+    /// `-DER_KEY2BIG` with `kds[0].kd_key_len`); the anchor does not move.
     pub async fn list_dkeys(
         &self,
         net: &Arc<NetContext>,
@@ -663,7 +664,8 @@ impl Object {
         .await
     }
 
-    /// Lists akeys of `dkey` (`daos_obj_list_akey`).
+    /// Lists akeys of `dkey` (`daos_obj_list_akey`); an oversize next key is reported as in
+    /// [`Object::list_dkeys`].
     pub async fn list_akeys(
         &self,
         net: &Arc<NetContext>,
@@ -721,13 +723,9 @@ impl Object {
                 count_max: count_left,
                 bytes_max: bytes_left,
             };
-            let reply: std::result::Result<ObjListReply, Error> =
-                self.call(net, shard, Opcode::ObjList, &req, capacity).await;
-            let reply = match reply {
-                Ok(reply) => reply,
-                Err(err) if err.der() == Der::Key2big && !out.keys.is_empty() => break,
-                Err(err) => return Err(err),
-            };
+            let reply: ObjListReply = self
+                .call(net, shard, Opcode::ObjList, &req, capacity)
+                .await?;
             for key in reply.keys {
                 bytes_left = bytes_left.saturating_sub(key.0.len() as u64);
                 count_left -= 1;
@@ -741,12 +739,8 @@ impl Object {
                 }
             } else {
                 anchor.position = reply.anchor.0;
-                if reply.key_size_needed > 0 && out.keys.is_empty() {
+                if out.keys.is_empty() {
                     out.key_size_needed = reply.key_size_needed;
-                    return Err(Error::new(
-                        Der::Key2big,
-                        format!("next key needs {} bytes", reply.key_size_needed),
-                    ));
                 }
                 break;
             }

@@ -184,6 +184,23 @@ fn single_values_arrays_and_enumeration() {
     );
     assert_eq!(keys.iter().filter(|k| k.starts_with(b"many-")).count(), 20);
 
+    // A buffer too small for the next key: an empty page saying how big it is, and the
+    // anchor stays put, so a retry with that size gets the key.
+    let mut anchor = Anchor::default();
+    let page = s
+        .client
+        .run(async |net| obj.list_dkeys(net, 0, &mut anchor, 1, 3).await)
+        .unwrap();
+    assert!(page.keys.is_empty());
+    assert!(page.key_size_needed > 3, "{page:?}");
+    let needed = page.key_size_needed;
+    let page = s
+        .client
+        .run(async |net| obj.list_dkeys(net, 0, &mut anchor, 1, needed).await)
+        .unwrap();
+    assert_eq!(page.keys.len(), 1);
+    assert_eq!(page.keys[0].len() as u64, needed);
+
     // Punch a dkey: gone now, but still visible at a snapshot taken before.
     let snap = s
         .client

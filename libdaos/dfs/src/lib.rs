@@ -1225,6 +1225,13 @@ impl Dfs {
                 .obj
                 .list_dkeys(net, EPOCH_MAX, anchor, count - names.len() as u32, 1 << 20)
                 .await?;
+            if page.keys.is_empty() && page.key_size_needed > 0 {
+                // Names are at most 255 bytes, so a 1 MiB page always holds the next one.
+                return Err(DfsError::new(
+                    errno::EIO,
+                    format!("directory entry of {} bytes", page.key_size_needed),
+                ));
+            }
             names.extend(page.keys);
         }
         Ok(names)
