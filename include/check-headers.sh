@@ -10,13 +10,15 @@ cxx=${CXX:-g++}
 cflags="-std=c11 -Wall -Wextra -Werror -fsyntax-only -I$dir"
 cxxflags="-std=c++17 -Wall -Wextra -Werror -fsyntax-only -I$dir"
 fail=0
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
 
 check() { # name, compiler, flags, language, source
-	if printf '%s\n' "$5" | $2 $3 -x "$4" - 2>"$dir/.check-headers.err"; then
+	if printf '%s\n' "$5" | $2 $3 -x "$4" - 2>"$err"; then
 		printf 'ok    %-4s %s\n' "$4" "$1"
 	else
 		printf 'FAIL  %-4s %s\n' "$4" "$1"
-		sed 's/^/      /' "$dir/.check-headers.err"
+		sed 's/^/      /' "$err"
 		fail=1
 	fi
 }
@@ -51,7 +53,6 @@ static inline void daos_const_iov_set(d_const_iov_t *i, const void *b, size_t s)
 check "all headers + client-defined names" "$cc" "$cflags" c "$all$client_names"
 check "all headers + client-defined names" "$cxx" "$cxxflags" c++ "$all$client_names"
 
-rm -f "$dir/.check-headers.err"
 if [ $fail -ne 0 ]; then
 	echo "check-headers: FAILED"
 	exit 1

@@ -28,6 +28,9 @@ pub struct DfsHandle {
 /// What a `dfs_obj_t *` points to.
 pub struct ObjHandle {
     obj: Arc<DfsObj>,
+    /// The open flags (`O_RDONLY`, `O_WRONLY`, `O_RDWR`): reads of a write-only and writes
+    /// of a read-only object are `EPERM`, as in DFS.
+    flags: c_int,
 }
 
 static LIVE: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
@@ -429,8 +432,11 @@ pub unsafe extern "C" fn dfs_set_prefix(dfs: *mut DfsHandle, prefix: *const c_ch
     })
 }
 
-fn new_obj(obj: DfsObj) -> *mut ObjHandle {
-    remember(Box::new(ObjHandle { obj: Arc::new(obj) }))
+fn new_obj(obj: DfsObj, flags: c_int) -> *mut ObjHandle {
+    remember(Box::new(ObjHandle {
+        obj: Arc::new(obj),
+        flags: flags & libc::O_ACCMODE,
+    }))
 }
 
 /// Fills a `struct stat` from an entry's facts.
@@ -513,7 +519,7 @@ pub unsafe extern "C" fn dfs_lookup(
             fill_stat(unsafe { &mut *stbuf }, &s);
         }
         Out(mode).write(found.mode());
-        Out(obj).write(new_obj(found));
+        Out(obj).write(new_obj(found, flags));
         Ok(())
     })
 }
@@ -568,7 +574,7 @@ pub unsafe extern "C" fn dfs_open(
             )
             .await
         })?;
-        Out(obj).write(new_obj(opened));
+        Out(obj).write(new_obj(opened, flags));
         Ok(())
     })
 }
@@ -871,6 +877,18 @@ unsafe fn io(
     let prep = (|| -> Result<_, DfsError> {
         let h = dfs_of(dfs)?;
         let o = obj_of(obj)?;
+        // SAFETY: `obj_of` checked that the pointer is live.
+        let mode = unsafe { (*obj).flags };
+        if (write && mode == libc::O_RDONLY) || (!write && mode == libc::O_WRONLY) {
+            return Err(DfsError::new(
+                libc::EPERM,
+                if write {
+                    "object is open read-only"
+                } else {
+                    "object is open write-only"
+                },
+            ));
+        }
         if sgl.is_null() {
             return Err(einval("sgl is NULL"));
         }
@@ -925,7 +943,7 @@ unsafe fn io(
 /// daos_event_t *ev)`: writes the sgl's bytes (`iov_len`s) at `off`. With `ev`, the result
 /// (a positive errno) goes to `ev->ev_error`.
 ///
-/// Errors: `EINVAL`; `EPERM` on a read-only mount.
+/// Errors: `EINVAL`; `EPERM` on a read-only mount or an object opened `O_RDONLY`.
 ///
 /// # Safety
 /// Pointers are NULL or valid; the buffers stay valid until completion.
@@ -945,7 +963,7 @@ pub unsafe extern "C" fn dfs_write(
 /// *read_size, daos_event_t *ev)`: reads up to the sgl's capacity (`iov_buf_len`s) at
 /// `off`; `*read_size` is short at end of file; holes read as zeros.
 ///
-/// Errors: `EINVAL`.
+/// Errors: `EINVAL`; `EPERM` on an object opened `O_WRONLY`.
 ///
 /// # Safety
 /// Pointers are NULL or valid; the buffers stay valid until completion.
@@ -1170,13 +1188,17 @@ pub unsafe extern "C" fn dfs_obj_local2global(
     run("dfs_obj_local2global", || {
         let h = dfs_of(dfs)?;
         let o = obj_of(obj)?;
+        // SAFETY: `obj_of` checked that the pointer is live.
+        let mut bytes = unsafe { (*obj).flags }.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&h.dfs.obj_to_global(&o));
         // SAFETY: forwarded contract.
-        unsafe { to_global(glob, &h.dfs.obj_to_global(&o)) }.map_err(global_err)
+        unsafe { to_global(glob, &bytes) }.map_err(global_err)
     })
 }
 
 /// `int dfs_obj_global2local(dfs_t *dfs, int flags, d_iov_t glob, dfs_obj_t **obj)`: the
-/// same file or directory, open in this process (no message is sent).
+/// same file or directory, open in this process (no message is sent), with `flags`
+/// (`O_RDONLY`/`O_RDWR`), or 0 for the mode it was opened with.
 ///
 /// Errors: `EINVAL`.
 ///
@@ -1189,7 +1211,6 @@ pub unsafe extern "C" fn dfs_obj_global2local(
     glob: d_iov_t,
     obj: *mut *mut ObjHandle,
 ) -> c_int {
-    let _ = flags;
     run("dfs_obj_global2local", || {
         let h = dfs_of(dfs)?;
         if obj.is_null() {
@@ -1197,8 +1218,16 @@ pub unsafe extern "C" fn dfs_obj_global2local(
         }
         // SAFETY: forwarded contract.
         let bytes = unsafe { from_global(&glob) }.map_err(der)?;
-        let o = h.dfs.obj_from_global(bytes)?;
-        Out(obj).write(new_obj(o));
+        let (mode, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or_else(|| einval("not a global DFS object"))?;
+        let o = h.dfs.obj_from_global(rest)?;
+        let mode = if flags != 0 {
+            flags
+        } else {
+            c_int::from_le_bytes(*mode)
+        };
+        Out(obj).write(new_obj(o, mode));
         Ok(())
     })
 }
@@ -1390,4 +1419,64 @@ pub unsafe extern "C" fn duns_destroy_attr(attr: *mut duns_attr_t) {
         libc::free(a.da_sys as *mut libc::c_void);
         a.da_sys = std::ptr::null_mut();
     }
+}
+
+/// `int dfs_access(dfs_t *dfs, dfs_obj_t *parent, const char *name, int mask)`: checks
+/// `mask` (`F_OK`, or `R_OK|W_OK|X_OK`) for the calling user against the entry's owner,
+/// group and mode bits, as DFS does on the client; `name` NULL checks `parent`, which must
+/// then be the root (NULL or the root object).
+///
+/// Errors: `ENOENT` if the entry is absent; `EACCES` if a permission is missing; `EPERM` for
+/// `W_OK` on a read-only mount; `EINVAL` for a NULL name with a parent other than the root.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn dfs_access(
+    dfs: *mut DfsHandle,
+    parent: *mut ObjHandle,
+    name: *const c_char,
+    mask: c_int,
+) -> c_int {
+    run("dfs_access", || {
+        let h = dfs_of(dfs)?;
+        let p = parent_of(h, parent)?;
+        let name = if name.is_null() {
+            if p.oid() != h.dfs.root().oid() {
+                return Err(einval(
+                    "a NULL name is only allowed with the root as parent",
+                ));
+            }
+            None
+        } else {
+            // SAFETY: forwarded contract.
+            Some(unsafe { text(name, "name") }?.as_bytes().to_vec())
+        };
+        if mask & libc::W_OK != 0 && !h.dfs.writable() {
+            return Err(DfsError::new(libc::EPERM, "read-only mount"));
+        }
+        let d = h.dfs.clone();
+        let st = block(async |net| d.stat(net, &p, name.as_deref()).await)?;
+        let want = (mask & (libc::R_OK | libc::W_OK | libc::X_OK)) as u32;
+        if want == 0 {
+            return Ok(());
+        }
+        // SAFETY: getuid/getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let granted = if uid == 0 {
+            // root: read and write always; execute if anyone may.
+            let any_x = if st.mode & 0o111 != 0 { 1 } else { 0 };
+            0o6 | any_x
+        } else if uid == st.uid {
+            (st.mode >> 6) & 0o7
+        } else if gid == st.gid {
+            (st.mode >> 3) & 0o7
+        } else {
+            st.mode & 0o7
+        };
+        if granted & want != want {
+            return Err(DfsError::new(libc::EACCES, "permission denied"));
+        }
+        Ok(())
+    })
 }

@@ -20,7 +20,7 @@ use crate::{guard, handle, inval};
 use daos_client::{EventQueue, NetContext};
 use daos_types::{Der, Error};
 use std::collections::{HashSet, VecDeque};
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -50,6 +50,10 @@ enum Slot {
     Barrier = 6,
     /// Parent: the first child error (as the children's `ev_error`).
     ChildError = 7,
+    /// Completion callback (`daos_event_register_comp_cb`), 0 if none.
+    Callback = 8,
+    /// Its argument.
+    CallbackArg = 9,
 }
 
 const MAGIC: u64 = u64::from_le_bytes(*b"daosrsEv");
@@ -252,26 +256,63 @@ where
 /// counts it toward its parent. Returns the event a poll should hand to the user: the event
 /// itself, a parent whose barrier is now met, or nothing (a child).
 fn complete(queue: &EqState, token: u64) -> Option<EvPtr> {
-    let _lock = events_lock();
-    let ev = EvPtr(token as *mut daos_event_t);
-    queue
-        .launched
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&(token as usize));
-    let parent = ev.get(Slot::Parent);
-    if parent == 0 {
-        ev.set(Slot::Status, COMPLETED);
-        return Some(ev);
+    let (visible, callbacks) = {
+        let _lock = events_lock();
+        let ev = EvPtr(token as *mut daos_event_t);
+        queue
+            .launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(token as usize));
+        let mut finished = vec![ev];
+        let parent = ev.get(Slot::Parent);
+        let visible = if parent == 0 {
+            ev.set(Slot::Status, COMPLETED);
+            Some(ev)
+        } else {
+            ev.set(Slot::Status, READY);
+            let parent = EvPtr(parent as *mut daos_event_t);
+            if ev.error() != 0 && parent.get(Slot::ChildError) == 0 {
+                parent.set(Slot::ChildError, ev.error() as i64 as u64);
+            }
+            parent.set(Slot::Done, parent.get(Slot::Done) + 1);
+            let met = barrier_met(parent);
+            if met {
+                finished.push(parent);
+            }
+            met.then_some(parent)
+        };
+        (
+            visible,
+            finished
+                .into_iter()
+                .filter_map(callback_of)
+                .collect::<Vec<_>>(),
+        )
+    };
+    // Callbacks run without the lock: they may call back into the library.
+    for (cb, arg, ev) in callbacks {
+        // SAFETY: the callback and its argument were registered by the caller for this event
+        // (`daos_event_register_comp_cb`), which is still alive while it completes.
+        unsafe { cb(arg, ev.0, (*ev.0).ev_error) };
     }
-    ev.set(Slot::Status, READY);
-    let parent = EvPtr(parent as *mut daos_event_t);
-    if ev.error() != 0 && parent.get(Slot::ChildError) == 0 {
-        parent.set(Slot::ChildError, ev.error() as i64 as u64);
-    }
-    parent.set(Slot::Done, parent.get(Slot::Done) + 1);
-    barrier_met(parent).then_some(parent)
+    visible
 }
+
+/// A registered completion callback of `ev`. Called with the `EVENTS` lock held.
+fn callback_of(ev: EvPtr) -> Option<(CompCb, *mut c_void, EvPtr)> {
+    let cb = ev.get(Slot::Callback);
+    if cb == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero slot holds a function pointer stored by
+    // `daos_event_register_comp_cb`.
+    let cb: CompCb = unsafe { std::mem::transmute::<usize, CompCb>(cb as usize) };
+    Some((cb, ev.get(Slot::CallbackArg) as *mut c_void, ev))
+}
+
+/// `daos_event_comp_cb_t`.
+pub type CompCb = unsafe extern "C" fn(arg: *mut c_void, ev: *mut daos_event_t, rc: c_int) -> c_int;
 
 /// Completes `parent` if its barrier was called and all its launched children are done.
 /// Called with the `EVENTS` lock held.
@@ -340,7 +381,7 @@ pub extern "C" fn daos_eq_destroy(eqh: daos_handle_t, flags: c_int) -> c_int {
 /// (`DAOS_EQ_WAIT` = -1: until one completes; `DAOS_EQ_NOWAIT` = 0). With `wait_running`,
 /// returns 0 at once when nothing is in flight.
 ///
-/// Errors: `-DER_NO_HDL`; `-DER_INVAL` for NULL `events` with `nevents > 0`.
+/// Errors: `-DER_NO_HDL`; `-DER_INVAL` for NULL `events` or `nevents == 0`.
 ///
 /// # Safety
 /// `events` is NULL or valid for `nevents` writes.
@@ -355,8 +396,8 @@ pub unsafe extern "C" fn daos_eq_poll(
     let mut count = 0;
     let rc = guard("daos_eq_poll", || {
         let q = handle::eq(eqh)?;
-        if events.is_null() && nevents > 0 {
-            return Err(inval("events is NULL"));
+        if events.is_null() || nevents == 0 {
+            return Err(inval("events is NULL or nevents is 0"));
         }
         let max = nevents as usize;
         let mut out: Vec<EvPtr> = Vec::new();
@@ -492,6 +533,16 @@ pub unsafe extern "C" fn daos_event_init(
         e.set(Slot::Magic, MAGIC);
         e.set(Slot::Queue, queue);
         e.set(Slot::Parent, parent as u64);
+        let mut table = children();
+        let table = table.get_or_insert_with(Default::default);
+        // Re-initialising an event (parent or child) drops what it was before.
+        table.remove(&(ev as usize));
+        for list in table.values_mut() {
+            list.retain(|&c| c != ev as usize);
+        }
+        if !parent.is_null() {
+            table.entry(parent as usize).or_default().push(ev as usize);
+        }
         Ok(())
     })
 }
@@ -512,6 +563,12 @@ pub unsafe extern "C" fn daos_event_fini(ev: *mut daos_event_t) -> c_int {
             return Err(Error::new(Der::Busy, "event is in flight"));
         }
         e.set(Slot::Magic, 0);
+        if let Some(table) = children().as_mut() {
+            table.remove(&(ev as usize));
+            for list in table.values_mut() {
+                list.retain(|&c| c != ev as usize);
+            }
+        }
         Ok(())
     })
 }
@@ -521,7 +578,8 @@ pub unsafe extern "C" fn daos_event_fini(ev: *mut daos_event_t) -> c_int {
 /// `*flag` once the event has completed (it is then READY again, and removed from its
 /// queue's completed list).
 ///
-/// Errors: `-DER_INVAL` for NULL arguments, an uninitialised event, or a child event.
+/// Errors: `-DER_INVAL` for NULL arguments or an uninitialised event; `-DER_NO_PERM` for a
+/// child event.
 ///
 /// # Safety
 /// `ev` is NULL or points to an event; `flag` is NULL or valid for writes.
@@ -540,7 +598,10 @@ pub unsafe extern "C" fn daos_event_test(
             let _lock = events_lock();
             check_init(e)?;
             if e.get(Slot::Parent) != 0 {
-                return Err(inval("daos_event_test cannot be called on a child event"));
+                return Err(Error::new(
+                    Der::NoPerm,
+                    "daos_event_test cannot be called on a child event",
+                ));
             }
             queue_of(e)?
         };
@@ -614,8 +675,13 @@ pub unsafe extern "C" fn daos_event_parent_barrier(ev: *mut daos_event_t) -> c_i
             if !barrier_met(e) {
                 return Ok(());
             }
-            e.get(Slot::Queue)
+            (e.get(Slot::Queue), callback_of(e))
         };
+        let (queue, callback) = queue;
+        if let Some((cb, arg, ev)) = callback {
+            // SAFETY: as in `complete`.
+            unsafe { cb(arg, ev.0, (*ev.0).ev_error) };
+        }
         if queue != 0 {
             let q = handle::eq(daos_handle_t { cookie: queue })?;
             q.completed
@@ -647,4 +713,66 @@ pub unsafe extern "C" fn daos_event_abort(ev: *mut daos_event_t) -> c_int {
         e.set(Slot::Status, ABORTED);
         Ok(())
     })
+}
+
+/// `int daos_event_register_comp_cb(daos_event_t *ev, daos_event_comp_cb_t cb, void *arg)`:
+/// `cb(arg, ev, rc)` runs when the event completes, inside the poll, test or barrier that
+/// completes it, before it is returned. One callback per event (a new one replaces it); it
+/// stays registered until `daos_event_fini` or `daos_event_init`.
+///
+/// Errors: `-DER_INVAL` for an uninitialised event or a NULL callback; `-DER_BUSY` while the
+/// event is in flight.
+///
+/// # Safety
+/// `ev` is NULL or points to an event; `cb` is a valid function for the event's lifetime.
+#[no_mangle]
+pub unsafe extern "C" fn daos_event_register_comp_cb(
+    ev: *mut daos_event_t,
+    cb: Option<CompCb>,
+    arg: *mut c_void,
+) -> c_int {
+    guard("daos_event_register_comp_cb", || {
+        let _lock = events_lock();
+        let e = EvPtr(ev);
+        check_init(e)?;
+        let cb = cb.ok_or_else(|| inval("callback is NULL"))?;
+        if e.get(Slot::Status) == RUNNING {
+            return Err(Error::new(Der::Busy, "event is in flight"));
+        }
+        e.set(Slot::Callback, cb as usize as u64);
+        e.set(Slot::CallbackArg, arg as u64);
+        Ok(())
+    })
+}
+
+/// Children of parent events, in `daos_event_init` order (for `daos_event_next`).
+static CHILDREN: Mutex<Option<std::collections::HashMap<usize, Vec<usize>>>> = Mutex::new(None);
+
+fn children() -> MutexGuard<'static, Option<std::collections::HashMap<usize, Vec<usize>>>> {
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `daos_event_t *daos_event_next(daos_event_t *parent, daos_event_t *child)`: the first
+/// child of `parent` (`child` NULL) or the one after `child`; NULL at the end or for a
+/// parent without children.
+///
+/// # Safety
+/// `parent` is NULL or an initialised event.
+#[no_mangle]
+pub unsafe extern "C" fn daos_event_next(
+    parent: *mut daos_event_t,
+    child: *mut daos_event_t,
+) -> *mut daos_event_t {
+    let table = children();
+    let Some(list) = table.as_ref().and_then(|t| t.get(&(parent as usize))) else {
+        return std::ptr::null_mut();
+    };
+    let next = if child.is_null() {
+        list.first()
+    } else {
+        list.iter()
+            .position(|&c| c == child as usize)
+            .and_then(|i| list.get(i + 1))
+    };
+    next.map_or(std::ptr::null_mut(), |&c| c as *mut daos_event_t)
 }

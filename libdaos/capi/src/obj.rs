@@ -432,7 +432,8 @@ pub unsafe extern "C" fn daos_obj_fetch(
                     unsafe { set_lens(&mut *sgls.ptr().add(i), result.lens[i]) };
                 }
             }
-            if result.too_big {
+            // Without buffers the call only asks for sizes (vol-daos relies on this).
+            if result.too_big && sgls.is_set() {
                 Der::Rec2big.rc()
             } else {
                 0

@@ -399,9 +399,45 @@ impl Object {
     /// (`daos_obj_fetch`). Returns the sizes found, the bytes written per iod and the
     /// buffers. A single value larger than its buffer sets [`FetchResult::too_big`].
     ///
+    /// An array iod of size 0 (`DAOS_REC_ANY`) with buffers reads with the record size found:
+    /// a first round trip learns the size, a second reads the data.
+    ///
     /// Errors: `-DER_NONEXIST` for failed `DAOS_COND_*_FETCH`; `-DER_CSUM` when data fails
     /// its checksum; `-DER_REC_SIZE` for a wrong array record size.
     pub async fn fetch(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        sgls: Vec<SgList>,
+    ) -> Result<(FetchResult, Vec<SgList>)> {
+        let any_size = |(iod, sgl): (&Iod, &SgList)| {
+            iod.kind == IodKind::Array && iod.size == 0 && !sgl.is_empty()
+        };
+        if !iods.iter().zip(&sgls).any(any_size) {
+            return self.fetch_once(net, epoch, flags, dkey, iods, sgls).await;
+        }
+        let probes = iods.iter().map(|_| SgList::from_vecs(Vec::new())).collect();
+        let (found, _) = self
+            .fetch_once(net, epoch, flags, dkey, iods, probes)
+            .await?;
+        let sized: Vec<Iod> = iods
+            .iter()
+            .zip(&found.sizes)
+            .map(|(iod, &size)| {
+                let mut iod = iod.clone();
+                if iod.kind == IodKind::Array && iod.size == 0 {
+                    iod.size = size;
+                }
+                iod
+            })
+            .collect();
+        self.fetch_once(net, epoch, flags, dkey, &sized, sgls).await
+    }
+
+    async fn fetch_once(
         &self,
         net: &Arc<NetContext>,
         epoch: Epoch,

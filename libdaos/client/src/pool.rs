@@ -69,10 +69,12 @@ impl Pool {
         id: &str,
         flags: u32,
     ) -> Result<Arc<Pool>> {
-        if flags & (PC_RO | PC_RW | PC_EX) == 0 {
+        if (flags & (PC_RO | PC_RW | PC_EX)).count_ones() != 1
+            || flags & !(PC_RO | PC_RW | PC_EX) != 0
+        {
             return Err(Error::new(
                 Der::Inval,
-                "pool connect flags need DAOS_PC_RO, RW or EX",
+                "pool connect flags need exactly one of DAOS_PC_RO, RW or EX",
             ));
         }
         let (uuid, _, svc_ranks) = client.pool_find(id)?;

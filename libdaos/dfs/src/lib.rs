@@ -361,8 +361,8 @@ fn check_name(name: &[u8]) -> Result<()> {
     }
     if name.len() > NAME_MAX {
         return Err(DfsError::new(
-            errno::ENAMETOOLONG,
-            "entry name longer than 255 bytes",
+            errno::EINVAL,
+            "entry name longer than 255 bytes (DFS_MAX_NAME)",
         ));
     }
     Ok(())
