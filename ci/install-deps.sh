@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages daos-rs builds and runs with, if they are missing:
-# libfabric (headers and library), and for the C build and tests cmake and pkg-config.
+# libfabric (headers and library); for the C build cmake and pkg-config; for the C API
+# tests libuuid's headers, MPICH and valgrind.
 # Uses sudo when not root. Safe to run repeatedly.
 set -euo pipefail
 
-packages=(libfabric-dev libfabric-bin cmake pkg-config)
+packages=(libfabric-dev libfabric-bin cmake pkg-config uuid-dev libmpich-dev mpich valgrind)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,9 +1,10 @@
 /*
- * api_core: libdaos's L0/L1 calls and the KV and array APIs, each in blocking mode (NULL
- * event) and in event mode (one event on one event queue, reused without daos_event_fini),
- * checking results and not only return codes; then the event-queue semantics (empty poll,
- * query, standalone events, parent barrier, completion callbacks, abort, destroy while busy)
- * and blocking calls from 8 threads at once.
+ * api_core: libdaos's L0/L1 calls and the KV and array APIs (with an open array shared
+ * through daos_array_local2global/global2local), each in blocking mode (NULL event) and in
+ * event mode (one event on one event queue, reused without daos_event_fini), checking
+ * results and not only return codes; then the event-queue semantics (empty poll, query,
+ * standalone events, parent barrier, completion callbacks, abort, destroy while busy) and
+ * blocking calls from 8 threads at once.
  *
  * Environment: DAOS_POOL (pool label, default "ctest"); the agent socket comes from
  * DAOS_AGENT_DRPC_DIR. Every container and object this test makes is named after its
@@ -1136,6 +1137,101 @@ static int array_io(daos_handle_t ah, int write, daos_off_t off, void *buf, daos
 	return OP(daos_array_read(ah, DAOS_TX_NONE, &iod, &sgl, EVP));
 }
 
+/*
+ * daos_array_get_attr, and sharing an open array: daos_array_local2global (two-pass size
+ * protocol), daos_array_global2local, then I/O through the imported handle. The array `ah`
+ * holds `n` bytes of pattern 11, in chunks of `chunk` bytes.
+ */
+static void test_array_global(daos_handle_t coh, daos_handle_t ah, daos_size_t n,
+			      daos_size_t chunk)
+{
+	d_iov_t        glob, bad;
+	daos_handle_t  ah2;
+	daos_size_t    csize, cell, size;
+	size_t         need;
+	unsigned char *buf;
+	const size_t   len = 8192;
+
+	ct_step("daos_array_get_attr, daos_array_local2global/global2local (%s)", mode_name());
+	buf = malloc(len);
+	CHECK(buf != NULL);
+	csize = 0;
+	cell  = 0;
+	CHECK_OK(daos_array_get_attr(ah, &csize, &cell)); /* (oh, chunk_size, cell_size) */
+	CHECKF(csize == chunk && cell == 1, "chunk size %llu, cell size %llu",
+	       (unsigned long long)csize, (unsigned long long)cell);
+
+	/* Pass 1: no buffer, the size only. */
+	memset(&glob, 0, sizeof(glob));
+	CHECK_OK(daos_array_local2global(ah, &glob));
+	CHECK(glob.iov_buf == NULL);
+	CHECK(glob.iov_buf_len > 0);
+	need = glob.iov_buf_len;
+	/* A short buffer: -DER_TRUNC. */
+	glob.iov_buf     = calloc(1, need);
+	glob.iov_buf_len = need - 1;
+	glob.iov_len     = 0;
+	CHECK(glob.iov_buf != NULL);
+	CHECK_RC(daos_array_local2global(ah, &glob), -DER_TRUNC);
+	/* Pass 2. */
+	glob.iov_buf_len = need;
+	CHECK_OK(daos_array_local2global(ah, &glob));
+	CHECKF(glob.iov_len == need, "iov_len %zu, iov_buf_len %zu", glob.iov_len, need);
+
+	/* mode 0: the mode of the original open */
+	CHECK_OK(daos_array_global2local(coh, glob, 0, &ah2));
+	CHECK(daos_handle_is_valid(ah2));
+	CHECK(ah2.cookie != ah.cookie);
+	csize = 0;
+	cell  = 0;
+	CHECK_OK(daos_array_get_attr(ah2, &csize, &cell));
+	CHECKF(csize == chunk && cell == 1, "imported: chunk size %llu, cell size %llu",
+	       (unsigned long long)csize, (unsigned long long)cell);
+	CHECK_OK(OP(daos_array_get_size(ah2, DAOS_TX_NONE, &size, EVP)));
+	CHECKF(size == n, "imported: size %llu", (unsigned long long)size);
+
+	/* Reads through the imported handle see the data written through the original ... */
+	memset(buf, 0, len);
+	CHECK_OK(array_io(ah2, 0, chunk - len / 2, buf, len));
+	CHECK(ct_verify(buf, len, 11, chunk - len / 2) < 0);
+	memset(buf, 0, len);
+	CHECK_OK(array_io(ah2, 0, n - len, buf, len));
+	CHECK(ct_verify(buf, len, 11, n - len) < 0);
+	/* ... and writes through it land in the same array. */
+	ct_fill(buf, 100, 12, 0);
+	CHECK_OK(array_io(ah2, 1, n - 100, buf, 100));
+	memset(buf, 0, 100);
+	CHECK_OK(array_io(ah, 0, n - 100, buf, 100));
+	CHECK(ct_verify(buf, 100, 12, 0) < 0);
+	ct_fill(buf, 100, 11, n - 100); /* put the pattern back */
+	CHECK_OK(array_io(ah2, 1, n - 100, buf, 100));
+	CHECK_OK(OP(daos_array_close(ah2, EVP)));
+
+	/* Closing the imported handle left the original working. */
+	CHECK_OK(OP(daos_array_get_size(ah, DAOS_TX_NONE, &size, EVP)));
+	CHECK(size == n);
+	memset(buf, 0, 100);
+	CHECK_OK(array_io(ah, 0, n - 100, buf, 100));
+	CHECK(ct_verify(buf, 100, 11, n - 100) < 0);
+
+	/* Bytes that are not a global array handle. */
+	bad.iov_buf = malloc(need);
+	CHECK(bad.iov_buf != NULL);
+	memcpy(bad.iov_buf, glob.iov_buf, need);
+	bad.iov_buf_len = need;
+	bad.iov_len     = need;
+	((unsigned char *)bad.iov_buf)[0] ^= 0xff;
+	ah2 = DAOS_HDL_INVAL;
+	CHECK_RC(daos_array_global2local(coh, bad, 0, &ah2), -DER_INVAL);
+	CHECK(daos_handle_is_inval(ah2));
+	free(bad.iov_buf);
+	memset(&bad, 0, sizeof(bad));
+	CHECK_RC(daos_array_global2local(coh, bad, 0, &ah2), -DER_INVAL);
+
+	free(glob.iov_buf);
+	free(buf);
+}
+
 static void test_array(daos_handle_t coh, uint64_t lo)
 {
 	const daos_size_t  n     = (5u << 20) / 2; /* 2.5 MiB: spans three 1 MiB chunks */
@@ -1171,6 +1267,8 @@ static void test_array(daos_handle_t coh, uint64_t lo)
 	memset(back, 0, 4096);
 	CHECK_OK(array_io(ah, 0, chunk - 2048, back, 4096));
 	CHECK(ct_verify(back, 4096, 11, chunk - 2048) < 0);
+
+	test_array_global(coh, ah, n, chunk);
 
 	/* stat */
 	memset(&st, 0, sizeof(st));
@@ -1227,6 +1325,11 @@ static void test_array(daos_handle_t coh, uint64_t lo)
 	CHECK_OK(daos_obj_generate_oid(coh, &oid, DAOS_OT_ARRAY_BYTE, OC_SX, 0, 0));
 	CHECK_OK(OP(daos_array_open_with_attr(coh, oid, DAOS_TX_NONE, DAOS_OO_RW, 1, 4096, &ah,
 					      EVP)));
+	cell  = 0;
+	csize = 0;
+	CHECK_OK(daos_array_get_attr(ah, &csize, &cell));
+	CHECKF(csize == 4096 && cell == 1, "chunk size %llu, cell size %llu",
+	       (unsigned long long)csize, (unsigned long long)cell);
 	CHECK_OK(array_io(ah, 1, 5000, data, 10000));
 	CHECK_OK(OP(daos_array_get_size(ah, DAOS_TX_NONE, &size, EVP)));
 	CHECKF(size == 15000, "size %llu", (unsigned long long)size);

@@ -1081,7 +1081,8 @@ pub unsafe extern "C" fn d_hash_rec_evict_at(htable: *mut DHashTable, link: *mut
 ///
 /// # Safety
 /// As [`d_hash_rec_delete_at`].
-#[no_mangle]
+///
+/// Not exported: DAOS's headers do not declare it (Rust callers and tests use it).
 pub unsafe extern "C" fn d_hash_rec_promote(
     htable: *mut DHashTable,
     _key: *const c_void,
@@ -1328,12 +1329,11 @@ pub unsafe extern "C" fn d_hash_table_traverse(
 }
 
 /// `bool d_hash_table_is_empty(struct d_hash_table *htable)`: true if the table has no
-/// records (or is NULL or not created). DAOS keeps this function static; it is exported here
-/// for convenience.
+/// records (or is NULL or not created). DAOS keeps this function static, so it is not
+/// exported from the C library; Rust callers and tests use it.
 ///
 /// # Safety
 /// `htable` is NULL or a live table.
-#[no_mangle]
 pub unsafe extern "C" fn d_hash_table_is_empty(htable: *mut DHashTable) -> bool {
     // SAFETY: forwarded contract.
     unsafe { d_hash_rec_first(htable) }.is_null()

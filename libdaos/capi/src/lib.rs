@@ -9,7 +9,7 @@
 //!
 //! Reading order: this file (library state, the panic guard) → [`types`] (the C layouts) →
 //! [`handle`] (handle cookies) → [`event`] (events and event queues) → [`pool`] → [`cont`] →
-//! [`prop`] → [`obj`] → [`dfs`] → [`gurt`].
+//! [`prop`] → [`obj`] → [`kvarray`] → [`dfs`] → [`gurt`].
 //!
 //! `unsafe` lives here because C hands us raw pointers; every block says why it is sound in
 //! a `// SAFETY:` comment, which in this layer almost always reads "the caller passed a valid
@@ -23,6 +23,7 @@ pub mod dfs;
 pub mod event;
 pub mod gurt;
 pub mod handle;
+pub mod kvarray;
 pub mod obj;
 pub mod pool;
 pub mod prop;

@@ -26,7 +26,7 @@ pub struct ArrayHandle {
     pub chunk_size: u64,
 }
 
-fn no_tx(th: daos_handle_t) -> Result<(), Error> {
+pub(crate) fn no_tx(th: daos_handle_t) -> Result<(), Error> {
     if th.cookie != 0 {
         return Err(Error::new(
             Der::NoHdl,
@@ -256,7 +256,7 @@ pub unsafe extern "C" fn daos_obj_generate_oid(
 }
 
 /// Completes an operation that needs no message (open, close) in the event's way.
-fn local<T: Send + 'static>(
+pub(crate) fn local<T: Send + 'static>(
     ev: *mut daos_event_t,
     value: Result<T, Error>,
     finish: impl FnOnce(T) + Send + 'static,
@@ -634,7 +634,7 @@ unsafe fn pack_keys(
 ///
 /// # Safety
 /// As those functions.
-unsafe fn list_keys(
+pub(crate) unsafe fn list_keys(
     oh: daos_handle_t,
     th: daos_handle_t,
     dkey: Option<*const d_iov_t>,
