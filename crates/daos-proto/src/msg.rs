@@ -903,3 +903,17 @@ impl Wire for Empty {
         Ok(Empty)
     }
 }
+
+wire_struct! {
+    /// `SvcForward` request: a pool service request the leader has applied, replayed on
+    /// another engine of the pool with the leader's clock reading, so that the copies agree
+    /// on timestamps and snapshot epochs.
+    pub struct SvcForwardReq {
+        /// The original opcode.
+        pub opcode: u32,
+        /// The leader's HLC reading when it applied the request.
+        pub now: u64,
+        /// The original request body.
+        pub body: Blob,
+    }
+}

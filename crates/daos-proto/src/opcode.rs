@@ -30,6 +30,9 @@ pub enum Opcode {
     ContSnapDestroy = 18,
     /// Reserve object ids.
     ContAllocOids = 19,
+    /// A pool service change forwarded by the service leader to the pool's other engines,
+    /// so that every engine's targets know the pool's containers, handles and snapshots.
+    SvcForward = 20,
     /// Create a pool's targets on an engine (from the control plane).
     MgmtPoolCreate = 40,
     /// Destroy a pool's targets on an engine.
@@ -68,6 +71,7 @@ impl Opcode {
             17 => ContSnapList,
             18 => ContSnapDestroy,
             19 => ContAllocOids,
+            20 => SvcForward,
             40 => MgmtPoolCreate,
             41 => MgmtPoolDestroy,
             42 => MgmtPoolQuery,

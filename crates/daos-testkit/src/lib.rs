@@ -34,7 +34,9 @@ pub fn bin(name: &str) -> PathBuf {
 /// Options of a test system.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Targets of the engine.
+    /// Engines (one process each, ranks 0..engines, all on this host).
+    pub engines: u32,
+    /// Targets of each engine.
     pub targets: u32,
     /// Provider (`ofi+tcp`, `ofi+shm`).
     pub provider: String,
@@ -49,6 +51,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            engines: 1,
             targets: 2,
             provider: "ofi+tcp".into(),
             scm_gb: 1,
@@ -58,7 +61,7 @@ impl Default for Options {
     }
 }
 
-/// A running one-engine system.
+/// A running system: one `daos_server` and its engines.
 pub struct TestSystem {
     /// Temporary directory holding everything.
     pub dir: tempfile::TempDir,
@@ -111,7 +114,7 @@ impl TestSystem {
             .prefix("daos-rs-test")
             .tempdir()
             .map_err(|e| e.to_string())?;
-        let ports = free_ports(options.targets as u16 + 2);
+        let ports = free_ports(1 + options.engines as u16 * (options.targets as u16 + 1));
         let (port, fabric_port) = (ports, ports + 1);
         let mut system = TestSystem {
             dir,
@@ -127,20 +130,55 @@ impl TestSystem {
 
     fn write_config(&self) {
         let d = self.dir.path().display();
-        let yaml = format!(
+        let mut yaml = format!(
             "name: daos_server\nport: {port}\nprovider: {provider}\nsocket_dir: {d}/run/server\n\
              control_log_file: {d}/server.log\ntransport_config:\n  allow_insecure: true\n\
-             engines:\n- targets: {targets}\n  fabric_iface: lo\n  fabric_iface_port: {fabric}\n\
-             \x20 log_file: {d}/engine.log\n  log_mask: DEBUG\n  storage:\n  - class: ram\n    scm_mount: {d}/scm\n\
-             \x20   scm_size: {scm}\n  - class: file\n    bdev_list: [{d}/bdev]\n    bdev_size: {bdev}\n",
+             engines:\n",
             port = self.port,
             provider = self.options.provider,
-            targets = self.options.targets,
-            fabric = self.fabric_port,
-            scm = self.options.scm_gb,
-            bdev = self.options.bdev_gb,
         );
+        for rank in 0..self.options.engines {
+            yaml += &format!(
+                "- targets: {targets}\n  fabric_iface: lo\n  fabric_iface_port: {fabric}\n\
+                 \x20 log_file: {log}\n  log_mask: DEBUG\n  storage:\n  - class: ram\n    scm_mount: {scm}\n\
+                 \x20   scm_size: {scm_gb}\n  - class: file\n    bdev_list: [{bdev}]\n    bdev_size: {bdev_gb}\n",
+                targets = self.options.targets,
+                fabric = self.fabric_port + rank as u16 * (self.options.targets as u16 + 1),
+                log = self.dir.path().join(Self::engine_log_name(rank)).display(),
+                scm = self.scm_path_of(rank).display(),
+                bdev = self.bdev_path_of(rank).display(),
+                scm_gb = self.options.scm_gb,
+                bdev_gb = self.options.bdev_gb,
+            );
+        }
         std::fs::write(self.config_path(), yaml).expect("writing server config");
+    }
+
+    /// The log file name of an engine (`engine.log` for rank 0, `engine<rank>.log` after).
+    pub fn engine_log_name(rank: u32) -> String {
+        if rank == 0 {
+            "engine.log".into()
+        } else {
+            format!("engine{rank}.log")
+        }
+    }
+
+    /// The metadata directory of an engine.
+    pub fn scm_path_of(&self, rank: u32) -> PathBuf {
+        if rank == 0 {
+            self.dir.path().join("scm")
+        } else {
+            self.dir.path().join(format!("scm{rank}"))
+        }
+    }
+
+    /// The data file of an engine.
+    pub fn bdev_path_of(&self, rank: u32) -> PathBuf {
+        if rank == 0 {
+            self.dir.path().join("bdev")
+        } else {
+            self.dir.path().join(format!("bdev{rank}"))
+        }
     }
 
     /// The server config file.
@@ -260,21 +298,47 @@ impl TestSystem {
 
     /// PIDs of this system's engines.
     pub fn engine_pids(&self) -> Vec<i32> {
-        let config = self.dir.path().join("run/server/engine0.json");
-        let mut pids = Vec::new();
+        (0..self.options.engines)
+            .filter_map(|rank| self.engine_pid(rank))
+            .collect()
+    }
+
+    /// PID of one engine, if it runs.
+    pub fn engine_pid(&self, rank: u32) -> Option<i32> {
+        let config = self
+            .dir
+            .path()
+            .join(format!("run/server/engine{rank}.json"));
+        let config = config.to_string_lossy().to_string();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
                 continue;
             };
             let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            if cmdline.contains("daos_engine")
-                && cmdline.contains(config.to_string_lossy().as_ref())
-            {
-                pids.push(pid);
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            let is_engine = args
+                .first()
+                .is_some_and(|a| String::from_utf8_lossy(a).ends_with("daos_engine"));
+            if is_engine && args.contains(&config.as_bytes()) {
+                return Some(pid);
             }
         }
-        pids
+        None
+    }
+
+    /// Kills one engine with SIGKILL, as a crash of its node would, and waits until it is gone.
+    pub fn kill_engine(&self, rank: u32) {
+        let Some(pid) = self.engine_pid(rank) else {
+            panic!("engine {rank} is not running");
+        };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.engine_pid(rank).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Kills the server and its engine with SIGKILL, as a crash would.
@@ -343,12 +407,12 @@ impl TestSystem {
 
     /// The data file (for corruption tests).
     pub fn bdev_path(&self) -> PathBuf {
-        self.dir.path().join("bdev")
+        self.bdev_path_of(0)
     }
 
     /// The directory of the metadata.
     pub fn scm_path(&self) -> PathBuf {
-        self.dir.path().join("scm")
+        self.scm_path_of(0)
     }
 }
 
@@ -356,7 +420,9 @@ impl Drop for TestSystem {
     fn drop(&mut self) {
         self.stop();
         if std::thread::panicking() {
-            for name in ["server.out", "engine.log"] {
+            let mut names = vec!["server.out".to_string()];
+            names.extend((0..self.options.engines).map(Self::engine_log_name));
+            for name in &names {
                 let text = self.log(name);
                 let tail: String = text
                     .lines()

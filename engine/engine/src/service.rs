@@ -183,6 +183,8 @@ pub struct Service {
     hlc: Arc<Hlc>,
     targets: Vec<Mailbox>,
     pools: HashMap<Uuid, PoolSvc>,
+    /// While replaying a forwarded request: the leader's clock reading, used instead of ours.
+    forced_now: Option<u64>,
 }
 
 fn svc_path(meta_dir: &Path, pool: &Uuid) -> PathBuf {
@@ -206,6 +208,7 @@ impl Service {
             hlc,
             targets,
             pools: HashMap::new(),
+            forced_now: None,
         };
         let pools_dir = service.meta_dir.join("pools");
         if let Ok(entries) = std::fs::read_dir(&pools_dir) {
@@ -249,6 +252,45 @@ impl Service {
         Ok(service)
     }
 
+    /// The clock reading a change is stamped with: the leader's when replaying its change.
+    fn now(&self) -> u64 {
+        self.forced_now.unwrap_or_else(|| self.hlc.now())
+    }
+
+    /// Service addresses of the pool's other engines, to which the leader forwards changes.
+    fn peers(&self, pool: &Uuid) -> Vec<Vec<u8>> {
+        self.pools.get(pool).map_or_else(Vec::new, |svc| {
+            svc.meta
+                .map
+                .ranks
+                .iter()
+                .filter(|r| {
+                    r.rank != self.rank && r.targets.iter().any(|t| rank_alive_state(t.state))
+                })
+                .map(|r| r.service_addr.clone())
+                .collect()
+        })
+    }
+
+    /// Applies a change the pool's leader forwarded, with the leader's clock reading.
+    fn serve_forwarded(&mut self, req: SvcForwardReq) -> Result<Vec<u8>> {
+        let opcode = u16::try_from(req.opcode)
+            .ok()
+            .and_then(Opcode::from_u16)
+            .filter(|op| is_replicated(*op))
+            .ok_or_else(|| {
+                Error::new(
+                    Der::Proto,
+                    format!("opcode {} cannot be forwarded", req.opcode),
+                )
+            })?;
+        self.hlc.observe(req.now);
+        self.forced_now = Some(req.now);
+        let result = self.serve(opcode, Decoder::new(&req.body.0));
+        self.forced_now = None;
+        result
+    }
+
     fn pool(&mut self, uuid: &Uuid) -> Result<&mut PoolSvc> {
         self.pools.get_mut(uuid).ok_or_else(|| {
             Error::new(
@@ -285,6 +327,7 @@ impl Service {
             Opcode::ContSnapList => self.snap_list(decode_body(body)?),
             Opcode::ContSnapDestroy => self.snap_destroy(decode_body(body)?),
             Opcode::ContAllocOids => self.alloc_oids(decode_body(body)?),
+            Opcode::SvcForward => self.serve_forwarded(decode_body(body)?),
             Opcode::MgmtPoolCreate => self.mgmt_pool_create(decode_body(body)?),
             Opcode::MgmtPoolDestroy => self.mgmt_pool_destroy(decode_body(body)?),
             Opcode::MgmtPoolQuery => self.mgmt_pool_query(decode_body(body)?),
@@ -383,7 +426,7 @@ impl Service {
     }
 
     fn cont_create(&mut self, req: ContCreateReq) -> Result<Vec<u8>> {
-        let now = self.hlc.now();
+        let now = self.now();
         let svc = self.pool(&req.pool)?;
         svc.check_pool_handle(&req.pool_handle)?;
         if req.cont.is_nil() {
@@ -592,7 +635,7 @@ impl Service {
     }
 
     fn snap_create(&mut self, req: SnapCreateReq) -> Result<Vec<u8>> {
-        let epoch = self.hlc.now();
+        let epoch = self.now();
         let svc = self.cont_handle(&req.handle)?;
         let cont = svc
             .meta
@@ -845,6 +888,44 @@ fn fill_container_defaults(props: &mut Props, pool_props: &Props, cred: &Credent
     Ok(())
 }
 
+/// Whether a service request changes state the pool's other engines must share: their
+/// targets check container handles and snapshots locally, as DAOS's do (DAOS propagates
+/// them with IV broadcasts from the pool service leader).
+fn is_replicated(opcode: Opcode) -> bool {
+    matches!(
+        opcode,
+        Opcode::PoolConnect
+            | Opcode::PoolDisconnect
+            | Opcode::ContCreate
+            | Opcode::ContOpen
+            | Opcode::ContClose
+            | Opcode::ContDestroy
+            | Opcode::ContSnapCreate
+            | Opcode::ContSnapDestroy
+            | Opcode::ContAllocOids
+    )
+}
+
+/// Whether a target in this state belongs to a live engine (changes are forwarded to it).
+fn rank_alive_state(state: daos_placement::TargetState) -> bool {
+    !matches!(state, daos_placement::TargetState::Down)
+}
+
+/// How long the leader waits for another engine to apply a forwarded change. An engine that
+/// does not answer is dead or cut off; it is excluded from the pool by failure handling.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Room for a forwarded change's reply body (the container reply with its properties).
+const FORWARD_REPLY_MAX: usize = 16 * 1024;
+
+/// A served request: where the reply goes, and the changes to forward before replying.
+struct Served {
+    peer: daos_fabric::FiAddr,
+    rpc_id: u64,
+    reply: Vec<u8>,
+    forwards: Vec<(Vec<u8>, SvcForwardReq)>,
+}
+
 /// Runs the service context until `stop` is set.
 pub fn run(net: Arc<NetContext>, mut service: Service, stop: Arc<AtomicBool>) {
     net.enable_requests(64, daos_proto::MESSAGE_SIZE_MAX);
@@ -853,10 +934,14 @@ pub fn run(net: Arc<NetContext>, mut service: Service, stop: Arc<AtomicBool>) {
         let mut busy = net.progress();
         while let Some(incoming) = net.take_request() {
             busy += 1;
-            if let Some((peer, rpc_id, reply)) = serve_one(&net, &mut service, incoming) {
+            if let Some(served) = serve_one(&net, &mut service, incoming) {
                 let net = net.clone();
                 exec.spawn(Box::pin(async move {
-                    if let Err(err) = rpc::send(&net, peer, rpc_id, reply).await {
+                    let mut reply = served.reply;
+                    if let Err(err) = forward_all(&net, served.forwards).await {
+                        reply = error_reply(&reply, &err);
+                    }
+                    if let Err(err) = rpc::send(&net, served.peer, served.rpc_id, reply).await {
                         tracing::warn!("service reply not delivered: {err}");
                     }
                 }));
@@ -876,11 +961,68 @@ pub fn run(net: Arc<NetContext>, mut service: Service, stop: Arc<AtomicBool>) {
     }
 }
 
-fn serve_one(
-    net: &Arc<NetContext>,
-    service: &mut Service,
-    incoming: Incoming,
-) -> Option<(daos_fabric::FiAddr, u64, Vec<u8>)> {
+/// Sends forwarded changes to the pool's other engines, all at once, and waits for them.
+/// An engine that cannot be reached is skipped (failure handling excludes it); an engine
+/// that refuses the change fails the whole request, since its targets would then disagree.
+async fn forward_all(net: &Arc<NetContext>, forwards: Vec<(Vec<u8>, SvcForwardReq)>) -> Result<()> {
+    let calls = forwards.into_iter().map(|(addr, forward)| {
+        let net = net.clone();
+        async move {
+            let rpc_id = net.next_rpc_id();
+            let capacity = FORWARD_REPLY_MAX
+                + daos_proto::header::REPLY_HEADER_SIZE
+                + daos_proto::header::TRAILER_SIZE;
+            let header = daos_proto::RequestHeader {
+                opcode: Opcode::SvcForward,
+                rpc_id,
+                reply_capacity: capacity as u32,
+                map_version: 0,
+                hlc: forward.now,
+                sender: net.name().to_vec(),
+            };
+            let msg = daos_proto::encode_request(&header, &forward);
+            let peer = net.resolve(&addr)?;
+            match rpc::call(&net, peer, rpc_id, msg, capacity, FORWARD_TIMEOUT).await {
+                Ok(reply) => {
+                    let (header, _) = daos_proto::header::decode_reply(&reply)?;
+                    if header.status != 0 {
+                        return Err(Error::new(
+                            Der::from_value(-header.status).unwrap_or(Der::Misc),
+                            "another engine of the pool refused the change",
+                        ));
+                    }
+                    Ok(())
+                }
+                Err(err) if matches!(err.der(), Der::Unreach | Der::Timedout) => {
+                    tracing::warn!("forwarded change not delivered: {err}");
+                    Ok(())
+                }
+                Err(err) => Err(err),
+            }
+        }
+    });
+    for result in futures::future::join_all(calls).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// The reply `ok_reply` turned into an error reply with `err`'s status.
+fn error_reply(ok_reply: &[u8], err: &Error) -> Vec<u8> {
+    tracing::warn!("forwarding a pool service change: {err}");
+    match daos_proto::header::decode_reply(ok_reply) {
+        Ok((header, _)) => {
+            let header = daos_proto::ReplyHeader {
+                status: err.rc(),
+                ..header
+            };
+            daos_proto::header::seal(daos_proto::header::begin_reply(&header))
+        }
+        Err(_) => ok_reply.to_vec(),
+    }
+}
+
+fn serve_one(net: &Arc<NetContext>, service: &mut Service, incoming: Incoming) -> Option<Served> {
     let data = incoming.data;
     let route = daos_proto::header::salvage_route(&data)?;
     let peer = match net.resolve(&route.sender) {
@@ -890,6 +1032,7 @@ fn serve_one(
             return None;
         }
     };
+    let mut forwards = Vec::new();
     let (status, body) = if incoming.truncated {
         (Der::Overflow.rc(), Vec::new())
     } else {
@@ -900,8 +1043,19 @@ fn serve_one(
             }
             Ok((header, body)) => {
                 service.hlc.observe(header.hlc);
-                match service.serve(header.opcode, body) {
-                    Ok(body) => (0, body),
+                let raw_body = body.clone();
+                // A change is stamped with one clock reading, which its forwards carry.
+                let now = service.hlc.now();
+                service.forced_now = Some(now);
+                let result = service.serve(header.opcode, body);
+                service.forced_now = None;
+                match result {
+                    Ok(reply) => {
+                        if is_replicated(header.opcode) {
+                            forwards = forward_requests(service, header.opcode, raw_body, now);
+                        }
+                        (0, reply)
+                    }
                     Err(err) => {
                         if matches!(err.der(), Der::Nonexist | Der::Exist | Der::Busy) {
                             tracing::debug!("{:?}: {err}", header.opcode);
@@ -932,5 +1086,36 @@ fn serve_one(
         msg = daos_proto::header::seal(daos_proto::header::begin_reply(&header));
     }
     net.recycle(data);
-    Some((peer, route.rpc_id, msg))
+    Some(Served {
+        peer,
+        rpc_id: route.rpc_id,
+        reply: msg,
+        forwards,
+    })
+}
+
+/// The `SvcForward` requests that replay a change the leader just applied on the pool's
+/// other engines (every replicated request body starts with the pool's UUID).
+fn forward_requests(
+    service: &Service,
+    opcode: Opcode,
+    mut body: Decoder<'_>,
+    now: u64,
+) -> Vec<(Vec<u8>, SvcForwardReq)> {
+    let Ok(bytes) = body.raw(body.remaining(), "body") else {
+        return Vec::new();
+    };
+    let Ok(pool) = Uuid::decode(&mut Decoder::new(bytes)) else {
+        return Vec::new();
+    };
+    let forward = SvcForwardReq {
+        opcode: u32::from(opcode as u16),
+        now,
+        body: Blob(bytes.to_vec()),
+    };
+    service
+        .peers(&pool)
+        .into_iter()
+        .map(|addr| (addr, forward.clone()))
+        .collect()
 }
