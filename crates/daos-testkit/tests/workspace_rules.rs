@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const PURE: &[&str] = &["daos-types", "daos-placement", "daos-proto"];
 const PURE_MAY_USE: &[&str] = &["crc32c", "uuid", "xxhash-rust"];
 
-/// The only packages allowed to contain `unsafe`: FFI (libfabric, io_uring, the client's
+/// The only packages allowed to contain `unsafe`: FFI (libfabric, io_uring, ISA-L, the client's
 /// caller-owned buffers, the C ABI), O_DIRECT memory, and the server's `pre_exec`. Every other crate root
 /// must say `#![forbid(unsafe_code)]`.
 const MAY_USE_UNSAFE: &[&str] = &[
@@ -23,6 +23,7 @@ const MAY_USE_UNSAFE: &[&str] = &[
     "daos-server",
     "daos-perf",
     "daos-capi",
+    "daos-ec",
 ];
 
 /// Each system interface has one door.
