@@ -637,6 +637,8 @@ wire_struct! {
         pub targets: Vec<TargetSpace>,
         /// Open pool handles on this engine's service.
         pub handles: u32,
+        /// This engine's copy of the pool map.
+        pub map: WireMap,
     }
 }
 
@@ -915,5 +917,36 @@ wire_struct! {
         pub now: u64,
         /// The original request body.
         pub body: Blob,
+    }
+}
+
+/// `MgmtPoolUpdateReq::op`: exclude targets (DAOS `dmg pool exclude`, and `self_heal`).
+pub const POOL_UPDATE_EXCLUDE: u32 = 1;
+/// `MgmtPoolUpdateReq::op`: drain targets (`dmg pool drain`).
+pub const POOL_UPDATE_DRAIN: u32 = 2;
+/// `MgmtPoolUpdateReq::op`: reintegrate targets (`dmg pool reintegrate`).
+pub const POOL_UPDATE_REINTEGRATE: u32 = 3;
+
+wire_struct! {
+    /// `MgmtPoolUpdate` request: one rank's targets change state in a pool's map.
+    pub struct MgmtPoolUpdateReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// One of `POOL_UPDATE_*`.
+        pub op: u32,
+        /// The engine.
+        pub rank: u32,
+        /// Target indexes within the engine; empty means all of them.
+        pub targets: Vec<u32>,
+    }
+}
+
+wire_struct! {
+    /// `MgmtPoolUpdate` reply.
+    pub struct MgmtPoolUpdateReply {
+        /// The pool map version after the change.
+        pub map_version: u32,
+        /// The pool map after the change.
+        pub map: WireMap,
     }
 }

@@ -41,6 +41,9 @@ pub enum Opcode {
     MgmtPoolQuery = 42,
     /// Liveness check and engine facts.
     MgmtPing = 43,
+    /// Change targets' states in a pool map: exclude, drain, reintegrate (from the control
+    /// plane, to the pool service leader, which forwards it to the pool's other engines).
+    MgmtPoolUpdate = 44,
     /// Update (write) akeys under one dkey.
     ObjUpdate = 60,
     /// Fetch (read) akeys under one dkey.
@@ -76,6 +79,7 @@ impl Opcode {
             41 => MgmtPoolDestroy,
             42 => MgmtPoolQuery,
             43 => MgmtPing,
+            44 => MgmtPoolUpdate,
             60 => ObjUpdate,
             61 => ObjFetch,
             62 => ObjPunch,

@@ -119,6 +119,12 @@ enum PoolCommand {
         /// Pool label or UUID.
         pool: String,
     },
+    /// Exclude a rank's targets from a pool (their data is rebuilt elsewhere).
+    Exclude(PoolTargetsArgs),
+    /// Drain a rank's targets: move their data elsewhere, then exclude them.
+    Drain(PoolTargetsArgs),
+    /// Return excluded targets to a pool.
+    Reintegrate(PoolTargetsArgs),
     /// Destroy a pool.
     Destroy {
         /// Destroy even with connected handles.
@@ -130,6 +136,19 @@ enum PoolCommand {
         /// Pool label or UUID.
         pool: String,
     },
+}
+
+/// Which targets `dmg pool exclude|drain|reintegrate` changes.
+#[derive(clap::Args)]
+struct PoolTargetsArgs {
+    /// The engine's rank.
+    #[arg(long)]
+    rank: u32,
+    /// Target indexes within the engine (`0,1`); all when absent.
+    #[arg(long = "target-idx", value_delimiter = ',')]
+    target_idx: Vec<u32>,
+    /// Pool label or UUID.
+    pool: String,
 }
 
 fn status_error(status: tonic::Status) -> Error {
@@ -456,6 +475,35 @@ async fn pool(
             value["rebuild"] =
                 json!({"status": 0, "state": reply.rebuild_state, "objects": 0, "records": 0});
             Ok((value, text))
+        }
+        PoolCommand::Exclude(args) | PoolCommand::Drain(args) | PoolCommand::Reintegrate(args) => {
+            let op = match command {
+                PoolCommand::Exclude(_) => "exclude",
+                PoolCommand::Drain(_) => "drain",
+                _ => "reintegrate",
+            };
+            let reply = client
+                .pool_update(PoolUpdateReq {
+                    id: args.pool.clone(),
+                    op: op.into(),
+                    rank: args.rank,
+                    targets: args.target_idx.clone(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let verb = match op {
+                "exclude" => "Exclude",
+                "drain" => "Drain",
+                _ => "Reintegration",
+            };
+            Ok((
+                json!({"map_version": reply.map_version}),
+                format!(
+                    "{verb} command succeeded (pool map version {})\n",
+                    reply.map_version
+                ),
+            ))
         }
         PoolCommand::Destroy {
             force,

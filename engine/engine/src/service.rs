@@ -331,6 +331,7 @@ impl Service {
             Opcode::MgmtPoolCreate => self.mgmt_pool_create(decode_body(body)?),
             Opcode::MgmtPoolDestroy => self.mgmt_pool_destroy(decode_body(body)?),
             Opcode::MgmtPoolQuery => self.mgmt_pool_query(decode_body(body)?),
+            Opcode::MgmtPoolUpdate => self.mgmt_pool_update(decode_body(body)?),
             Opcode::MgmtPing => Ok(encode(&PingReply {
                 rank: self.rank,
                 targets: self.targets.len() as u32,
@@ -792,13 +793,61 @@ impl Service {
         Ok(Vec::new())
     }
 
+    /// Changes target states in the pool map (exclude, drain, reintegrate), bumping its
+    /// version. Follows DAOS's `dmg pool exclude|drain|reintegrate` and `self_heal`.
+    ///
+    /// Errors: `-DER_NONEXIST` for an unknown pool, rank or target; `-DER_INVAL` for an
+    /// unknown operation or a change the target's state does not allow.
+    fn mgmt_pool_update(&mut self, req: MgmtPoolUpdateReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        let mut map = svc.meta.map.clone();
+        if req.targets.is_empty() {
+            match req.op {
+                POOL_UPDATE_EXCLUDE => map.exclude_rank(req.rank)?,
+                POOL_UPDATE_DRAIN => map.drain_rank(req.rank)?,
+                POOL_UPDATE_REINTEGRATE => map.reintegrate_rank(req.rank)?,
+                op => return Err(Error::new(Der::Inval, format!("unknown pool update {op}"))),
+            }
+        }
+        for &target in &req.targets {
+            match req.op {
+                POOL_UPDATE_EXCLUDE => map.exclude_target(req.rank, target)?,
+                POOL_UPDATE_DRAIN => map.drain_target(req.rank, target)?,
+                POOL_UPDATE_REINTEGRATE => map.reintegrate_target(req.rank, target)?,
+                op => return Err(Error::new(Der::Inval, format!("unknown pool update {op}"))),
+            }
+        }
+        let old = std::mem::replace(&mut svc.meta.map, map);
+        if let Err(err) = svc.persist() {
+            svc.meta.map = old;
+            return Err(err);
+        }
+        tracing::info!(
+            "pool {}: map version {} after update {} of rank {}",
+            req.pool,
+            svc.meta.map.version,
+            req.op,
+            req.rank
+        );
+        Ok(encode(&MgmtPoolUpdateReply {
+            map_version: svc.meta.map.version,
+            map: WireMap(svc.meta.map.clone()),
+        }))
+    }
+
     fn mgmt_pool_query(&mut self, req: MgmtPoolQueryReq) -> Result<Vec<u8>> {
         let spaces = self.space(&req.pool)?;
         let handles = self
             .pools
             .get(&req.pool)
             .map_or(0, |s| s.pool_handles.len() as u32);
+        let map = self
+            .pools
+            .get(&req.pool)
+            .map(|s| s.meta.map.clone())
+            .unwrap_or_default();
         Ok(encode(&MgmtPoolQueryReply {
+            map: WireMap(map),
             targets: spaces
                 .iter()
                 .enumerate()
@@ -903,12 +952,14 @@ fn is_replicated(opcode: Opcode) -> bool {
             | Opcode::ContSnapCreate
             | Opcode::ContSnapDestroy
             | Opcode::ContAllocOids
+            | Opcode::MgmtPoolUpdate
     )
 }
 
 /// Whether a target in this state belongs to a live engine (changes are forwarded to it).
 fn rank_alive_state(state: daos_placement::TargetState) -> bool {
-    !matches!(state, daos_placement::TargetState::Down)
+    use daos_placement::TargetState;
+    !matches!(state, TargetState::Down | TargetState::DownOut)
 }
 
 /// How long the leader waits for another engine to apply a forwarded change. An engine that

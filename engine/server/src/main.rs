@@ -167,6 +167,8 @@ async fn start_engine(
             tracing::error!("engine {rank} exited unexpectedly: {text}");
             eprintln!("daos_server: engine {rank} exited unexpectedly: {text}");
             ms.member_down(rank, "errored", format!("exited: {text}"));
+            let ms = ms.clone();
+            tokio::task::spawn_blocking(move || ms.self_heal(rank));
         }
     });
     Ok(EngineProcess { rank, pid })

@@ -12,7 +12,8 @@ use daos_control::mgmt::*;
 use daos_placement::{PoolMap, RankEntry, TargetEntry, TargetState};
 use daos_proto::msg::{
     Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
-    MgmtPoolQueryReq, WireMap, WireProps,
+    MgmtPoolQueryReq, MgmtPoolUpdateReply, MgmtPoolUpdateReq, WireMap, WireProps,
+    POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_REINTEGRATE,
 };
 use daos_proto::Opcode;
 use daos_types::label::EntityRef;
@@ -360,7 +361,8 @@ impl Ms {
                         .map(|(i, addr)| TargetEntry {
                             index: i as u32,
                             addr: addr.clone(),
-                            state: TargetState::Up,
+                            state: TargetState::UpIn,
+                            fseq: 0,
                         })
                         .collect(),
                 })
@@ -455,28 +457,114 @@ impl Ms {
         Ok(PoolDestroyResp {})
     }
 
-    fn pool_space(&self, pool: &PoolRecord) -> Result<(PoolSummary, Vec<TargetSummary>, u32)> {
+    /// The first service rank of a pool that is a joined member (where pool changes go).
+    fn pool_leader(&self, pool: &PoolRecord) -> Result<u32> {
+        let joined = self.joined();
+        pool.svc_ranks
+            .iter()
+            .copied()
+            .find(|r| joined.iter().any(|m| m.rank == *r))
+            .ok_or_else(|| {
+                Error::new(
+                    Der::NoService,
+                    format!(
+                        "pool {}: no service rank ({:?}) is running",
+                        pool.label, pool.svc_ranks
+                    ),
+                )
+            })
+    }
+
+    /// Changes one rank's target states in a pool's map through its leader.
+    fn pool_update(
+        &self,
+        pool: &PoolRecord,
+        op: u32,
+        rank: u32,
+        targets: Vec<u32>,
+    ) -> Result<MgmtPoolUpdateReply> {
+        if !pool.ranks.contains(&rank) {
+            return Err(Error::new(
+                Der::Nonexist,
+                format!("rank {rank} is not in pool {}", pool.label),
+            ));
+        }
+        let leader = self.pool_leader(pool)?;
+        self.engine_call(
+            leader,
+            Opcode::MgmtPoolUpdate,
+            &MgmtPoolUpdateReq {
+                pool: pool.uuid,
+                op,
+                rank,
+                targets,
+            },
+        )
+    }
+
+    /// DAOS's `self_heal` (exclude): a rank that died is excluded from every pool it
+    /// serves, so that clients stop waiting for it and rebuild can start.
+    pub fn self_heal(&self, rank: u32) {
+        let pools = self.pools.lock().expect("pools lock").clone();
+        for pool in pools.iter().filter(|p| p.ranks.contains(&rank)) {
+            match self.pool_update(pool, POOL_UPDATE_EXCLUDE, rank, Vec::new()) {
+                Ok(reply) => tracing::info!(
+                    "pool {}: rank {rank} excluded, map version {}",
+                    pool.label,
+                    reply.map_version
+                ),
+                Err(err) => tracing::error!("pool {}: excluding rank {rank}: {err}", pool.label),
+            }
+        }
+    }
+
+    fn pool_space(
+        &self,
+        pool: &PoolRecord,
+    ) -> Result<(PoolSummary, Vec<TargetSummary>, u32, PoolMap)> {
+        let leader = self.pool_leader(pool)?;
+        let joined = self.joined();
         let mut targets = Vec::new();
         let mut handles = 0;
+        let mut map = PoolMap::default();
+        let mut spaces = std::collections::HashMap::new();
         for rank in &pool.ranks {
+            if !joined.iter().any(|m| m.rank == *rank) {
+                continue;
+            }
             let reply: MgmtPoolQueryReply = self.engine_call(
                 *rank,
                 Opcode::MgmtPoolQuery,
                 &MgmtPoolQueryReq { pool: pool.uuid },
             )?;
-            handles += reply.handles;
+            if *rank == leader {
+                handles = reply.handles;
+                map = reply.map.0.clone();
+            }
             for t in reply.targets {
+                spaces.insert((*rank, t.target), t);
+            }
+        }
+        for rank in &map.ranks {
+            for t in &rank.targets {
+                let space = spaces.get(&(rank.rank, t.index));
                 targets.push(TargetSummary {
-                    rank: *rank,
-                    target: t.target,
-                    state: "up".into(),
-                    scm_total: t.scm_total,
-                    scm_free: t.scm_free,
-                    nvme_total: t.nvme_total,
-                    nvme_free: t.nvme_free,
+                    rank: rank.rank,
+                    target: t.index,
+                    state: t.state.name().to_lowercase(),
+                    scm_total: space.map_or(0, |s| s.scm_total),
+                    scm_free: space.map_or(0, |s| s.scm_free),
+                    nvme_total: space.map_or(0, |s| s.nvme_total),
+                    nvme_free: space.map_or(0, |s| s.nvme_free),
                 });
             }
         }
+        let disabled = map
+            .ranks
+            .iter()
+            .flat_map(|r| &r.targets)
+            .filter(|t| matches!(t.state, TargetState::Down | TargetState::DownOut))
+            .count() as u32;
         let summary = PoolSummary {
             uuid: pool.uuid.to_string(),
             label: pool.label.clone(),
@@ -485,12 +573,12 @@ impl Ms {
             scm_free: targets.iter().map(|t| t.scm_free).sum(),
             nvme_total: targets.iter().map(|t| t.nvme_total).sum(),
             nvme_free: targets.iter().map(|t| t.nvme_free).sum(),
-            state: "Ready".into(),
+            state: if disabled > 0 { "Degraded" } else { "Ready" }.into(),
             targets_total: targets.len() as u32,
-            targets_disabled: 0,
+            targets_disabled: disabled,
             error: String::new(),
         };
-        Ok((summary, targets, handles))
+        Ok((summary, targets, handles, map))
     }
 
     fn pool_list(&self) -> Result<PoolListResp> {
@@ -498,7 +586,7 @@ impl Ms {
         let mut out = Vec::new();
         for pool in &pools {
             match self.pool_space(pool) {
-                Ok((summary, _, _)) => out.push(summary),
+                Ok((summary, _, _, _)) => out.push(summary),
                 Err(err) => out.push(PoolSummary {
                     uuid: pool.uuid.to_string(),
                     label: pool.label.clone(),
@@ -514,7 +602,12 @@ impl Ms {
 
     fn pool_query(&self, req: PoolQueryReq) -> Result<PoolQueryResp> {
         let pool = self.find_pool(&req.id)?;
-        let (summary, targets, handles) = self.pool_space(&pool)?;
+        let (summary, targets, handles, map) = self.pool_space(&pool)?;
+        let rank_up = |r: &&daos_placement::RankEntry| {
+            r.targets
+                .iter()
+                .any(|t| !matches!(t.state, TargetState::Down | TargetState::DownOut))
+        };
         let min = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).min().unwrap_or(0);
         let max = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).max().unwrap_or(0);
         Ok(PoolQueryResp {
@@ -524,12 +617,17 @@ impl Ms {
             nvme_max_free: max(|t| t.nvme_free),
             pool: Some(summary),
             targets,
-            map_version: 1,
-            leader: pool.svc_ranks.first().copied().unwrap_or(0),
+            map_version: map.version,
+            leader: self.pool_leader(&pool)?,
             connected_handles: handles,
             rebuild_state: "idle".into(),
-            enabled_ranks: pool.ranks.clone(),
-            disabled_ranks: Vec::new(),
+            enabled_ranks: map.ranks.iter().filter(rank_up).map(|r| r.rank).collect(),
+            disabled_ranks: map
+                .ranks
+                .iter()
+                .filter(|r| !rank_up(r))
+                .map(|r| r.rank)
+                .collect(),
         })
     }
 
@@ -560,6 +658,32 @@ impl Ms {
             service_uri: m.service.clone(),
             error: m.error.clone(),
         }
+    }
+
+    fn pool_update_cmd(&self, req: PoolUpdateReq) -> Result<PoolUpdateResp> {
+        let pool = self.find_pool(&req.id)?;
+        let op = match req.op.as_str() {
+            "exclude" => POOL_UPDATE_EXCLUDE,
+            "drain" => POOL_UPDATE_DRAIN,
+            "reintegrate" => POOL_UPDATE_REINTEGRATE,
+            other => {
+                return Err(Error::new(
+                    Der::Inval,
+                    format!("unknown pool update {other:?}"),
+                ))
+            }
+        };
+        let reply = self.pool_update(&pool, op, req.rank, req.targets)?;
+        tracing::info!(
+            "pool {}: {} rank {}, map version {}",
+            pool.label,
+            req.op,
+            req.rank,
+            reply.map_version
+        );
+        Ok(PoolUpdateResp {
+            map_version: reply.map_version,
+        })
     }
 
     fn pool_find(&self, req: PoolFindReq) -> Result<PoolFindResp> {
@@ -652,6 +776,17 @@ impl MgmtSvc for MgmtService {
             .attach_info(req.into_inner())
             .map(Response::new)
             .map_err(status)
+    }
+
+    async fn pool_update(
+        &self,
+        req: Request<PoolUpdateReq>,
+    ) -> std::result::Result<Response<PoolUpdateResp>, Status> {
+        let ms = self.0.clone();
+        let req = req.into_inner();
+        blocking(move || ms.pool_update_cmd(req))
+            .await
+            .map(Response::new)
     }
 
     async fn pool_find(

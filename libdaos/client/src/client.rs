@@ -274,6 +274,13 @@ impl Client {
             .ok_or_else(|| Error::new(Der::Unreach, format!("rank {rank} is not in the system")))
     }
 
+    /// A reading of the client's hybrid logical clock: the epoch of a replicated update, so
+    /// that every replica applies it at the same epoch (DAOS clients pick transaction epochs
+    /// from their HLC the same way).
+    pub fn hlc_now(&self) -> u64 {
+        self.hlc.now()
+    }
+
     /// Sends a request and returns the reply's status and body (even for errors, since some
     /// error replies carry a body, like `-DER_REC2BIG`).
     ///

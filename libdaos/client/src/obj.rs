@@ -13,8 +13,22 @@ use daos_placement::{Layout, ShardLocation};
 use daos_proto::msg::*;
 use daos_proto::Opcode;
 use daos_types::csum::{chunk_count, ChunkHasher};
+use daos_types::oclass::Redundancy;
 use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, Result, EPOCH_MAX};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a write waits for the pool map to drop an engine that stopped answering
+/// (the control plane excludes a dead engine within about a second of its death).
+const MAP_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a call may wait before the client checks whether its engine was excluded.
+const SUSPECT_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether an error means the engine could not be reached (rather than refused the request).
+fn is_unreachable(err: &Error) -> bool {
+    matches!(err.der(), Der::Unreach | Der::Timedout)
+}
 
 pub use daos_proto::msg::Recx;
 
@@ -136,7 +150,8 @@ pub struct KeyList {
 pub struct Object {
     cont: Arc<Container>,
     oid: ObjectId,
-    layout: Arc<Layout>,
+    /// The layout and the pool map version it was computed from.
+    layout: Arc<RwLock<(u32, Arc<Layout>)>>,
     writable: bool,
 }
 
@@ -150,7 +165,7 @@ impl Object {
     ///
     /// Errors: `-DER_INVAL` when the id carries no valid type or class; `-DER_NO_PERM` to
     /// open read-write through a read-only container handle; `-DER_NOTSUPPORTED` for
-    /// replicated and erasure-coded classes, which this version cannot yet write redundantly.
+    /// erasure-coded classes, whose I/O path this version does not have yet.
     pub fn open(cont: &Arc<Container>, oid: ObjectId, mode: u32) -> Result<Object> {
         cont.check_open()?;
         oid.object_type()
@@ -162,22 +177,29 @@ impl Object {
                 "read-write object open through a read-only container handle",
             ));
         }
-        let layout = cont.pool().map().layout(oid)?;
-        if layout.class.redundancy != daos_types::oclass::Redundancy::None {
-            // Writing one copy of a replicated or erasure-coded class would pretend a
-            // redundancy the data does not have.
+        if let Some(
+            class @ daos_types::oclass::ObjectClass {
+                redundancy: Redundancy::ErasureCoded { .. },
+                ..
+            },
+        ) = oid.class()
+        {
+            // Writing the data cells without parity would pretend a redundancy the data
+            // does not have.
             return Err(Error::new(
                 Der::Notsupported,
                 format!(
-                    "object class {}: replication and erasure coding are not implemented yet; use S1..SX (or a container with rd_fac:0)",
-                    layout.class.name()
+                    "object class {}: erasure-coded I/O is not implemented yet; use S* or RP_*",
+                    class.name()
                 ),
             ));
         }
+        let map = cont.pool().map();
+        let layout = map.layout(oid)?;
         Ok(Object {
             cont: cont.clone(),
             oid,
-            layout: Arc::new(layout),
+            layout: Arc::new(RwLock::new((map.version, Arc::new(layout)))),
             writable,
         })
     }
@@ -192,13 +214,194 @@ impl Object {
         &self.cont
     }
 
-    /// The layout.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
+    /// The layout in the newest pool map this client holds (recomputed when the map moved).
+    pub fn layout(&self) -> Arc<Layout> {
+        let pool = self.cont.pool();
+        {
+            let held = self.layout.read().expect("layout lock");
+            if held.0 >= pool.map_version() {
+                return held.1.clone();
+            }
+        }
+        let map = pool.map();
+        match map.layout(self.oid) {
+            Ok(layout) => {
+                let layout = Arc::new(layout);
+                *self.layout.write().expect("layout lock") = (map.version, layout.clone());
+                layout
+            }
+            // The class was valid at open; a map too small for it now leaves the old layout,
+            // whose shards then fail as unreachable.
+            Err(_) => self.layout.read().expect("layout lock").1.clone(),
+        }
     }
 
-    fn shard_for(&self, dkey: &[u8]) -> ShardLocation {
-        self.layout.groups[self.layout.group_of(dkey)][0]
+    /// The shards of `dkey`'s group that hold a copy, or the error that the group lost more
+    /// shards than its class tolerates (`-DER_DATA_LOSS`, the pool's redundancy is exceeded).
+    fn group_shards(&self, layout: &Layout, dkey: &[u8]) -> Result<Vec<ShardLocation>> {
+        let group = layout.group_of(dkey);
+        self.live_shards(layout, group)
+    }
+
+    fn live_shards(&self, layout: &Layout, group: usize) -> Result<Vec<ShardLocation>> {
+        if !layout.group_is_available(group) {
+            let lost: Vec<String> = layout.groups[group]
+                .iter()
+                .filter(|s| !s.available)
+                .map(|s| format!("{}:{}", s.rank, s.target))
+                .collect();
+            return Err(Error::new(
+                Der::DataLoss,
+                format!(
+                    "object {:?} (class {}): group {group} lost shards on targets {} beyond what the class tolerates; I/O refused until the engines return",
+                    self.oid,
+                    layout.class.name(),
+                    lost.join(", ")
+                ),
+            ));
+        }
+        Ok(layout.groups[group]
+            .iter()
+            .filter(|s| s.available)
+            .copied()
+            .collect())
+    }
+
+    /// The shards to read `group` from, best first: complete replicas only, starting at one
+    /// picked by `spread` so that readers share the load.
+    fn read_order(&self, layout: &Layout, group: usize, spread: u64) -> Result<Vec<ShardLocation>> {
+        let live = self.live_shards(layout, group)?;
+        let mut readable: Vec<ShardLocation> =
+            live.iter().filter(|s| s.is_readable()).copied().collect();
+        if readable.is_empty() {
+            return Err(Error::new(
+                Der::DataLoss,
+                format!(
+                    "object {:?}: every live shard of group {group} is still being rebuilt",
+                    self.oid
+                ),
+            ));
+        }
+        let start = (spread % readable.len() as u64) as usize;
+        readable.rotate_left(start);
+        Ok(readable)
+    }
+
+    /// The first shard to read `dkey` from.
+    fn shard_for(&self, dkey: &[u8]) -> Result<ShardLocation> {
+        let layout = self.layout();
+        let group = layout.group_of(dkey);
+        Ok(self.read_order(&layout, group, daos_types::hash::key_hash(dkey))?[0])
+    }
+
+    /// After an engine did not answer: waits until the pool map changes (the control plane
+    /// excludes dead engines), up to [`MAP_WAIT`]; returns `err` if it does not.
+    async fn await_new_map(&self, net: &Arc<NetContext>, err: Error) -> Result<()> {
+        let deadline = Instant::now() + MAP_WAIT;
+        let pool = self.cont.pool();
+        loop {
+            match pool.refresh_map(net).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(query_err) => {
+                    tracing::debug!("pool map refresh failed: {query_err}");
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(err.with_context("the pool map did not change"));
+            }
+            net.sleep_until(Instant::now() + Duration::from_millis(200))
+                .await;
+        }
+    }
+
+    /// Resolves (with `-DER_UNREACH`) once the pool map shows one of `shards`' targets as
+    /// unavailable, checking every [`SUSPECT_AFTER`] while a call is outstanding: a dead
+    /// engine's calls would otherwise wait for the full RPC timeout, while the control plane
+    /// excludes it within about a second.
+    async fn watch_exclusion(&self, net: &Arc<NetContext>, shards: &[ShardLocation]) -> Error {
+        let pool = self.cont.pool();
+        loop {
+            net.sleep_until(Instant::now() + SUSPECT_AFTER).await;
+            if let Ok(true) = pool.refresh_map(net).await {
+                let map = pool.map();
+                if let Some(s) = shards.iter().find(|s| {
+                    map.target(s.rank, s.target)
+                        .is_none_or(|t| t.state.is_unavailable())
+                }) {
+                    return Error::new(
+                        Der::Unreach,
+                        format!(
+                            "target {}:{} was excluded from the pool while a call to it waited",
+                            s.rank, s.target
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The epoch for a change that goes to several shards: every copy gets the same one.
+    fn fanout_epoch(&self, layout: &Layout) -> u64 {
+        if layout.class.redundancy == Redundancy::None {
+            0
+        } else {
+            self.cont.pool().client().hlc_now()
+        }
+    }
+
+    /// Sends one request (built per shard by `make`) to every live shard of `group`
+    /// (`None`: every group) at once, and waits for all. An engine that does not answer
+    /// makes it wait for a new pool map and send again (same epoch: replays are idempotent).
+    /// Returns the replies' epochs (the last one).
+    async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
+        &self,
+        net: &Arc<NetContext>,
+        group: Option<&[u8]>,
+        opcode: Opcode,
+        make: impl Fn(&ShardLocation) -> Q,
+        reply_epoch: impl Fn(&R) -> u64,
+    ) -> Result<u64> {
+        loop {
+            let version = self.cont.pool().map_version();
+            let layout = self.layout();
+            let shards = match group {
+                Some(dkey) => self.group_shards(&layout, dkey)?,
+                None => {
+                    let mut all = Vec::new();
+                    for g in 0..layout.groups.len() {
+                        all.extend(self.live_shards(&layout, g)?);
+                    }
+                    all
+                }
+            };
+            let bodies: Vec<Q> = shards.iter().map(&make).collect();
+            let calls = shards
+                .iter()
+                .zip(&bodies)
+                .map(|(shard, body)| self.call::<R>(net, shard, opcode, body, 64));
+            let all = std::pin::pin!(futures::future::join_all(calls));
+            let watch = std::pin::pin!(self.watch_exclusion(net, &shards));
+            let results = match futures::future::select(all, watch).await {
+                futures::future::Either::Left((results, _)) => results,
+                futures::future::Either::Right((err, _)) => vec![Err(err)],
+            };
+            let mut epoch = 0;
+            let mut unreachable = None;
+            for result in results {
+                match result {
+                    Ok(reply) => epoch = epoch.max(reply_epoch(&reply)),
+                    Err(err) if is_unreachable(&err) => unreachable = Some(err),
+                    Err(err) => return Err(err),
+                }
+            }
+            match unreachable {
+                None => return Ok(epoch),
+                // The map moved while the calls waited: send again to the new layout.
+                Some(_) if self.cont.pool().map_version() > version => {}
+                Some(err) => self.await_new_map(net, err).await?,
+            }
+        }
     }
 
     fn target(&self, shard: &ShardLocation) -> ObjTarget {
@@ -378,10 +581,10 @@ impl Object {
             }
             Payload::Bulk(descs)
         };
-        let shard = self.shard_for(dkey);
+        let epoch = self.fanout_epoch(&self.layout());
         let req = ObjUpdateReq {
-            target: self.target(&shard),
-            epoch: 0,
+            target: self.target(&self.layout().groups[0][0]),
+            epoch,
             flags,
             dkey: Key(dkey.to_vec()),
             iods: iods.iter().map(Iod::desc).collect(),
@@ -389,10 +592,22 @@ impl Object {
             csums,
             data,
         };
-        let reply: ObjUpdateReply = self.call(net, &shard, Opcode::ObjUpdate, &req, 64).await?;
+        // Every replica pulls the same bytes from these buffers.
+        let result = self
+            .fanout(
+                net,
+                Some(dkey),
+                Opcode::ObjUpdate,
+                |shard| ObjUpdateReq {
+                    target: self.target(shard),
+                    ..req.clone()
+                },
+                |reply: &ObjUpdateReply| reply.epoch,
+            )
+            .await;
         drop(regions);
         drop(sgls);
-        Ok(reply.epoch)
+        result
     }
 
     /// Reads `iods` under `dkey` at `epoch` (`DAOS_EPOCH_MAX` for the latest) into `sgls`
@@ -416,12 +631,16 @@ impl Object {
         let any_size = |(iod, sgl): (&Iod, &SgList)| {
             iod.kind == IodKind::Array && iod.size == 0 && !sgl.is_empty()
         };
+        let mut sgls = sgls;
         if !iods.iter().zip(&sgls).any(any_size) {
-            return self.fetch_once(net, epoch, flags, dkey, iods, sgls).await;
+            let result = self
+                .fetch_routed(net, epoch, flags, dkey, iods, &mut sgls)
+                .await?;
+            return Ok((result, sgls));
         }
-        let probes = iods.iter().map(|_| SgList::from_vecs(Vec::new())).collect();
-        let (found, _) = self
-            .fetch_once(net, epoch, flags, dkey, iods, probes)
+        let mut probes: Vec<SgList> = iods.iter().map(|_| SgList::from_vecs(Vec::new())).collect();
+        let found = self
+            .fetch_routed(net, epoch, flags, dkey, iods, &mut probes)
             .await?;
         let sized: Vec<Iod> = iods
             .iter()
@@ -434,18 +653,67 @@ impl Object {
                 iod
             })
             .collect();
-        self.fetch_once(net, epoch, flags, dkey, &sized, sgls).await
+        let result = self
+            .fetch_routed(net, epoch, flags, dkey, &sized, &mut sgls)
+            .await?;
+        Ok((result, sgls))
     }
 
-    async fn fetch_once(
+    /// Fetches from one complete replica of the dkey's group, going on to the next when an
+    /// engine does not answer, and waiting for a new pool map when none does.
+    async fn fetch_routed(
         &self,
         net: &Arc<NetContext>,
         epoch: Epoch,
         flags: u64,
         dkey: &[u8],
         iods: &[Iod],
-        mut sgls: Vec<SgList>,
-    ) -> Result<(FetchResult, Vec<SgList>)> {
+        sgls: &mut [SgList],
+    ) -> Result<FetchResult> {
+        loop {
+            let version = self.cont.pool().map_version();
+            let layout = self.layout();
+            let group = layout.group_of(dkey);
+            let order = self.read_order(&layout, group, daos_types::hash::key_hash(dkey))?;
+            let mut unreachable = None;
+            for shard in &order {
+                let fetch =
+                    std::pin::pin!(self.fetch_once(net, shard, epoch, flags, dkey, iods, sgls));
+                let watch = std::pin::pin!(self.watch_exclusion(net, std::slice::from_ref(shard)));
+                let result = match futures::future::select(fetch, watch).await {
+                    futures::future::Either::Left((result, _)) => result,
+                    futures::future::Either::Right((err, _)) => Err(err),
+                };
+                match result {
+                    Err(err) if is_unreachable(&err) => {
+                        tracing::debug!("shard {}:{} unreachable: {err}", shard.rank, shard.target);
+                        unreachable = Some(err);
+                        if self.cont.pool().map_version() > version {
+                            break;
+                        }
+                    }
+                    other => return other,
+                }
+            }
+            match unreachable {
+                Some(_) if self.cont.pool().map_version() > version => {}
+                Some(err) => self.await_new_map(net, err).await?,
+                None => {}
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_once(
+        &self,
+        net: &Arc<NetContext>,
+        shard: &ShardLocation,
+        epoch: Epoch,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        sgls: &mut [SgList],
+    ) -> Result<FetchResult> {
         self.validate(dkey, iods, None)?;
         if sgls.len() != iods.len() {
             return Err(Error::new(
@@ -470,7 +738,7 @@ impl Object {
             Payload::Inline(Vec::new())
         } else {
             let mut descs = Vec::new();
-            for sgl in &sgls {
+            for sgl in sgls.iter() {
                 for iov in sgl.iovs().iter().filter(|v| v.len > 0) {
                     // SAFETY: as in `update`; regions drop before the buffers are returned.
                     let mr = unsafe {
@@ -491,9 +759,8 @@ impl Object {
             }
             Payload::Bulk(descs)
         };
-        let shard = self.shard_for(dkey);
         let req = ObjFetchReq {
-            target: self.target(&shard),
+            target: self.target(shard),
             epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
             flags,
             dkey: Key(dkey.to_vec()),
@@ -521,7 +788,7 @@ impl Object {
             + extents_guess * 16
             + csum_guess * 4
             + if inline { total as usize } else { 0 };
-        let addr = self.addr(&shard)?;
+        let addr = self.addr(shard)?;
         let client = self.cont.pool().client().clone();
         self.cont.check_open()?;
         let (status, body) = loop {
@@ -601,7 +868,7 @@ impl Object {
             result.lens.push(got.data_len);
             result.extents.push(got.extents.clone());
         }
-        Ok((result, sgls))
+        Ok(result)
     }
 
     /// Punches the whole object, on every shard (`daos_obj_punch`).
@@ -609,17 +876,22 @@ impl Object {
         if !self.writable {
             return Err(Error::new(Der::NoPerm, "object is open read-only"));
         }
-        for shard in self.layout.shards() {
-            let req = ObjPunchReq {
+        let epoch = self.cont.pool().client().hlc_now();
+        self.fanout(
+            net,
+            None,
+            Opcode::ObjPunch,
+            |shard| ObjPunchReq {
                 target: self.target(shard),
-                epoch: 0,
+                epoch,
                 flags,
                 kind: PUNCH_OBJECT,
                 dkeys: Vec::new(),
                 akeys: Vec::new(),
-            };
-            let _: Empty = self.call(net, shard, Opcode::ObjPunch, &req, 64).await?;
-        }
+            },
+            |_: &Empty| 0,
+        )
+        .await?;
         Ok(())
     }
 
@@ -637,16 +909,22 @@ impl Object {
         }
         for dkey in dkeys {
             check_key(dkey)?;
-            let shard = self.shard_for(dkey);
-            let req = ObjPunchReq {
-                target: self.target(&shard),
-                epoch: 0,
-                flags,
-                kind: PUNCH_DKEYS,
-                dkeys: vec![Key(dkey.clone())],
-                akeys: Vec::new(),
-            };
-            let _: Empty = self.call(net, &shard, Opcode::ObjPunch, &req, 64).await?;
+            let epoch = self.fanout_epoch(&self.layout());
+            self.fanout(
+                net,
+                Some(dkey),
+                Opcode::ObjPunch,
+                |shard| ObjPunchReq {
+                    target: self.target(shard),
+                    epoch,
+                    flags,
+                    kind: PUNCH_DKEYS,
+                    dkeys: vec![Key(dkey.clone())],
+                    akeys: Vec::new(),
+                },
+                |_: &Empty| 0,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -666,16 +944,22 @@ impl Object {
         for akey in akeys {
             check_key(akey)?;
         }
-        let shard = self.shard_for(dkey);
-        let req = ObjPunchReq {
-            target: self.target(&shard),
-            epoch: 0,
-            flags,
-            kind: PUNCH_AKEYS,
-            dkeys: vec![Key(dkey.to_vec())],
-            akeys: akeys.iter().cloned().map(Key).collect(),
-        };
-        let _: Empty = self.call(net, &shard, Opcode::ObjPunch, &req, 64).await?;
+        let epoch = self.fanout_epoch(&self.layout());
+        self.fanout(
+            net,
+            Some(dkey),
+            Opcode::ObjPunch,
+            |shard| ObjPunchReq {
+                target: self.target(shard),
+                epoch,
+                flags,
+                kind: PUNCH_AKEYS,
+                dkeys: vec![Key(dkey.to_vec())],
+                akeys: akeys.iter().cloned().map(Key).collect(),
+            },
+            |_: &Empty| 0,
+        )
+        .await?;
         Ok(())
     }
 
@@ -693,7 +977,10 @@ impl Object {
         count_max: u32,
         bytes_max: u64,
     ) -> Result<KeyList> {
-        let shards: Vec<ShardLocation> = self.layout.groups.iter().map(|g| g[0]).collect();
+        let layout = self.layout();
+        let shards = (0..layout.groups.len())
+            .map(|g| Ok(self.read_order(&layout, g, 0)?[0]))
+            .collect::<Result<Vec<ShardLocation>>>()?;
         self.list_keys(
             net, epoch, LIST_DKEYS, None, &shards, anchor, count_max, bytes_max,
         )
@@ -712,7 +999,7 @@ impl Object {
         bytes_max: u64,
     ) -> Result<KeyList> {
         check_key(dkey)?;
-        let shard = self.shard_for(dkey);
+        let shard = self.shard_for(dkey)?;
         self.list_keys(
             net,
             epoch,
@@ -800,7 +1087,7 @@ impl Object {
         if anchor.eof {
             return Ok((Vec::new(), 0));
         }
-        let shard = self.shard_for(dkey);
+        let shard = self.shard_for(dkey)?;
         let req = ObjListReq {
             target: self.target(&shard),
             epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
@@ -836,8 +1123,13 @@ impl Object {
         akey: Option<&[u8]>,
     ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Recx>)> {
         let shards: Vec<ShardLocation> = match dkey {
-            Some(d) if flags & GET_DKEY == 0 => vec![self.shard_for(d)],
-            _ => self.layout.groups.iter().map(|g| g[0]).collect(),
+            Some(d) if flags & GET_DKEY == 0 => vec![self.shard_for(d)?],
+            _ => {
+                let layout = self.layout();
+                (0..layout.groups.len())
+                    .map(|g| Ok(self.read_order(&layout, g, 0)?[0]))
+                    .collect::<Result<_>>()?
+            }
         };
         let order = self
             .oid

@@ -148,6 +148,38 @@ impl Pool {
         self.map.read().expect("pool map lock").clone()
     }
 
+    /// Takes `map` if it is newer than the one held (pool maps only move forward).
+    pub fn update_map(&self, map: PoolMap) -> bool {
+        let mut held = self.map.write().expect("pool map lock");
+        if map.version > held.version {
+            tracing::debug!(
+                "pool {}: map version {} -> {}",
+                self.uuid,
+                held.version,
+                map.version
+            );
+            *held = map;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Asks the pool service for the current pool map (after an engine stopped answering, or
+    /// a reply carried a newer map version). Returns whether the map changed.
+    ///
+    /// Errors: those of `daos_pool_query`.
+    pub async fn refresh_map(&self, net: &Arc<NetContext>) -> Result<bool> {
+        let before = self.map_version();
+        self.query(net).await?;
+        Ok(self.map_version() > before)
+    }
+
+    /// The version of the pool map held.
+    pub fn map_version(&self) -> u32 {
+        self.map.read().expect("pool map lock").version
+    }
+
     /// Fails with `-DER_NO_HDL` once disconnected.
     pub fn check_open(&self) -> Result<()> {
         if self.disconnected.load(Ordering::Acquire) {
@@ -227,12 +259,18 @@ impl Pool {
             )
             .await?;
         let map = reply.map.0;
+        self.update_map(map.clone());
         let targets = map.target_count() as u32;
         let disabled = map
             .ranks
             .iter()
             .flat_map(|r| r.targets.iter())
-            .filter(|t| t.state != daos_placement::TargetState::Up)
+            .filter(|t| {
+                matches!(
+                    t.state,
+                    daos_placement::TargetState::Down | daos_placement::TargetState::DownOut
+                )
+            })
             .count() as u32;
         let info = PoolInfo {
             uuid: self.uuid,

@@ -237,17 +237,31 @@ fn single_values_arrays_and_enumeration() {
 fn conditional_operations_and_bad_input() {
     let s = setup(Props::new());
     let obj = object(&s.cont, 2, ObjectType::KvHashed, "S1");
-    // Redundant classes are refused rather than silently stored as one copy.
-    for class in ["RP_2G1", "RP_2GX"] {
-        let oid = s
-            .cont
-            .generate_oid(ObjectId::new(9, 0), ObjectType::KvHashed, name_to_id(class))
-            .unwrap();
-        let Err(err) = Object::open(&s.cont, oid, OO_RW) else {
-            panic!("{class} opened");
-        };
-        assert_eq!(err.der(), Der::Notsupported, "{class}: {err}");
-    }
+    // A replicated class on one engine: the replicas land on distinct targets, and both
+    // copies read back.
+    let oid = s
+        .cont
+        .generate_oid(
+            ObjectId::new(9, 0),
+            ObjectType::KvHashed,
+            name_to_id("RP_2G1"),
+        )
+        .unwrap();
+    let rp = Object::open(&s.cont, oid, OO_RW).unwrap();
+    let layout = rp.layout();
+    assert_ne!(layout.groups[0][0].target, layout.groups[0][1].target);
+    rp.update_blocking(0, b"k", &[Iod::single(b"a".to_vec(), 3)], &[b"two"])
+        .unwrap();
+    let mut back = [0u8; 3];
+    rp.fetch_blocking(
+        0,
+        0,
+        b"k",
+        &[Iod::single(b"a".to_vec(), 0)],
+        &mut [&mut back],
+    )
+    .unwrap();
+    assert_eq!(&back, b"two");
     use daos_vos_flags::*;
     let v = b"value";
     obj.update_blocking(
