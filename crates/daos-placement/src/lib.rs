@@ -113,6 +113,13 @@ impl TargetState {
             TargetState::Down | TargetState::DownOut | TargetState::Drain
         )
     }
+
+    /// Whether the target is excluded from the pool (`Down`, `DownOut`): its engine failed or
+    /// was excluded by hand, and it receives nothing. `dmg pool query` counts these as
+    /// disabled; a draining target still serves.
+    pub fn is_excluded(self) -> bool {
+        matches!(self, TargetState::Down | TargetState::DownOut)
+    }
 }
 
 /// A target of one engine.
@@ -146,6 +153,11 @@ impl RankEntry {
     /// Whether every target of the engine is healthy (`UpIn`).
     pub fn is_healthy(&self) -> bool {
         self.targets.iter().all(|t| t.state.is_healthy())
+    }
+
+    /// Whether every target of the engine is excluded: the pool sends it nothing.
+    pub fn is_excluded(&self) -> bool {
+        self.targets.iter().all(|t| t.state.is_excluded())
     }
 }
 

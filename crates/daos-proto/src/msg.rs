@@ -942,6 +942,16 @@ wire_struct! {
 }
 
 wire_struct! {
+    /// `MgmtPoolMap` request: the leader's pool map after a change.
+    pub struct MgmtPoolMapReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The map; taken only if newer than the engine's copy.
+        pub map: WireMap,
+    }
+}
+
+wire_struct! {
     /// `MgmtPoolUpdate` reply.
     pub struct MgmtPoolUpdateReply {
         /// The pool map version after the change.

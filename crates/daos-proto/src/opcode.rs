@@ -44,6 +44,10 @@ pub enum Opcode {
     /// Change targets' states in a pool map: exclude, drain, reintegrate (from the control
     /// plane, to the pool service leader, which forwards it to the pool's other engines).
     MgmtPoolUpdate = 44,
+    /// Install a newer pool map: how the leader passes a map change on to the pool's other
+    /// engines (only inside `SvcForward`). The map, not the operation, travels, so an engine
+    /// whose copy missed changes while it was excluded catches up when it returns.
+    MgmtPoolMap = 45,
     /// Update (write) akeys under one dkey.
     ObjUpdate = 60,
     /// Fetch (read) akeys under one dkey.
@@ -80,6 +84,7 @@ impl Opcode {
             42 => MgmtPoolQuery,
             43 => MgmtPing,
             44 => MgmtPoolUpdate,
+            45 => MgmtPoolMap,
             60 => ObjUpdate,
             61 => ObjFetch,
             62 => ObjPunch,

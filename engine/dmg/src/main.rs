@@ -440,7 +440,7 @@ async fn pool(
                 .into_inner();
             let p = reply.pool.clone().unwrap_or_default();
             let targets = reply.targets.len().max(1) as u64;
-            let text = format!(
+            let mut text = format!(
                 "Pool {}, ntarget={}, disabled={}, leader={}, version={}, state={}\n\
                  Pool health info:\n- Rebuild {}, 0 objs, 0 recs\n\
                  Pool space info:\n- Target count:{}\n\
@@ -465,7 +465,19 @@ async fn pool(
                 format_size(reply.nvme_max_free),
                 format_size(p.nvme_free / targets),
             );
+            // Targets not healthy, one line each (DAOS lists them with `query-targets`).
+            for t in reply.targets.iter().filter(|t| t.state != "upin") {
+                text.push_str(&format!(
+                    "- Target {}:{} is {}\n",
+                    t.rank, t.target, t.state
+                ));
+            }
             let mut value = pool_summary_json(&p);
+            value["targets"] = reply
+                .targets
+                .iter()
+                .map(|t| json!({"rank": t.rank, "target": t.target, "state": t.state}))
+                .collect();
             value["leader"] = json!(reply.leader);
             value["version"] = json!(reply.map_version);
             value["active_targets"] = json!(p.targets_total - p.targets_disabled);

@@ -264,9 +264,7 @@ impl Service {
                 .map
                 .ranks
                 .iter()
-                .filter(|r| {
-                    r.rank != self.rank && r.targets.iter().any(|t| rank_alive_state(t.state))
-                })
+                .filter(|r| r.rank != self.rank && !r.is_excluded())
                 .map(|r| r.service_addr.clone())
                 .collect()
         })
@@ -277,7 +275,7 @@ impl Service {
         let opcode = u16::try_from(req.opcode)
             .ok()
             .and_then(Opcode::from_u16)
-            .filter(|op| is_replicated(*op))
+            .filter(|op| forwarded_as(*op) == Some(*op) || *op == Opcode::MgmtPoolMap)
             .ok_or_else(|| {
                 Error::new(
                     Der::Proto,
@@ -285,10 +283,27 @@ impl Service {
                 )
             })?;
         self.hlc.observe(req.now);
+        if opcode == Opcode::MgmtPoolMap {
+            return self.mgmt_pool_map(decode_body(Decoder::new(&req.body.0))?);
+        }
         self.forced_now = Some(req.now);
         let result = self.serve(opcode, Decoder::new(&req.body.0));
         self.forced_now = None;
         result
+    }
+
+    /// Takes the leader's pool map if it is newer than this engine's copy.
+    fn mgmt_pool_map(&mut self, req: MgmtPoolMapReq) -> Result<Vec<u8>> {
+        let svc = self.pool(&req.pool)?;
+        let map = req.map.0;
+        if map.version > svc.meta.map.version {
+            let old = std::mem::replace(&mut svc.meta.map, map);
+            if let Err(err) = svc.persist() {
+                svc.meta.map = old;
+                return Err(err);
+            }
+        }
+        Ok(Vec::new())
     }
 
     fn pool(&mut self, uuid: &Uuid) -> Result<&mut PoolSvc> {
@@ -937,29 +952,25 @@ fn fill_container_defaults(props: &mut Props, pool_props: &Props, cred: &Credent
     Ok(())
 }
 
-/// Whether a service request changes state the pool's other engines must share: their
-/// targets check container handles and snapshots locally, as DAOS's do (DAOS propagates
-/// them with IV broadcasts from the pool service leader).
-fn is_replicated(opcode: Opcode) -> bool {
-    matches!(
-        opcode,
+/// How a service request that changes state the pool's other engines must share travels to
+/// them, or `None` for requests that change nothing shared. Their targets check container
+/// handles and snapshots locally, as DAOS's do (DAOS propagates them with IV broadcasts from
+/// the pool service leader). Container and handle changes are replayed as they came; a pool
+/// map change travels as the resulting map (`MgmtPoolMap`).
+fn forwarded_as(opcode: Opcode) -> Option<Opcode> {
+    match opcode {
         Opcode::PoolConnect
-            | Opcode::PoolDisconnect
-            | Opcode::ContCreate
-            | Opcode::ContOpen
-            | Opcode::ContClose
-            | Opcode::ContDestroy
-            | Opcode::ContSnapCreate
-            | Opcode::ContSnapDestroy
-            | Opcode::ContAllocOids
-            | Opcode::MgmtPoolUpdate
-    )
-}
-
-/// Whether a target in this state belongs to a live engine (changes are forwarded to it).
-fn rank_alive_state(state: daos_placement::TargetState) -> bool {
-    use daos_placement::TargetState;
-    !matches!(state, TargetState::Down | TargetState::DownOut)
+        | Opcode::PoolDisconnect
+        | Opcode::ContCreate
+        | Opcode::ContOpen
+        | Opcode::ContClose
+        | Opcode::ContDestroy
+        | Opcode::ContSnapCreate
+        | Opcode::ContSnapDestroy
+        | Opcode::ContAllocOids => Some(opcode),
+        Opcode::MgmtPoolUpdate => Some(Opcode::MgmtPoolMap),
+        _ => None,
+    }
 }
 
 /// How long the leader waits for another engine to apply a forwarded change. An engine that
@@ -1102,9 +1113,7 @@ fn serve_one(net: &Arc<NetContext>, service: &mut Service, incoming: Incoming) -
                 service.forced_now = None;
                 match result {
                     Ok(reply) => {
-                        if is_replicated(header.opcode) {
-                            forwards = forward_requests(service, header.opcode, raw_body, now);
-                        }
+                        forwards = forward_requests(service, header.opcode, raw_body, now);
                         (0, reply)
                     }
                     Err(err) => {
@@ -1145,24 +1154,39 @@ fn serve_one(net: &Arc<NetContext>, service: &mut Service, incoming: Incoming) -
     })
 }
 
-/// The `SvcForward` requests that replay a change the leader just applied on the pool's
-/// other engines (every replicated request body starts with the pool's UUID).
+/// The `SvcForward` requests that pass a change the leader just applied on to the pool's
+/// other engines, or none for requests that change nothing shared.
 fn forward_requests(
     service: &Service,
     opcode: Opcode,
     mut body: Decoder<'_>,
     now: u64,
 ) -> Vec<(Vec<u8>, SvcForwardReq)> {
+    let Some(forwarded) = forwarded_as(opcode) else {
+        return Vec::new();
+    };
     let Ok(bytes) = body.raw(body.remaining(), "body") else {
         return Vec::new();
     };
+    // Every request forwarded starts with the pool's UUID.
     let Ok(pool) = Uuid::decode(&mut Decoder::new(bytes)) else {
         return Vec::new();
     };
+    let body = if forwarded == Opcode::MgmtPoolMap {
+        let Some(svc) = service.pools.get(&pool) else {
+            return Vec::new();
+        };
+        encode(&MgmtPoolMapReq {
+            pool,
+            map: WireMap(svc.meta.map.clone()),
+        })
+    } else {
+        bytes.to_vec()
+    };
     let forward = SvcForwardReq {
-        opcode: u32::from(opcode as u16),
+        opcode: u32::from(forwarded as u16),
         now,
-        body: Blob(bytes.to_vec()),
+        body: Blob(body),
     };
     service
         .peers(&pool)

@@ -563,7 +563,7 @@ impl Ms {
             .ranks
             .iter()
             .flat_map(|r| &r.targets)
-            .filter(|t| matches!(t.state, TargetState::Down | TargetState::DownOut))
+            .filter(|t| t.state.is_excluded())
             .count() as u32;
         let summary = PoolSummary {
             uuid: pool.uuid.to_string(),
@@ -603,11 +603,6 @@ impl Ms {
     fn pool_query(&self, req: PoolQueryReq) -> Result<PoolQueryResp> {
         let pool = self.find_pool(&req.id)?;
         let (summary, targets, handles, map) = self.pool_space(&pool)?;
-        let rank_up = |r: &&daos_placement::RankEntry| {
-            r.targets
-                .iter()
-                .any(|t| !matches!(t.state, TargetState::Down | TargetState::DownOut))
-        };
         let min = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).min().unwrap_or(0);
         let max = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).max().unwrap_or(0);
         Ok(PoolQueryResp {
@@ -621,11 +616,16 @@ impl Ms {
             leader: self.pool_leader(&pool)?,
             connected_handles: handles,
             rebuild_state: "idle".into(),
-            enabled_ranks: map.ranks.iter().filter(rank_up).map(|r| r.rank).collect(),
+            enabled_ranks: map
+                .ranks
+                .iter()
+                .filter(|r| !r.is_excluded())
+                .map(|r| r.rank)
+                .collect(),
             disabled_ranks: map
                 .ranks
                 .iter()
-                .filter(|r| !rank_up(r))
+                .filter(|r| r.is_excluded())
                 .map(|r| r.rank)
                 .collect(),
         })

@@ -8,6 +8,7 @@
 
 use crate::buf::SgList;
 use crate::cont::Container;
+use crate::pool::MAP_REFRESH_INTERVAL;
 use daos_fabric::{MemoryRegion, NetContext};
 use daos_placement::{Layout, ShardLocation};
 use daos_proto::msg::*;
@@ -18,8 +19,8 @@ use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, Result, EPOCH_MAX};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// How long a write waits for the pool map to drop an engine that stopped answering
-/// (the control plane excludes a dead engine within about a second of its death).
+/// How long I/O waits for the pool map to drop an engine that stopped answering (the
+/// control plane excludes a dead engine as soon as it sees the process exit).
 const MAP_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a call may wait before the client checks whether its engine was excluded.
@@ -294,74 +295,88 @@ impl Object {
         Ok(self.read_order(&layout, group, daos_types::hash::key_hash(dkey))?[0])
     }
 
-    /// After an engine did not answer: waits until the pool map changes (the control plane
-    /// excludes dead engines), up to [`MAP_WAIT`]; returns `err` if it does not.
-    async fn await_new_map(&self, net: &Arc<NetContext>, err: Error) -> Result<()> {
+    /// After an engine did not answer: waits until the pool map moves past `version` (the
+    /// control plane excludes dead engines), up to [`MAP_WAIT`]; returns `err` if it does not.
+    async fn await_new_map(&self, net: &Arc<NetContext>, version: u32, err: Error) -> Result<()> {
         let deadline = Instant::now() + MAP_WAIT;
         let pool = self.cont.pool();
         loop {
-            match pool.refresh_map(net).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                Err(query_err) => {
-                    tracing::debug!("pool map refresh failed: {query_err}");
-                }
+            if pool.map_version() > version {
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(err.with_context("the pool map did not change"));
             }
-            net.sleep_until(Instant::now() + Duration::from_millis(200))
-                .await;
+            if let Err(query_err) = pool.refresh_map(net).await {
+                tracing::debug!("pool map refresh failed: {query_err}");
+            }
+            net.sleep_until(Instant::now() + MAP_REFRESH_INTERVAL).await;
         }
     }
 
     /// Resolves (with `-DER_UNREACH`) once the pool map shows one of `shards`' targets as
     /// unavailable, checking every [`SUSPECT_AFTER`] while a call is outstanding: a dead
     /// engine's calls would otherwise wait for the full RPC timeout, while the control plane
-    /// excludes it within about a second.
+    /// excludes it as soon as its process is gone.
     async fn watch_exclusion(&self, net: &Arc<NetContext>, shards: &[ShardLocation]) -> Error {
         let pool = self.cont.pool();
         loop {
             net.sleep_until(Instant::now() + SUSPECT_AFTER).await;
-            if let Ok(true) = pool.refresh_map(net).await {
-                let map = pool.map();
-                if let Some(s) = shards.iter().find(|s| {
-                    map.target(s.rank, s.target)
-                        .is_none_or(|t| t.state.is_unavailable())
-                }) {
-                    return Error::new(
-                        Der::Unreach,
-                        format!(
-                            "target {}:{} was excluded from the pool while a call to it waited",
-                            s.rank, s.target
-                        ),
-                    );
-                }
+            if let Err(err) = pool.refresh_map(net).await {
+                tracing::debug!("pool map refresh failed: {err}");
+            }
+            let map = pool.map();
+            if let Some(s) = shards.iter().find(|s| {
+                map.target(s.rank, s.target)
+                    .is_none_or(|t| t.state.is_unavailable())
+            }) {
+                return Error::new(
+                    Der::Unreach,
+                    format!(
+                        "target {}:{} was excluded from the pool while a call to it waited",
+                        s.rank, s.target
+                    ),
+                );
             }
         }
     }
 
-    /// The epoch for a change that goes to several shards: every copy gets the same one.
-    fn fanout_epoch(&self, layout: &Layout) -> u64 {
-        if layout.class.redundancy == Redundancy::None {
-            0
-        } else {
-            self.cont.pool().client().hlc_now()
+    /// Runs `call` (I/O to `shards`) unless one of their targets is excluded from the pool
+    /// while it waits, which ends it with `-DER_UNREACH` (see [`Object::watch_exclusion`]).
+    async fn unless_excluded<T>(
+        &self,
+        net: &Arc<NetContext>,
+        shards: &[ShardLocation],
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let call = std::pin::pin!(call);
+        let watch = std::pin::pin!(self.watch_exclusion(net, shards));
+        match futures::future::select(call, watch).await {
+            futures::future::Either::Left((result, _)) => result,
+            futures::future::Either::Right((err, _)) => Err(err),
         }
     }
 
-    /// Sends one request (built per shard by `make`) to every live shard of `group`
-    /// (`None`: every group) at once, and waits for all. An engine that does not answer
-    /// makes it wait for a new pool map and send again (same epoch: replays are idempotent).
-    /// Returns the replies' epochs (the last one).
+    /// Sends one request (built by `make` from each shard's address and the change's epoch)
+    /// to every live shard of `group` (`None`: every group) at once, and waits for all. A
+    /// replicated class's copies all get one epoch from the client's HLC; otherwise (0) each
+    /// engine picks its own. An engine that does not answer makes it wait for a new pool map
+    /// and send again, with the same epoch: a replay rewrites the same version. Returns the
+    /// highest epoch the engines reported.
     async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
         group: Option<&[u8]>,
         opcode: Opcode,
-        make: impl Fn(&ShardLocation) -> Q,
+        make: impl Fn(ObjTarget, u64) -> Q,
         reply_epoch: impl Fn(&R) -> u64,
     ) -> Result<u64> {
+        let epoch = match self.oid.class() {
+            Some(class) if class.redundancy != Redundancy::None => {
+                self.cont.pool().client().hlc_now()
+            }
+            _ => 0,
+        };
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
@@ -375,31 +390,32 @@ impl Object {
                     all
                 }
             };
-            let bodies: Vec<Q> = shards.iter().map(&make).collect();
+            let bodies: Vec<Q> = shards
+                .iter()
+                .map(|shard| make(self.target(shard), epoch))
+                .collect();
             let calls = shards
                 .iter()
                 .zip(&bodies)
                 .map(|(shard, body)| self.call::<R>(net, shard, opcode, body, 64));
-            let all = std::pin::pin!(futures::future::join_all(calls));
-            let watch = std::pin::pin!(self.watch_exclusion(net, &shards));
-            let results = match futures::future::select(all, watch).await {
-                futures::future::Either::Left((results, _)) => results,
-                futures::future::Either::Right((err, _)) => vec![Err(err)],
-            };
-            let mut epoch = 0;
+            let all = async { Ok(futures::future::join_all(calls).await) };
+            let results = self
+                .unless_excluded(net, &shards, all)
+                .await
+                .unwrap_or_else(|err| vec![Err(err)]);
+            let mut applied = 0;
             let mut unreachable = None;
             for result in results {
                 match result {
-                    Ok(reply) => epoch = epoch.max(reply_epoch(&reply)),
+                    Ok(reply) => applied = applied.max(reply_epoch(&reply)),
                     Err(err) if is_unreachable(&err) => unreachable = Some(err),
                     Err(err) => return Err(err),
                 }
             }
             match unreachable {
-                None => return Ok(epoch),
-                // The map moved while the calls waited: send again to the new layout.
-                Some(_) if self.cont.pool().map_version() > version => {}
-                Some(err) => self.await_new_map(net, err).await?,
+                None => return Ok(applied),
+                // Send again to the layout of the next map.
+                Some(err) => self.await_new_map(net, version, err).await?,
             }
         }
     }
@@ -581,26 +597,22 @@ impl Object {
             }
             Payload::Bulk(descs)
         };
-        let epoch = self.fanout_epoch(&self.layout());
-        let req = ObjUpdateReq {
-            target: self.target(&self.layout().groups[0][0]),
-            epoch,
-            flags,
-            dkey: Key(dkey.to_vec()),
-            iods: iods.iter().map(Iod::desc).collect(),
-            csum_chunk,
-            csums,
-            data,
-        };
+        let iods = iods.iter().map(Iod::desc).collect::<Vec<_>>();
         // Every replica pulls the same bytes from these buffers.
         let result = self
             .fanout(
                 net,
                 Some(dkey),
                 Opcode::ObjUpdate,
-                |shard| ObjUpdateReq {
-                    target: self.target(shard),
-                    ..req.clone()
+                |target, epoch| ObjUpdateReq {
+                    target,
+                    epoch,
+                    flags,
+                    dkey: Key(dkey.to_vec()),
+                    iods: iods.clone(),
+                    csum_chunk,
+                    csums: csums.clone(),
+                    data: data.clone(),
                 },
                 |reply: &ObjUpdateReply| reply.epoch,
             )
@@ -677,14 +689,11 @@ impl Object {
             let order = self.read_order(&layout, group, daos_types::hash::key_hash(dkey))?;
             let mut unreachable = None;
             for shard in &order {
-                let fetch =
-                    std::pin::pin!(self.fetch_once(net, shard, epoch, flags, dkey, iods, sgls));
-                let watch = std::pin::pin!(self.watch_exclusion(net, std::slice::from_ref(shard)));
-                let result = match futures::future::select(fetch, watch).await {
-                    futures::future::Either::Left((result, _)) => result,
-                    futures::future::Either::Right((err, _)) => Err(err),
-                };
-                match result {
+                let fetch = self.fetch_once(net, shard, epoch, flags, dkey, iods, sgls);
+                match self
+                    .unless_excluded(net, std::slice::from_ref(shard), fetch)
+                    .await
+                {
                     Err(err) if is_unreachable(&err) => {
                         tracing::debug!("shard {}:{} unreachable: {err}", shard.rank, shard.target);
                         unreachable = Some(err);
@@ -695,10 +704,8 @@ impl Object {
                     other => return other,
                 }
             }
-            match unreachable {
-                Some(_) if self.cont.pool().map_version() > version => {}
-                Some(err) => self.await_new_map(net, err).await?,
-                None => {}
+            if let Some(err) = unreachable {
+                self.await_new_map(net, version, err).await?;
             }
         }
     }
@@ -876,13 +883,12 @@ impl Object {
         if !self.writable {
             return Err(Error::new(Der::NoPerm, "object is open read-only"));
         }
-        let epoch = self.cont.pool().client().hlc_now();
         self.fanout(
             net,
             None,
             Opcode::ObjPunch,
-            |shard| ObjPunchReq {
-                target: self.target(shard),
+            |target, epoch| ObjPunchReq {
+                target,
                 epoch,
                 flags,
                 kind: PUNCH_OBJECT,
@@ -909,13 +915,12 @@ impl Object {
         }
         for dkey in dkeys {
             check_key(dkey)?;
-            let epoch = self.fanout_epoch(&self.layout());
             self.fanout(
                 net,
                 Some(dkey),
                 Opcode::ObjPunch,
-                |shard| ObjPunchReq {
-                    target: self.target(shard),
+                |target, epoch| ObjPunchReq {
+                    target,
                     epoch,
                     flags,
                     kind: PUNCH_DKEYS,
@@ -944,13 +949,12 @@ impl Object {
         for akey in akeys {
             check_key(akey)?;
         }
-        let epoch = self.fanout_epoch(&self.layout());
         self.fanout(
             net,
             Some(dkey),
             Opcode::ObjPunch,
-            |shard| ObjPunchReq {
-                target: self.target(shard),
+            |target, epoch| ObjPunchReq {
+                target,
                 epoch,
                 flags,
                 kind: PUNCH_AKEYS,

@@ -11,7 +11,11 @@ use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::prop::Props;
 use daos_types::{Der, Error, Result, Uuid};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// The shortest time between two pool-map queries of one handle made by [`Pool::refresh_map`].
+pub const MAP_REFRESH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// `DAOS_PC_RO`.
 pub const PC_RO: u32 = 1;
@@ -51,6 +55,8 @@ pub struct Pool {
     handle: Uuid,
     svc_ranks: Vec<u32>,
     map: RwLock<PoolMap>,
+    /// When [`Pool::refresh_map`] last asked the pool service.
+    last_map_refresh: Mutex<Option<std::time::Instant>>,
     props: Props,
     flags: u32,
     pub(crate) open_containers: AtomicUsize,
@@ -100,6 +106,7 @@ impl Pool {
                         handle,
                         svc_ranks,
                         map: RwLock::new(reply.map.0),
+                        last_map_refresh: Mutex::new(None),
                         props: reply.props.0,
                         flags,
                         open_containers: AtomicUsize::new(0),
@@ -165,14 +172,20 @@ impl Pool {
         }
     }
 
-    /// Asks the pool service for the current pool map (after an engine stopped answering, or
-    /// a reply carried a newer map version). Returns whether the map changed.
+    /// Asks the pool service for the current pool map (after an engine stopped answering).
+    /// Calls from every waiting operation of this handle share one query per
+    /// [`MAP_REFRESH_INTERVAL`]: the others return at once and read [`Pool::map`].
     ///
     /// Errors: those of `daos_pool_query`.
-    pub async fn refresh_map(&self, net: &Arc<NetContext>) -> Result<bool> {
-        let before = self.map_version();
-        self.query(net).await?;
-        Ok(self.map_version() > before)
+    pub async fn refresh_map(&self, net: &Arc<NetContext>) -> Result<()> {
+        {
+            let mut last = self.last_map_refresh.lock().expect("refresh lock");
+            if last.is_some_and(|t| t.elapsed() < MAP_REFRESH_INTERVAL) {
+                return Ok(());
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        self.query(net).await.map(drop)
     }
 
     /// The version of the pool map held.
@@ -265,12 +278,7 @@ impl Pool {
             .ranks
             .iter()
             .flat_map(|r| r.targets.iter())
-            .filter(|t| {
-                matches!(
-                    t.state,
-                    daos_placement::TargetState::Down | daos_placement::TargetState::DownOut
-                )
-            })
+            .filter(|t| t.state.is_excluded())
             .count() as u32;
         let info = PoolInfo {
             uuid: self.uuid,
@@ -348,6 +356,7 @@ impl Pool {
             handle,
             svc_ranks,
             map: RwLock::new(map),
+            last_map_refresh: Mutex::new(None),
             props,
             flags,
             open_containers: AtomicUsize::new(0),
