@@ -10,8 +10,9 @@
 //! - A **stripe** is `k` data cells, `k * ec_cell_sz` bytes of the object's data, plus `p`
 //!   parity cells computed from them. The `k + p` cells go to `k + p` shards on different
 //!   fault domains; any `k` of them rebuild the others, so a stripe survives `p` lost shards.
-//! - DAOS 2.8 defines the schemes in [`SCHEMES`]: 2P1 2P2 4P1 4P2 8P1 8P2 16P1 16P2 4P3 8P3
-//!   16P3 (`OR_RS_2P1` … in `daos_obj_class.h`). DAOS encodes them with ISA-L.
+//! - DAOS 2.8 defines the schemes 2P1 2P2 4P1 4P2 8P1 8P2 16P1 16P2 4P3 8P3 16P3
+//!   (`OR_RS_2P1` … in `daos_obj_class.h`; `daos_types::oclass::EC_SCHEMES`). DAOS encodes
+//!   them with ISA-L.
 //!
 //! This crate computes parity and rebuilds lost cells; which cells exist, where they live and
 //! how partial stripes are handled belong to the client and engine. Cell contents are opaque
@@ -70,21 +71,6 @@ pub const PARITY_CELLS_MAX: usize = 3;
 /// Longest cell, bytes: DAOS's largest `ec_cell_sz` (`DAOS_PROP_PO_EC_CELL_SZ_MAX`, 1 GiB),
 /// which also fits ISA-L's `int` lengths.
 pub const CELL_BYTES_MAX: usize = 1 << 30;
-/// The `(k, p)` pairs of DAOS's EC object classes, in `OR_RS_<k>P<p>` id order.
-pub const SCHEMES: [(usize, usize); 11] = [
-    (2, 1),
-    (2, 2),
-    (4, 1),
-    (4, 2),
-    (8, 1),
-    (8, 2),
-    (16, 1),
-    (16, 2),
-    (4, 3),
-    (8, 3),
-    (16, 3),
-];
-
 /// A Reed-Solomon code with `k` data cells and `p` parity cells per stripe.
 ///
 /// Cells are indexed `0..k` for data and `k..k + p` for parity. Implementations are immutable

@@ -4,11 +4,23 @@
 
 use daos_ec::{
     codec, encoding_matrix, isal_codec, rust_codec, Codec, CELL_BYTES_MAX, DATA_CELLS_MAX,
-    PARITY_CELLS_MAX, SCHEMES,
+    PARITY_CELLS_MAX,
 };
 use daos_types::Der;
 use proptest::prelude::*;
 use std::sync::Arc;
+
+/// DAOS's EC schemes `(k, p)` (`daos_types::oclass::EC_SCHEMES`), as cell counts.
+const SCHEMES: [(usize, usize); daos_types::oclass::EC_SCHEMES.len()] = {
+    let mut out = [(0, 0); daos_types::oclass::EC_SCHEMES.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let (k, p) = daos_types::oclass::EC_SCHEMES[i];
+        out[i] = (k as usize, p as usize);
+        i += 1;
+    }
+    out
+};
 
 /// Most erasure patterns tried per case; past this a random sample is taken.
 const PATTERNS_PER_CASE_MAX: usize = 48;

@@ -23,8 +23,9 @@ const GROUP_CHOICES: [u32; 9] = [1, 2, 4, 6, 8, 12, 16, 32, GROUPS_MAX];
 /// Replication factors with a `OR_RP_<n>` id, in id order starting at `OR_RP_2 = 8`.
 const RP_FACTORS: [u32; 13] = [2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 128];
 
-/// Erasure-code schemes with a `OR_RS_<k>P<p>` id, in id order starting at `OR_RS_2P1 = 32`.
-const EC_SCHEMES: [(u32, u32); 11] = [
+/// Erasure-code schemes `(data, parity)` with a `OR_RS_<k>P<p>` id, in id order starting at
+/// `OR_RS_2P1 = 32`.
+pub const EC_SCHEMES: [(u32, u32); 11] = [
     (2, 1),
     (2, 2),
     (4, 1),
