@@ -37,11 +37,7 @@ unsafe fn create(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            Container::create(&pool, &net, uuid_in, props)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { Container::create(&pool, &net, uuid_in, props).await },
         move |uuid| out.write(*uuid.as_bytes()),
     )
 }
@@ -152,15 +148,13 @@ pub unsafe extern "C" fn daos_cont_open2(
         ev,
         Family::Der,
         move |net| async move {
-            let c = Container::open(&pool, &net, &id, flags)
-                .await
-                .map_err(|e| e.rc())?;
+            let c = Container::open(&pool, &net, &id, flags).await?;
             let q = if want_info {
-                Some(c.query(&net).await.map_err(|e| e.rc())?.0)
+                Some(c.query(&net).await?.0)
             } else {
                 None
             };
-            Ok((c, q))
+            Ok::<_, Error>((c, q))
         },
         move |(c, q)| {
             if let Some(q) = q {
@@ -204,7 +198,7 @@ pub unsafe extern "C" fn daos_cont_close(coh: daos_handle_t, ev: *mut daos_event
     submit(
         ev,
         Family::Der,
-        move |net| async move { cont.close(&net).await.map_err(|e| e.rc()) },
+        move |net| async move { cont.close(&net).await },
         move |()| handle::remove(coh),
     )
 }
@@ -236,11 +230,7 @@ pub unsafe extern "C" fn daos_cont_destroy2(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            Container::destroy(&pool, &net, &id, force != 0)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { Container::destroy(&pool, &net, &id, force != 0).await },
         |()| {},
     )
 }
@@ -283,7 +273,7 @@ pub unsafe extern "C" fn daos_cont_query(
     submit(
         ev,
         Family::Der,
-        move |net| async move { cont.query(&net).await.map_err(|e| e.rc()) },
+        move |net| async move { cont.query(&net).await },
         move |(i, props)| {
             if info.is_set() {
                 // SAFETY: non-NULL, valid until completion.
@@ -323,7 +313,7 @@ pub unsafe extern "C" fn daos_cont_alloc_oids(
     submit(
         ev,
         Family::Der,
-        move |net| async move { cont.alloc_oids(&net, num_oids).await.map_err(|e| e.rc()) },
+        move |net| async move { cont.alloc_oids(&net, num_oids).await },
         move |first| out.write(first),
     )
 }

@@ -929,7 +929,7 @@ unsafe fn io(
                     done += n;
                 }
             }
-            Ok(done)
+            Ok::<_, c_int>(done)
         },
         move |n| {
             if !write {

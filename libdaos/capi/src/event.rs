@@ -168,13 +168,33 @@ impl Family {
     }
 }
 
+/// An operation's error: a [`daos_types::Error`], which the entry point's [`Family`] turns
+/// into its return code, or a return code already chosen (`dfs_*` operations map their own
+/// errors to errno).
+pub(crate) trait OpError: Send + 'static {
+    /// The entry point's return code for this error.
+    fn into_rc(self, family: Family) -> c_int;
+}
+
+impl OpError for Error {
+    fn into_rc(self, family: Family) -> c_int {
+        family.rc(&self)
+    }
+}
+
+impl OpError for c_int {
+    fn into_rc(self, _: Family) -> c_int {
+        self
+    }
+}
+
 /// Runs or launches an operation for an entry point that takes `daos_event_t *ev`.
 ///
-/// `op` builds the operation's future on the endpoint it must use; its error is already the
+/// `op` builds the operation's future on the endpoint it must use; its error becomes the
 /// entry point's return code (`family`). `finish` writes the output parameters and runs only
 /// on success, so outputs are written only on success. Returns the blocking result, or 0
 /// once launched (the result then goes to `ev->ev_error`), or a local error.
-pub(crate) fn submit<T, Fut>(
+pub(crate) fn submit<T, E, Fut>(
     ev: *mut daos_event_t,
     family: Family,
     op: impl FnOnce(Arc<NetContext>) -> Fut,
@@ -182,7 +202,8 @@ pub(crate) fn submit<T, Fut>(
 ) -> c_int
 where
     T: Send + 'static,
-    Fut: Future<Output = Result<T, c_int>> + Send + 'static,
+    E: OpError,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
     submit_rc(ev, family, op, move |value| {
         finish(value);
@@ -192,7 +213,7 @@ where
 
 /// [`submit`] where `finish` also decides the result (for calls such as `daos_obj_fetch`
 /// whose `-DER_REC2BIG` comes with outputs: the sizes).
-pub(crate) fn submit_rc<T, Fut>(
+pub(crate) fn submit_rc<T, E, Fut>(
     ev: *mut daos_event_t,
     family: Family,
     op: impl FnOnce(Arc<NetContext>) -> Fut,
@@ -200,14 +221,15 @@ pub(crate) fn submit_rc<T, Fut>(
 ) -> c_int
 where
     T: Send + 'static,
-    Fut: Future<Output = Result<T, c_int>> + Send + 'static,
+    E: OpError,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
     let launched = (|| -> Result<c_int, Error> {
         if ev.is_null() {
             let net = crate::client()?.thread_net()?;
             return Ok(match daos_fabric::block_on(&net, op(net.clone())) {
                 Ok(value) => finish(value),
-                Err(rc) => rc,
+                Err(err) => err.into_rc(family),
             });
         }
         let ev = EvPtr(ev);
@@ -219,7 +241,8 @@ where
             }
             queue_of(ev)?
         };
-        let future = op(queue.queue.net().clone());
+        let op = op(queue.queue.net().clone());
+        let future = async move { op.await.map_err(|err| err.into_rc(family)) };
         {
             let _lock = events_lock();
             ev.set(Slot::Status, RUNNING);

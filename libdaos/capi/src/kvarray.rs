@@ -270,7 +270,7 @@ pub unsafe extern "C" fn daos_kv_destroy(
     submit(
         ev,
         Family::Der,
-        move |net| async move { obj.punch(&net, 0).await.map_err(|e| e.rc()) },
+        move |net| async move { obj.punch(&net, 0).await },
         |()| {},
     )
 }
@@ -333,12 +333,7 @@ pub unsafe extern "C" fn daos_kv_put(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            obj.update(&net, flags, &key, &iods, sgls)
-                .await
-                .map(drop)
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { obj.update(&net, flags, &key, &iods, sgls).await.map(drop) },
         |()| {},
     )
 }
@@ -405,11 +400,8 @@ pub unsafe extern "C" fn daos_kv_get(
             let iods = [Iod::single(KV_VALUE_AKEY, 0), Iod::single(KV_EMPTY_AKEY, 0)];
             // The marker is one byte: give it room so it never makes the fetch too big.
             let sgls = vec![value, SgList::from_vec(vec![0u8])];
-            let (found, _) = obj
-                .fetch(&net, EPOCH_MAX, flags, &key, &iods, sgls)
-                .await
-                .map_err(|e| e.rc())?;
-            Ok(found.sizes.first().copied().unwrap_or(0))
+            let (found, _) = obj.fetch(&net, EPOCH_MAX, flags, &key, &iods, sgls).await?;
+            Ok::<_, Error>(found.sizes.first().copied().unwrap_or(0))
         },
         move |value_size| {
             size.write(value_size);
@@ -453,11 +445,7 @@ pub unsafe extern "C" fn daos_kv_remove(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            obj.punch_dkeys(&net, flags, &[key])
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { obj.punch_dkeys(&net, flags, &[key]).await },
         |()| {},
     )
 }
@@ -906,9 +894,8 @@ pub unsafe extern "C" fn daos_array_create(
             let iods = [Iod::single(ARRAY_META_AKEY, ARRAY_META_LEN as u64)];
             let meta = SgList::from_vec(encode_meta(cell_size, chunk_size));
             obj.update(&net, COND_DKEY_INSERT, &ARRAY_META_DKEY, &iods, vec![meta])
-                .await
-                .map_err(|e| e.rc())?;
-            Ok(obj)
+                .await?;
+            Ok::<_, Error>(obj)
         },
         move |o| oh.write(insert_array(handle_of(o), OO_RW)),
     )
@@ -970,17 +957,19 @@ pub unsafe extern "C" fn daos_array_open(
             let flags = COND_DKEY_FETCH | COND_AKEY_FETCH;
             let (found, mut lists) = obj
                 .fetch(&net, EPOCH_MAX, flags, &ARRAY_META_DKEY, &iods, vec![room])
-                .await
-                .map_err(|e| e.rc())?;
+                .await?;
             if found.too_big || found.sizes.first() != Some(&(ARRAY_META_LEN as u64)) {
-                return Err(Der::NoPerm.rc());
+                return Err(Error::new(
+                    Der::NoPerm,
+                    "the object holds no array metadata (not created by daos_array_create)",
+                ));
             }
             let bytes = lists
                 .pop()
                 .and_then(SgList::into_vecs)
                 .and_then(|mut v| v.pop())
                 .unwrap_or_default();
-            let (cell, chunk) = decode_meta(&bytes).map_err(|e| e.rc())?;
+            let (cell, chunk) = decode_meta(&bytes)?;
             Ok((obj, cell, chunk))
         },
         move |(object, cell, chunk)| {
@@ -1087,7 +1076,7 @@ pub unsafe extern "C" fn daos_array_destroy(
     submit(
         ev,
         Family::Der,
-        move |net| async move { a.object.punch(&net, 0).await.map_err(|e| e.rc()) },
+        move |net| async move { a.object.punch(&net, 0).await },
         |()| {},
     )
 }
@@ -1203,13 +1192,11 @@ unsafe fn array_io(
                     }) as Job<()>
                 })
                 .collect();
-            run_all(jobs).await.map_err(|e| e.rc())?;
+            run_all(jobs).await?;
             if !read || !byte_array || cells == 0 {
-                return Ok((cells, 0));
+                return Ok::<_, Error>((cells, 0));
             }
-            let size = size_of(&a.object, &net, a.chunk_size)
-                .await
-                .map_err(|e| e.rc())?;
+            let size = size_of(&a.object, &net, a.chunk_size).await?;
             let (mut done, mut short) = (0u64, 0u64);
             for (at, len) in ranges {
                 let below = size.saturating_sub(at).min(len);
@@ -1264,11 +1251,7 @@ pub unsafe extern "C" fn daos_array_punch(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            punch_cells(&a.object, &net, a.chunk_size, &ranges)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { punch_cells(&a.object, &net, a.chunk_size, &ranges).await },
         |()| {},
     )
 }
@@ -1299,11 +1282,7 @@ pub unsafe extern "C" fn daos_array_get_size(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            size_of(&a.object, &net, a.chunk_size)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { size_of(&a.object, &net, a.chunk_size).await },
         move |cells| size.write(cells),
     )
 }
@@ -1334,11 +1313,7 @@ pub unsafe extern "C" fn daos_array_stat(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            size_of(&a.object, &net, a.chunk_size)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { size_of(&a.object, &net, a.chunk_size).await },
         move |cells| {
             stbuf.write(daos_array_stbuf_t {
                 st_size: cells,
@@ -1373,17 +1348,15 @@ pub unsafe extern "C" fn daos_array_set_size(
         Family::Der,
         move |net| async move {
             let (obj, chunk) = (&a.object, a.chunk_size);
-            let current = size_of(obj, &net, chunk).await.map_err(|e| e.rc())?;
+            let current = size_of(obj, &net, chunk).await?;
             if size < current {
-                punch_cells(obj, &net, chunk, &[(size, current - size)])
-                    .await
-                    .map_err(|e| e.rc())?;
+                punch_cells(obj, &net, chunk, &[(size, current - size)]).await?;
             }
             // The size is where the last cell with data ends: if the cell at `size - 1`
             // holds none (growing, or shrinking onto a hole), write a zero cell there.
-            if size > 0 && size_of(obj, &net, chunk).await.map_err(|e| e.rc())? != size {
+            if size > 0 && size_of(obj, &net, chunk).await? != size {
                 let last = size - 1;
-                let cell = bytes_len(a.cell_size, "cell size").map_err(|e| e.rc())?;
+                let cell = bytes_len(a.cell_size, "cell size")?;
                 let iods = [Iod::array(
                     ARRAY_DATA_AKEY,
                     a.cell_size,
@@ -1399,10 +1372,9 @@ pub unsafe extern "C" fn daos_array_set_size(
                     &iods,
                     vec![SgList::from_vec(vec![0u8; cell])],
                 )
-                .await
-                .map_err(|e| e.rc())?;
+                .await?;
             }
-            Ok(())
+            Ok::<_, Error>(())
         },
         |()| {},
     )

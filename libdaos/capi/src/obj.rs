@@ -261,7 +261,6 @@ pub(crate) fn local<T: Send + 'static>(
     value: Result<T, Error>,
     finish: impl FnOnce(T) + Send + 'static,
 ) -> c_int {
-    let value = value.map_err(|e| e.rc());
     submit(ev, Family::Der, move |_| async move { value }, finish)
 }
 
@@ -349,12 +348,7 @@ pub unsafe extern "C" fn daos_obj_update(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            obj.update(&net, flags, &dkey, &iods, sgls)
-                .await
-                .map(drop)
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { obj.update(&net, flags, &dkey, &iods, sgls).await.map(drop) },
         |()| {},
     )
 }
@@ -413,12 +407,11 @@ pub unsafe extern "C" fn daos_obj_fetch(
         move |net| async move {
             let (result, _) = obj
                 .fetch(&net, EPOCH_MAX, flags, &dkey, &rust_iods, lists)
-                .await
-                .map_err(|e| e.rc())?;
+                .await?;
             // Sizes are an output even when a buffer was too small.
             let sizes = result.sizes.clone();
             let kinds: Vec<IodKind> = rust_iods.iter().map(|i| i.kind).collect();
-            Ok((result, sizes, kinds))
+            Ok::<_, Error>((result, sizes, kinds))
         },
         move |(result, sizes, kinds)| {
             for i in 0..n {
@@ -463,7 +456,7 @@ pub unsafe extern "C" fn daos_obj_punch(
     submit(
         ev,
         Family::Der,
-        move |net| async move { obj.punch(&net, flags).await.map_err(|e| e.rc()) },
+        move |net| async move { obj.punch(&net, flags).await },
         |()| {},
     )
 }
@@ -510,11 +503,7 @@ pub unsafe extern "C" fn daos_obj_punch_dkeys(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            obj.punch_dkeys(&net, flags, &dkeys)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { obj.punch_dkeys(&net, flags, &dkeys).await },
         |()| {},
     )
 }
@@ -552,11 +541,7 @@ pub unsafe extern "C" fn daos_obj_punch_akeys(
     submit(
         ev,
         Family::Der,
-        move |net| async move {
-            obj.punch_akeys(&net, flags, &dkey, &akeys)
-                .await
-                .map_err(|e| e.rc())
-        },
+        move |net| async move { obj.punch_akeys(&net, flags, &dkey, &akeys).await },
         |()| {},
     )
 }
@@ -688,7 +673,7 @@ pub(crate) unsafe fn list_keys(
                         .await
                 }
             };
-            list.map(|list| (list, rust_anchor)).map_err(|e| e.rc())
+            list.map(|list| (list, rust_anchor))
         },
         move |(list, a)| {
             if list.keys.is_empty() && list.key_size_needed > 0 {
@@ -813,11 +798,8 @@ pub unsafe extern "C" fn daos_obj_list_recx(
         ev,
         Family::Der,
         move |net| async move {
-            let (found, rec_size) = obj
-                .list_recxs(&net, 0, &dkey, &akey, &mut a, count)
-                .await
-                .map_err(|e| e.rc())?;
-            Ok((found, rec_size, a))
+            let (found, rec_size) = obj.list_recxs(&net, 0, &dkey, &akey, &mut a, count).await?;
+            Ok::<_, Error>((found, rec_size, a))
         },
         move |(found, rec_size, a)| {
             // SAFETY: valid until completion.

@@ -98,15 +98,13 @@ pub unsafe extern "C" fn daos_pool_connect2(
         ev,
         Family::Der,
         move |net| async move {
-            let pool = Pool::connect(&client, &net, &id, flags)
-                .await
-                .map_err(|e| e.rc())?;
+            let pool = Pool::connect(&client, &net, &id, flags).await?;
             let query = if want_info {
-                Some(pool.query(&net).await.map_err(|e| e.rc())?)
+                Some(pool.query(&net).await?)
             } else {
                 None
             };
-            Ok((pool, query))
+            Ok::<_, Error>((pool, query))
         },
         move |(pool, query)| {
             if let Some(q) = query {
@@ -151,7 +149,7 @@ pub unsafe extern "C" fn daos_pool_disconnect(poh: daos_handle_t, ev: *mut daos_
     submit(
         ev,
         Family::Der,
-        move |net| async move { pool.disconnect(&net).await.map_err(|e| e.rc()) },
+        move |net| async move { pool.disconnect(&net).await },
         move |()| handle::remove(poh),
     )
 }
@@ -183,7 +181,7 @@ pub unsafe extern "C" fn daos_pool_query(
     submit(
         ev,
         Family::Der,
-        move |net| async move { pool.query(&net).await.map_err(|e| e.rc()) },
+        move |net| async move { pool.query(&net).await },
         move |q| {
             if info.is_set() {
                 // SAFETY: non-NULL and valid until completion.
