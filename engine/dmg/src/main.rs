@@ -489,10 +489,10 @@ async fn pool(
             Ok((value, text))
         }
         PoolCommand::Exclude(args) | PoolCommand::Drain(args) | PoolCommand::Reintegrate(args) => {
-            let op = match command {
-                PoolCommand::Exclude(_) => "exclude",
-                PoolCommand::Drain(_) => "drain",
-                _ => "reintegrate",
+            let (op, verb) = match command {
+                PoolCommand::Exclude(_) => ("exclude", "Exclude"),
+                PoolCommand::Drain(_) => ("drain", "Drain"),
+                _ => ("reintegrate", "Reintegration"),
             };
             let reply = client
                 .pool_update(PoolUpdateReq {
@@ -504,11 +504,6 @@ async fn pool(
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            let verb = match op {
-                "exclude" => "Exclude",
-                "drain" => "Drain",
-                _ => "Reintegration",
-            };
             Ok((
                 json!({"map_version": reply.map_version}),
                 format!(
