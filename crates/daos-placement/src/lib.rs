@@ -38,6 +38,14 @@
 //!    reported with `available == false`. Because the newest failure is applied last,
 //!    excluding one more target moves only the shards it held, and reintegrating it puts them
 //!    back exactly where they were.
+//!    A target that *failed* (`Down`, or `DownOut` not reached by a completed drain) took its
+//!    bytes with it: a shard on it moves only if, at that step, enough other shards of its
+//!    group are sound (available, not rebuilding, on a target neither failed yet nor being
+//!    reintegrated): one for replication, `k` for `EC_kPp`. Otherwise, as for every shard of
+//!    an unreplicated class, the shard is *lost*: it stays on the failed target with
+//!    `available == false`, so I/O to its group is refused (`-DER_DATA_LOSS`) instead of
+//!    reading an empty new location, and it comes back with its target. A drained target's
+//!    shards always move (it is alive and pushes them itself).
 //! 4. **Rebuild flags.** A shard is `rebuilding` (write to it, do not read from it) when one of
 //!    its moves was caused by a target still in `Down` or `Drain` (rebuild not finished), or
 //!    when it sits on a target in [`TargetState::Up`] (being reintegrated). Moves caused by a
@@ -134,6 +142,10 @@ pub struct TargetEntry {
     /// The pool map version at which the target last became unavailable (`Down` or `Drain`);
     /// 0 if it never did. Orders failures for remapping.
     pub fseq: u32,
+    /// Whether it left the pool by a drain that completed (`Drain` → `DownOut`), so its
+    /// shards were copied from it; otherwise an unavailable target failed, and its shards
+    /// survive only where their group kept a complete copy (see the module documentation).
+    pub drained: bool,
 }
 
 /// An engine in the pool map.
@@ -374,11 +386,13 @@ impl PoolMap {
             TargetState::UpIn | TargetState::Up => {
                 t.state = TargetState::Down;
                 t.fseq = version;
+                t.drained = false;
                 true
             }
             // Already unavailable since its drain began: keep that failure's place in the order.
             TargetState::Drain => {
                 t.state = TargetState::Down;
+                t.drained = false;
                 true
             }
             TargetState::Down | TargetState::DownOut | TargetState::New => false,
@@ -391,6 +405,7 @@ impl PoolMap {
         }
         t.state = TargetState::Drain;
         t.fseq = version;
+        t.drained = true;
         true
     }
 
@@ -398,6 +413,7 @@ impl PoolMap {
         match t.state {
             TargetState::Down | TargetState::DownOut | TargetState::New => {
                 t.state = TargetState::Up;
+                t.drained = false;
                 true
             }
             TargetState::UpIn | TargetState::Up | TargetState::Drain => false,
@@ -493,6 +509,7 @@ impl PoolMap {
             }
             t.state = TargetState::New;
             t.fseq = 0;
+            t.drained = false;
         }
         let at = self.ranks.partition_point(|r| r.rank < rank.rank);
         self.ranks.insert(at, rank);
@@ -528,6 +545,8 @@ struct TargetNode {
     state: TargetState,
     /// Position in the failure order, or `NEVER` if the target is available.
     fail_step: u32,
+    /// Its data is gone: `Down`, or `DownOut` without a completed drain.
+    failed: bool,
 }
 
 const NEVER: u32 = u32::MAX;
@@ -707,6 +726,8 @@ impl Placement {
                         rank: rank_node,
                         index: t.index,
                         state: t.state,
+                        failed: t.state == TargetState::Down
+                            || (t.state == TargetState::DownOut && !t.drained),
                         fail_step: if t.state.is_unavailable() {
                             fail_step(t, r.rank)
                         } else {
@@ -861,9 +882,28 @@ impl Placement {
             .filter(|(_, t)| self.targets[**t].fail_step != NEVER)
             .map(|(shard, t)| Reverse((self.targets[*t].fail_step, shard)))
             .collect();
+        let needed = match class.redundancy {
+            Redundancy::ErasureCoded { data, .. } => data as usize,
+            _ => 1,
+        };
         while let Some(Reverse((step, shard))) = pending.pop() {
             let failed = location[shard];
             let first = shard - shard % g;
+            if self.targets[failed].failed {
+                // The shard's bytes exist only where its group kept a complete copy when
+                // this target failed; without one they are lost until the target returns.
+                let sound = (first..first + g)
+                    .filter(|&m| m != shard && available[m] && !rebuilding[m])
+                    .filter(|&m| {
+                        let t = &self.targets[location[m]];
+                        t.fail_step > step && t.state != TargetState::Up
+                    })
+                    .count();
+                if sound < needed {
+                    available[shard] = false;
+                    continue;
+                }
+            }
             occupancy.remove(self, failed);
             let c = Constraint {
                 rule,
@@ -952,12 +992,13 @@ pub fn default_class(is_array: bool, redundancy_factor: u32) -> ObjectClass {
 const ADDR_LEN_MAX: usize = 256;
 
 impl Wire for TargetEntry {
-    const ENCODED_SIZE_MIN: usize = 13;
+    const ENCODED_SIZE_MIN: usize = 14;
     fn encode(&self, e: &mut Encoder) {
         e.u32(self.index)
             .bytes(&self.addr)
             .u8(self.state as u8)
-            .u32(self.fseq);
+            .u32(self.fseq)
+            .bool(self.drained);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
         Ok(TargetEntry {
@@ -965,6 +1006,7 @@ impl Wire for TargetEntry {
             addr: d.bytes(ADDR_LEN_MAX, "target address")?.to_vec(),
             state: TargetState::from_u8(d.u8("target state")?)?,
             fseq: d.u32("target fseq")?,
+            drained: d.bool("target drained")?,
         })
     }
 }
@@ -1035,6 +1077,7 @@ mod tests {
                             addr: vec![t as u8; 16],
                             state: TargetState::UpIn,
                             fseq: 0,
+                            drained: false,
                         })
                         .collect(),
                 });
@@ -1164,14 +1207,21 @@ mod tests {
             seen.dedup();
             assert_eq!(seen.len(), 1000);
         }
-        big.exclude_rank(7).unwrap();
-        big.exclude_target(150, 2).unwrap();
+        big.drain_rank(7).unwrap();
+        big.drain_target(150, 2).unwrap();
         let layout = big.layout(oid(9, ObjectClass::SX)).unwrap();
         assert!(layout
             .shards()
             .all(|s| s.available && s.rank != 7 && at(s) != (150, 2)));
         let moved = layout.shards().filter(|s| s.rebuilding).count();
         assert_eq!(moved, 6);
+        // Failed instead of drained, an unreplicated class loses those shards: they stay
+        // put, unavailable, and come back with their targets.
+        big.exclude_rank(7).unwrap();
+        let layout = big.layout(oid(9, ObjectClass::SX)).unwrap();
+        let lost: Vec<&ShardLocation> = layout.shards().filter(|s| !s.available).collect();
+        assert_eq!(lost.len(), 5);
+        assert!(lost.iter().all(|s| s.rank == 7 && !s.rebuilding));
     }
 
     #[test]
@@ -1560,13 +1610,20 @@ mod tests {
                 }
                 for id in (0..8).map(|i| oid(lo.wrapping_add(i), class)) {
                     let (lb, lr) = (before.layout(id).unwrap(), back.layout(id).unwrap());
-                    for (b, r) in lb.shards().zip(lr.shards()) {
-                        prop_assert_eq!((at(b), b.available), (at(r), r.available));
+                    for (gb, gr) in lb.groups.iter().zip(&lr.groups) {
+                        // A lost shard stays in place, which steers the object's other
+                        // shards: the layout is restored for objects that lost nothing.
+                        if !lb.shards().chain(lr.shards()).all(|s| s.available) {
+                            continue;
+                        }
+                    for (b, r) in gb.iter().zip(gr) {
+                        prop_assert_eq!(at(b), at(r));
                         if at(r) == (rank, index) {
                             prop_assert!(r.rebuilding);
                         } else if !drain {
                             prop_assert_eq!(b, r);
                         }
+                    }
                     }
                 }
             }
@@ -1632,7 +1689,14 @@ mod tests {
                             up.len()
                         );
                         if enough {
-                            prop_assert_eq!(up.len(), size, "{} {:?}", name, group);
+                            // A shard is unavailable only because its target failed with
+                            // its bytes (lost), never for want of a place.
+                            for s in group.iter().filter(|s| !s.available) {
+                                prop_assert!(
+                                    matches!(state(&m, s), TargetState::Down | TargetState::DownOut),
+                                    "{} {:?}", name, group
+                                );
+                            }
                         }
                     }
                 }
@@ -1669,8 +1733,8 @@ mod tests {
         let decoded: PoolMap = Decoder::new(&bytes).get().unwrap();
         assert_eq!(decoded.target(0, 1).unwrap().fseq, 2);
         assert_eq!(decoded, m);
-        // The last target's state byte sits just before its 4-byte fseq.
-        let at = bytes.len() - 5;
+        // The last target's state byte sits just before its 4-byte fseq and drained flag.
+        let at = bytes.len() - 6;
         assert_eq!(bytes[at], TargetState::Down as u8);
         bytes[at] = 3;
         let err = Decoder::new(&bytes).get::<PoolMap>().unwrap_err();

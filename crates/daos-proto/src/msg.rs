@@ -926,6 +926,9 @@ pub const POOL_UPDATE_EXCLUDE: u32 = 1;
 pub const POOL_UPDATE_DRAIN: u32 = 2;
 /// `MgmtPoolUpdateReq::op`: reintegrate targets (`dmg pool reintegrate`).
 pub const POOL_UPDATE_REINTEGRATE: u32 = 3;
+/// `MgmtPoolUpdateReq::op`: the rebuild of map version `map_version` finished on every engine
+/// (`Down`/`Drain` → `DownOut`, `Up` → `UpIn`); refused with `-DER_STALE` if the map moved on.
+pub const POOL_UPDATE_REBUILD_DONE: u32 = 4;
 
 wire_struct! {
     /// `MgmtPoolUpdate` request: one rank's targets change state in a pool's map.
@@ -938,6 +941,8 @@ wire_struct! {
         pub rank: u32,
         /// Target indexes within the engine; empty means all of them.
         pub targets: Vec<u32>,
+        /// For [`POOL_UPDATE_REBUILD_DONE`]: the map version whose rebuild finished (else 0).
+        pub map_version: u32,
     }
 }
 
@@ -958,5 +963,66 @@ wire_struct! {
         pub map_version: u32,
         /// The pool map after the change.
         pub map: WireMap,
+    }
+}
+
+/// `MgmtRebuildReq::op`: start rebuilding for the map version given (stopping any older job).
+pub const REBUILD_START: u8 = 0;
+/// `MgmtRebuildReq::op`: stop the job in progress (`dmg pool rebuild stop`).
+pub const REBUILD_STOP: u8 = 1;
+/// `MgmtRebuildReq::op`: report progress only.
+pub const REBUILD_QUERY: u8 = 2;
+/// `MgmtRebuildReq::op`: accept pushes with the job's handle (sent to every engine before any
+/// engine starts, so no push meets a target that does not know the handle yet).
+pub const REBUILD_PREPARE: u8 = 3;
+
+/// `RebuildStatus::state`: no rebuild ever ran on this engine for the pool.
+pub const REBUILD_IDLE: u8 = 0;
+/// `RebuildStatus::state`: scanning and pushing.
+pub const REBUILD_BUSY: u8 = 1;
+/// `RebuildStatus::state`: every target finished the job without error.
+pub const REBUILD_DONE: u8 = 2;
+/// `RebuildStatus::state`: stopped on request before it finished.
+pub const REBUILD_STOPPED: u8 = 3;
+/// `RebuildStatus::state`: a target failed (see `der` and `error`); the job can be restarted.
+pub const REBUILD_FAILED: u8 = 4;
+
+wire_struct! {
+    /// `MgmtRebuild` request (control plane → each engine of a pool): start, stop or query
+    /// the rebuild of one pool map version on this engine's targets.
+    pub struct MgmtRebuildReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// `REBUILD_PREPARE`, `REBUILD_START`, `REBUILD_STOP` or `REBUILD_QUERY`.
+        pub op: u8,
+        /// The pool map version to rebuild for; the engine must hold exactly this version.
+        pub map_version: u32,
+        /// The handle rebuild pushes use on other engines (a container handle for every
+        /// container of the pool, valid for this job only).
+        pub handle: Uuid,
+    }
+}
+
+wire_struct! {
+    #[derive(Default)]
+    /// Rebuild progress of one engine (the reply to every `MgmtRebuild` request).
+    pub struct RebuildStatus {
+        /// Map version of the job (0: none).
+        pub map_version: u32,
+        /// One of `REBUILD_IDLE`, `REBUILD_BUSY`, `REBUILD_DONE`, `REBUILD_STOPPED`,
+        /// `REBUILD_FAILED`.
+        pub state: u8,
+        /// Object shards scanned so far.
+        pub scanned: u64,
+        /// Object shards pushed to a new location.
+        pub objects: u64,
+        /// Records (values, extents and punches) pushed.
+        pub records: u64,
+        /// Bytes of data pushed.
+        pub bytes: u64,
+        /// 0, or the DER number of the first failure (positive: 1013 for `DER_AGAIN`).
+        pub der: u32,
+        /// What failed, for the administrator.
+        pub error: String,
     }
 }

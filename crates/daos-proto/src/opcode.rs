@@ -48,6 +48,8 @@ pub enum Opcode {
     /// engines (only inside `SvcForward`). The map, not the operation, travels, so an engine
     /// whose copy missed changes while it was excluded catches up when it returns.
     MgmtPoolMap = 45,
+    /// Start, stop or query a pool's rebuild on an engine's targets (from the control plane).
+    MgmtRebuild = 46,
     /// Update (write) akeys under one dkey.
     ObjUpdate = 60,
     /// Fetch (read) akeys under one dkey.
@@ -85,6 +87,7 @@ impl Opcode {
             43 => MgmtPing,
             44 => MgmtPoolUpdate,
             45 => MgmtPoolMap,
+            46 => MgmtRebuild,
             60 => ObjUpdate,
             61 => ObjFetch,
             62 => ObjPunch,

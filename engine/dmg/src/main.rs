@@ -123,8 +123,13 @@ enum PoolCommand {
     Exclude(PoolTargetsArgs),
     /// Drain a rank's targets: move their data elsewhere, then exclude them.
     Drain(PoolTargetsArgs),
-    /// Return excluded targets to a pool.
+    /// Return excluded targets to a pool (rebuild copies their data back).
     Reintegrate(PoolTargetsArgs),
+    /// Stop or restart the pool's rebuild.
+    Rebuild {
+        #[command(subcommand)]
+        action: RebuildAction,
+    },
     /// Destroy a pool.
     Destroy {
         /// Destroy even with connected handles.
@@ -133,6 +138,21 @@ enum PoolCommand {
         /// Destroy even if it holds containers.
         #[arg(short, long)]
         recursive: bool,
+        /// Pool label or UUID.
+        pool: String,
+    },
+}
+
+/// `dmg pool rebuild stop|start`.
+#[derive(Subcommand)]
+enum RebuildAction {
+    /// Stop the running rebuild; the targets it was rebuilding stay as they are.
+    Stop {
+        /// Pool label or UUID.
+        pool: String,
+    },
+    /// Start rebuilding again for the current pool map.
+    Start {
         /// Pool label or UUID.
         pool: String,
     },
@@ -439,10 +459,11 @@ async fn pool(
                 .map_err(status_error)?
                 .into_inner();
             let p = reply.pool.clone().unwrap_or_default();
+            let rebuild = reply.rebuild.clone().unwrap_or_default();
             let targets = reply.targets.len().max(1) as u64;
             let mut text = format!(
                 "Pool {}, ntarget={}, disabled={}, leader={}, version={}, state={}\n\
-                 Pool health info:\n- Rebuild {}, 0 objs, 0 recs\n\
+                 Pool health info:\n- Rebuild {}, {} objs, {} recs\n\
                  Pool space info:\n- Target count:{}\n\
                  - Storage tier 0 (SCM):\n  Total size: {}\n  Free: {}, min:{}, max:{}, mean:{}\n\
                  - Storage tier 1 (NVMe):\n  Total size: {}\n  Free: {}, min:{}, max:{}, mean:{}\n",
@@ -452,7 +473,9 @@ async fn pool(
                 reply.leader,
                 reply.map_version,
                 p.state,
-                reply.rebuild_state,
+                rebuild.state,
+                rebuild.objects,
+                rebuild.records,
                 p.targets_total,
                 format_size(p.scm_total),
                 format_size(p.scm_free),
@@ -484,8 +507,20 @@ async fn pool(
             value["connected_handles"] = json!(reply.connected_handles);
             value["enabled_ranks"] = json!(reply.enabled_ranks);
             value["disabled_ranks"] = json!(reply.disabled_ranks);
-            value["rebuild"] =
-                json!({"status": 0, "state": reply.rebuild_state, "objects": 0, "records": 0});
+            value["rebuild"] = json!({
+                "status": rebuild.status,
+                "state": rebuild.state,
+                "objects": rebuild.objects,
+                "records": rebuild.records,
+                "bytes": rebuild.bytes,
+                "scanned": rebuild.scanned,
+                "map_version": rebuild.map_version,
+                "seconds": rebuild.seconds,
+                "error": rebuild.error,
+            });
+            if !rebuild.error.is_empty() {
+                text.push_str(&format!("- Rebuild error: {}\n", rebuild.error));
+            }
             Ok((value, text))
         }
         PoolCommand::Exclude(args) | PoolCommand::Drain(args) | PoolCommand::Reintegrate(args) => {
@@ -500,6 +535,29 @@ async fn pool(
                     op: op.into(),
                     rank: args.rank,
                     targets: args.target_idx.clone(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            Ok((
+                json!({"map_version": reply.map_version}),
+                format!(
+                    "{verb} command succeeded (pool map version {})\n",
+                    reply.map_version
+                ),
+            ))
+        }
+        PoolCommand::Rebuild { action } => {
+            let (pool, op, verb) = match action {
+                RebuildAction::Stop { pool } => (pool, "rebuild_stop", "Rebuild stop"),
+                RebuildAction::Start { pool } => (pool, "rebuild_start", "Rebuild start"),
+            };
+            let reply = client
+                .pool_update(PoolUpdateReq {
+                    id: pool.clone(),
+                    op: op.into(),
+                    rank: 0,
+                    targets: Vec::new(),
                 })
                 .await
                 .map_err(status_error)?

@@ -136,6 +136,14 @@ impl DmaBuf {
         unsafe { (self.pool.arena.as_ptr() as *mut u8).add(self.slot * SLOT_SIZE) }
     }
 
+    /// How a peer reads or writes bytes `range` of this buffer by RMA.
+    pub fn remote(&self, range: std::ops::Range<usize>) -> daos_fabric::RemoteRegion {
+        assert!(range.end <= self.len, "range outside the buffer");
+        self.pool
+            .mr
+            .remote(self.slot * SLOT_SIZE + range.start, range.len())
+    }
+
     /// The bytes in use.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: this slot is exclusively ours while the DmaBuf lives; len <= SLOT_SIZE.

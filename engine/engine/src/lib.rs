@@ -3,7 +3,8 @@
 //!
 //! Reading order: [`target`] (a target's thread, state and event loop) → [`obj`] (object I/O
 //! handlers: the data path) → [`service`] (pool and container service, management calls) →
-//! [`dma`] and [`region`] (bulk buffers, data-file space) → [`run`] (start-up and shutdown).
+//! [`rebuild`] (scan and push after a pool map change) → [`dma`] and [`region`] (bulk buffers,
+//! data-file space) → [`run`] (start-up and shutdown).
 //!
 //! Contexts and addresses: context 0 (the service) listens on `port`, target `i` on
 //! `port + 1 + i`; for providers that name endpoints themselves (shm) the names are reported
@@ -12,6 +13,7 @@
 
 pub mod dma;
 pub mod obj;
+pub mod rebuild;
 pub mod region;
 pub mod service;
 pub mod target;

@@ -120,11 +120,11 @@ pub async fn handle(ctx: Rc<Ctx>, incoming: Incoming) {
         }
     };
     let outcome = match header.opcode {
-        Opcode::ObjUpdate => update(&ctx, peer, body).await.map(|b| (0, b)),
+        Opcode::ObjUpdate => update(&ctx, &header, peer, body).await.map(|b| (0, b)),
         Opcode::ObjFetch => fetch(&ctx, &header, peer, body).await,
-        Opcode::ObjPunch => punch(&ctx, body).await.map(|b| (0, b)),
+        Opcode::ObjPunch => punch(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjList => list(&ctx, &header, body).await.map(|b| (0, b)),
-        Opcode::ObjQueryKey => query_key(&ctx, body).await.map(|b| (0, b)),
+        Opcode::ObjQueryKey => query_key(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::MgmtPing => Ok((0, Vec::new())),
         other => Err(Error::new(
             Der::Nosys,
@@ -160,11 +160,37 @@ pub async fn handle(ctx: Rc<Ctx>, incoming: Incoming) {
     }
 }
 
-/// Checks the handle of an object request. Errors: `-DER_NONEXIST` (pool not here),
-/// `-DER_NO_HDL` (unknown handle, or a handle of another container), `-DER_NO_PERM` (write
-/// through a read-only handle).
-fn check_handle(ctx: &Ctx, target: &ObjTarget, write: bool) -> Result<()> {
+/// Checks the pool map version and the handle of an object request.
+///
+/// `version` is the pool map version the client used to route the request (0: unchecked,
+/// for enumeration and rebuild pushes). It must equal this target's: a client behind learns
+/// that it must refresh its map, a client ahead that this engine has not installed the map
+/// yet; either retries (DAOS: `DER_STALE` and the map version on every RPC). So no update
+/// lands on a target by a layout the engines no longer agree on, and a rebuild scan that
+/// starts after every engine installed a map sees every write routed by older maps.
+///
+/// Errors: `-DER_STALE` (map version differs), `-DER_NONEXIST` (pool not here), `-DER_NO_HDL`
+/// (unknown handle, or a handle of another container), `-DER_NO_PERM` (write through a
+/// read-only handle).
+fn check_handle(ctx: &Ctx, target: &ObjTarget, write: bool, version: u32) -> Result<()> {
     ctx.with_pool(&target.pool, |p| {
+        let held = p.map.as_ref().map_or(0, |m| m.version);
+        if version != 0 && held != 0 && version != held {
+            return Err(Error::new(
+                Der::Stale,
+                format!("request routed by pool map version {version}, target holds {held}"),
+            ));
+        }
+        if p.rebuild_handle == Some(target.handle) {
+            if !p.vos.has_container(&target.cont) {
+                return Err(Error::new(
+                    Der::Nonexist,
+                    format!("container {} does not exist", target.cont),
+                ));
+            }
+            daos_vos::index::object_type(target.oid)?;
+            return Ok(());
+        }
         let handle = p.handles.get(&target.handle).ok_or_else(|| {
             Error::new(
                 Der::NoHdl,
@@ -490,10 +516,15 @@ async fn allocate_storage(ctx: &Rc<Ctx>, req: &ObjUpdateReq, entries: &mut [Entr
     }
 }
 
-async fn update(ctx: &Rc<Ctx>, peer: FiAddr, body: Decoder<'_>) -> Result<Vec<u8>> {
+async fn update(
+    ctx: &Rc<Ctx>,
+    header: &RequestHeader,
+    peer: FiAddr,
+    body: Decoder<'_>,
+) -> Result<Vec<u8>> {
     let req: ObjUpdateReq = decode_body(body)?;
     let t = req.target.clone();
-    check_handle(ctx, &t, true)?;
+    check_handle(ctx, &t, true, header.map_version)?;
     let mut entries = plan_update(&req)?;
     allocate_storage(ctx, &req, &mut entries).await?;
     match move_update_data(ctx, peer, &req, &entries).await {
@@ -1055,7 +1086,7 @@ async fn fetch(
 ) -> Result<(i32, Vec<u8>)> {
     let req: ObjFetchReq = decode_body(body)?;
     let t = req.target.clone();
-    check_handle(ctx, &t, false)?;
+    check_handle(ctx, &t, false, header.map_version)?;
     if req.iods.is_empty() || req.iods.len() > IODS_MAX || req.capacities.len() != req.iods.len() {
         return Err(Error::new(
             Der::Inval,
@@ -1242,10 +1273,10 @@ async fn fetch(
     ))
 }
 
-async fn punch(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
+async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
     let req: ObjPunchReq = decode_body(body)?;
     let t = req.target.clone();
-    check_handle(ctx, &t, true)?;
+    check_handle(ctx, &t, true, header.map_version)?;
     let target = match req.kind {
         PUNCH_OBJECT => PunchTarget::Object,
         PUNCH_DKEYS if !req.dkeys.is_empty() => {
@@ -1273,7 +1304,7 @@ async fn punch(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
 async fn list(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
     let req: ObjListReq = decode_body(body)?;
     let t = req.target.clone();
-    check_handle(ctx, &t, false)?;
+    check_handle(ctx, &t, false, header.map_version)?;
     let epoch = if req.epoch == 0 { EPOCH_MAX } else { req.epoch };
     // Keep the reply within what the client posted, with room for framing.
     let budget = u64::from(header.reply_capacity).saturating_sub(256);
@@ -1358,10 +1389,10 @@ async fn list(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resul
     Ok(encode(&reply))
 }
 
-async fn query_key(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
+async fn query_key(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
     let req: ObjQueryKeyReq = decode_body(body)?;
     let t = req.target.clone();
-    check_handle(ctx, &t, false)?;
+    check_handle(ctx, &t, false, header.map_version)?;
     let epoch = if req.epoch == 0 { EPOCH_MAX } else { req.epoch };
     if req.flags & (GET_DKEY | GET_AKEY | GET_RECX) == 0 {
         return Err(Error::new(Der::Inval, "query asks for nothing"));

@@ -238,6 +238,7 @@ impl Service {
                         }
                     }
                 }
+                service.pass_map(&uuid, &meta.map)?;
                 service.pools.insert(
                     uuid,
                     PoolSvc {
@@ -297,13 +298,75 @@ impl Service {
         let svc = self.pool(&req.pool)?;
         let map = req.map.0;
         if map.version > svc.meta.map.version {
-            let old = std::mem::replace(&mut svc.meta.map, map);
+            let old = std::mem::replace(&mut svc.meta.map, map.clone());
             if let Err(err) = svc.persist() {
                 svc.meta.map = old;
                 return Err(err);
             }
+            self.pass_map(&req.pool, &map)?;
         }
         Ok(Vec::new())
+    }
+
+    /// Gives every target the pool's map: they check the version clients route by, compute
+    /// rebuild work from it, and drop stale shards when they return to the pool.
+    fn pass_map(&self, pool: &Uuid, map: &daos_placement::PoolMap) -> Result<()> {
+        let map = Arc::new(map.clone());
+        for target in &self.targets {
+            target.call(TARGET_TIMEOUT, |reply| TargetMsg::PoolMap {
+                pool: *pool,
+                map: map.clone(),
+                reply,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Prepares, starts, stops or queries the rebuild of a pool on this engine's targets and
+    /// sums their progress (see [`crate::rebuild`]). The control plane drives the job: it
+    /// prepares every engine, starts them, polls them, and records `rebuild done` in the map
+    /// once all report done.
+    ///
+    /// Errors: `-DER_NONEXIST` for a pool not on this engine; `-DER_STALE` when a target does
+    /// not hold the job's map version.
+    fn mgmt_rebuild(&mut self, req: MgmtRebuildReq) -> Result<Vec<u8>> {
+        let mut total = RebuildStatus {
+            map_version: req.map_version,
+            ..RebuildStatus::default()
+        };
+        let mut states = Vec::new();
+        for target in &self.targets {
+            let status = target.call(TARGET_TIMEOUT, |reply| TargetMsg::Rebuild {
+                pool: req.pool,
+                op: req.op,
+                version: req.map_version,
+                handle: req.handle,
+                reply,
+            })?;
+            total.map_version = total.map_version.max(status.map_version);
+            total.scanned += status.scanned;
+            total.objects += status.objects;
+            total.records += status.records;
+            total.bytes += status.bytes;
+            if total.der == 0 && status.der != 0 {
+                total.der = status.der;
+                total.error = status.error.clone();
+            }
+            states.push(status.state);
+        }
+        let any = |s: u8| states.contains(&s);
+        total.state = if any(REBUILD_FAILED) {
+            REBUILD_FAILED
+        } else if any(REBUILD_STOPPED) {
+            REBUILD_STOPPED
+        } else if any(REBUILD_BUSY) {
+            REBUILD_BUSY
+        } else if !states.is_empty() && states.iter().all(|s| *s == REBUILD_DONE) {
+            REBUILD_DONE
+        } else {
+            REBUILD_IDLE
+        };
+        Ok(encode(&total))
     }
 
     fn pool(&mut self, uuid: &Uuid) -> Result<&mut PoolSvc> {
@@ -347,6 +410,7 @@ impl Service {
             Opcode::MgmtPoolDestroy => self.mgmt_pool_destroy(decode_body(body)?),
             Opcode::MgmtPoolQuery => self.mgmt_pool_query(decode_body(body)?),
             Opcode::MgmtPoolUpdate => self.mgmt_pool_update(decode_body(body)?),
+            Opcode::MgmtRebuild => self.mgmt_rebuild(decode_body(body)?),
             Opcode::MgmtPing => Ok(encode(&PingReply {
                 rank: self.rank,
                 targets: self.targets.len() as u32,
@@ -746,7 +810,10 @@ impl Service {
                 return Err(err);
             }
         }
-        if req.svc_ranks.contains(&self.rank) {
+        // Every engine of the pool keeps a copy of its metadata (the leader forwards each
+        // change), so its targets can check handles; `svc_ranks` are those that may lead.
+        self.pass_map(&req.pool, &req.map.0)?;
+        {
             let svc = PoolSvc {
                 meta: SvcMeta {
                     uuid: req.pool,
@@ -816,7 +883,20 @@ impl Service {
     fn mgmt_pool_update(&mut self, req: MgmtPoolUpdateReq) -> Result<Vec<u8>> {
         let svc = self.pool(&req.pool)?;
         let mut map = svc.meta.map.clone();
-        if req.targets.is_empty() {
+        if req.op == POOL_UPDATE_REBUILD_DONE {
+            if map.version != req.map_version {
+                return Err(Error::new(
+                    Der::Stale,
+                    format!(
+                        "rebuild finished for map version {}, the map is at {}",
+                        req.map_version, map.version
+                    ),
+                ));
+            }
+            if !map.rebuild_done() {
+                return Err(Error::new(Der::Inval, "no target is being rebuilt"));
+            }
+        } else if req.targets.is_empty() {
             match req.op {
                 POOL_UPDATE_EXCLUDE => map.exclude_rank(req.rank)?,
                 POOL_UPDATE_DRAIN => map.drain_rank(req.rank)?,
@@ -832,11 +912,13 @@ impl Service {
                 op => return Err(Error::new(Der::Inval, format!("unknown pool update {op}"))),
             }
         }
-        let old = std::mem::replace(&mut svc.meta.map, map);
+        let old = std::mem::replace(&mut svc.meta.map, map.clone());
         if let Err(err) = svc.persist() {
             svc.meta.map = old;
             return Err(err);
         }
+        self.pass_map(&req.pool, &map)?;
+        let svc = self.pool(&req.pool)?;
         tracing::info!(
             "pool {}: map version {} after update {} of rank {}",
             req.pool,

@@ -14,6 +14,7 @@ use crate::dma::DmaPool;
 use crate::region::DataRegion;
 use daos_bio::{open_direct, Durability, Uring};
 use daos_fabric::{Executor, Incoming, NetContext};
+use daos_placement::{PoolMap, TargetState};
 use daos_types::{Der, Error, Hlc, Result, Uuid};
 use daos_vos::{PoolMeta, VosPool};
 use std::cell::RefCell;
@@ -103,6 +104,31 @@ pub enum TargetMsg {
         containers: Vec<Uuid>,
         /// Completion.
         reply: crossbeam_channel::Sender<Result<()>>,
+    },
+    /// The pool's current map (at start-up and after every change). A target that turns
+    /// `Up` after being out first drops the stale shards rebuild will push back
+    /// ([`crate::rebuild::drop_stale_shards`]).
+    PoolMap {
+        /// Pool.
+        pool: Uuid,
+        /// The map.
+        map: Arc<PoolMap>,
+        /// Completion (once the drops are durable).
+        reply: crossbeam_channel::Sender<Result<()>>,
+    },
+    /// Prepare, start, stop or query this target's rebuild of a pool
+    /// ([`crate::rebuild::control`]).
+    Rebuild {
+        /// Pool.
+        pool: Uuid,
+        /// `REBUILD_*` operation.
+        op: u8,
+        /// Map version of the job.
+        version: u32,
+        /// Handle of the job's pushes.
+        handle: Uuid,
+        /// The target's progress.
+        reply: crossbeam_channel::Sender<Result<daos_proto::msg::RebuildStatus>>,
     },
     /// A background checkpoint finished.
     CheckpointDone {
@@ -202,6 +228,10 @@ pub struct TargetPool {
     passed_at: Option<Instant>,
     /// An update is waiting for blob space: aggregate now, as under space pressure.
     pub starved: bool,
+    /// The pool map as the engine's service last passed it on (`None` until then).
+    pub map: Option<Arc<PoolMap>>,
+    /// The handle of the current rebuild job's pushes: valid for every container.
+    pub rebuild_handle: Option<Uuid>,
     /// The pool is short of space ([`short_of_space`]): set by updates as they consume it and
     /// recomputed by each aggregation step, which runs every [`URGENT_AGGREGATION_INTERVAL`]
     /// while it holds.
@@ -222,6 +252,8 @@ impl TargetPool {
             passed_at: None,
             starved: false,
             pressure: false,
+            map: None,
+            rebuild_handle: None,
         }
     }
 }
@@ -249,6 +281,8 @@ pub struct Ctx {
     pub hlc: Arc<Hlc>,
     /// Mutable state; never borrowed across an `.await`.
     pub state: RefCell<State>,
+    /// Rebuild jobs by pool.
+    pub rebuilds: RefCell<HashMap<Uuid, crate::rebuild::Job>>,
     /// This target's data region.
     pub region: DataRegion,
     /// Metadata directory of the engine.
@@ -524,6 +558,7 @@ pub fn run(setup: TargetSetup) {
                 pools: HashMap::new(),
                 stopping: false,
             }),
+            rebuilds: RefCell::new(HashMap::new()),
             region,
             meta_dir,
             scm_bytes,
@@ -670,8 +705,22 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
 }
 
 fn handle_message(ctx: &Rc<Ctx>, msg: TargetMsg, exec: &mut Executor<Task>) {
-    let _ = exec;
     match msg {
+        TargetMsg::PoolMap { pool, map, reply } => {
+            let _ = reply.send(install_map(ctx, exec, pool, map));
+        }
+        TargetMsg::Rebuild {
+            pool,
+            op,
+            version,
+            handle,
+            reply,
+        } => {
+            let mut spawn = |task: Pin<Box<Task>>| exec.spawn(task);
+            let _ = reply.send(crate::rebuild::control(
+                ctx, &mut spawn, pool, op, version, handle,
+            ));
+        }
         TargetMsg::CreatePool {
             uuid,
             nvme_bytes,
@@ -766,6 +815,57 @@ fn handle_message(ctx: &Rc<Ctx>, msg: TargetMsg, exec: &mut Executor<Task>) {
             ctx.state.borrow_mut().stopping = true;
             ctx.net.close();
         }
+    }
+}
+
+/// Takes a newer pool map; when this target returns to the pool (`Up` after any other state),
+/// drops the stale shards first and replies once that is durable.
+fn install_map(
+    ctx: &Rc<Ctx>,
+    exec: &mut Executor<Task>,
+    pool: Uuid,
+    map: Arc<PoolMap>,
+) -> Result<()> {
+    let me = |m: &PoolMap| m.target(ctx.rank, ctx.index).map(|t| t.state);
+    let before = ctx.with_pool(&pool, |p| {
+        if p.map.as_ref().is_some_and(|m| m.version >= map.version) {
+            return Ok(None);
+        }
+        let before = p.map.as_deref().and_then(me);
+        p.map = Some(map.clone());
+        Ok(Some(before))
+    })?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    // `before` may still be `UpIn` when this engine never saw its own exclusion (it was
+    // unreachable then): what it holds is stale all the same.
+    let returning = me(&map) == Some(TargetState::Up) && before != Some(TargetState::Up);
+    if !returning {
+        return Ok(());
+    }
+    let lsns = crate::rebuild::drop_stale_shards(ctx, &pool, &map)?;
+    let Some(&last) = lsns.last() else {
+        return Ok(());
+    };
+    // Wait for durability on this thread: the service waits for the reply, and clients learn
+    // the map only after every engine answered.
+    let mut wait = Box::pin(ctx.durable(pool, last));
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Poll::Ready(result) = wait.as_mut().poll(&mut cx) {
+            return result;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::new(Der::Timedout, "dropping stale shards"));
+        }
+        start_flushes(ctx, exec);
+        exec.run_ready();
+        ctx.uring.submit()?;
+        ctx.uring.reap();
+        std::thread::yield_now();
     }
 }
 

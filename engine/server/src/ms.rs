@@ -12,8 +12,10 @@ use daos_control::mgmt::*;
 use daos_placement::{PoolMap, RankEntry, TargetEntry, TargetState};
 use daos_proto::msg::{
     Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
-    MgmtPoolQueryReq, MgmtPoolUpdateReply, MgmtPoolUpdateReq, WireMap, WireProps,
-    POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_REINTEGRATE,
+    MgmtPoolQueryReq, MgmtPoolUpdateReply, MgmtPoolUpdateReq, MgmtRebuildReq, RebuildStatus,
+    WireMap, WireProps, POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_REBUILD_DONE,
+    POOL_UPDATE_REINTEGRATE, REBUILD_BUSY, REBUILD_DONE, REBUILD_FAILED, REBUILD_PREPARE,
+    REBUILD_QUERY, REBUILD_START, REBUILD_STOP, REBUILD_STOPPED,
 };
 use daos_proto::Opcode;
 use daos_types::label::EntityRef;
@@ -71,6 +73,39 @@ pub struct Ms {
     pools: Mutex<Vec<PoolRecord>>,
     db: PathBuf,
     client: Mutex<Option<Arc<Client>>>,
+    /// The last rebuild job of each pool.
+    rebuilds: Mutex<std::collections::HashMap<Uuid, RebuildJob>>,
+}
+
+/// How often a rebuild driver polls the engines.
+const REBUILD_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// Attempts of one rebuild job before it is reported failed.
+const REBUILD_ATTEMPTS: u32 = 5;
+
+/// A rebuild job as the control plane drives it (DAOS: the pool service leader's rebuild
+/// global status).
+#[derive(Clone, Debug)]
+struct RebuildJob {
+    /// Distinguishes jobs: a driver whose job was replaced stops.
+    id: u64,
+    /// Map version rebuilt for.
+    version: u32,
+    /// `busy`, `done`, `stopped` or `failed`.
+    state: &'static str,
+    /// Sums over the engines.
+    progress: RebuildStatus,
+    started: std::time::Instant,
+    ended: Option<std::time::Instant>,
+}
+
+/// Whether a map has targets whose data is still to be rebuilt (`Down`, `Drain`, `Up`).
+fn needs_rebuild(map: &PoolMap) -> bool {
+    map.ranks.iter().flat_map(|r| &r.targets).any(|t| {
+        matches!(
+            t.state,
+            TargetState::Down | TargetState::Drain | TargetState::Up
+        )
+    })
 }
 
 fn status(err: Error) -> Status {
@@ -119,6 +154,7 @@ impl Ms {
             pools: Mutex::new(pools),
             db,
             client: Mutex::new(None),
+            rebuilds: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -363,6 +399,7 @@ impl Ms {
                             addr: addr.clone(),
                             state: TargetState::UpIn,
                             fseq: 0,
+                            drained: false,
                         })
                         .collect(),
                 })
@@ -498,21 +535,269 @@ impl Ms {
                 op,
                 rank,
                 targets,
+                map_version: 0,
             },
         )
     }
 
+    /// Starts rebuilding `pool` for `map` if some target needs it, replacing any older job
+    /// (DAOS starts a rebuild for every map change that excludes, drains or reintegrates).
+    pub fn start_rebuild(self: &Arc<Self>, pool: &PoolRecord, map: &PoolMap) {
+        if !needs_rebuild(map) {
+            return;
+        }
+        let id = {
+            let mut jobs = self.rebuilds.lock().expect("rebuilds lock");
+            if jobs
+                .get(&pool.uuid)
+                .is_some_and(|j| j.version >= map.version && j.state == "busy")
+            {
+                return;
+            }
+            let id = jobs.get(&pool.uuid).map_or(1, |j| j.id + 1);
+            jobs.insert(
+                pool.uuid,
+                RebuildJob {
+                    id,
+                    version: map.version,
+                    state: "busy",
+                    progress: RebuildStatus {
+                        map_version: map.version,
+                        state: REBUILD_BUSY,
+                        ..RebuildStatus::default()
+                    },
+                    started: std::time::Instant::now(),
+                    ended: None,
+                },
+            );
+            id
+        };
+        let ms = self.clone();
+        let record = pool.clone();
+        let map = map.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("rebuild-{}", pool.label))
+            .spawn(move || ms.drive_rebuild(&record, map, id));
+        if let Err(err) = spawned {
+            tracing::error!(
+                "pool {}: cannot start the rebuild driver: {err}",
+                pool.label
+            );
+        }
+    }
+
+    /// Whether job `id` is still the pool's current one.
+    fn rebuild_current(&self, pool: &Uuid, id: u64) -> bool {
+        self.rebuilds
+            .lock()
+            .expect("rebuilds lock")
+            .get(pool)
+            .is_some_and(|j| j.id == id && j.state == "busy")
+    }
+
+    fn rebuild_finish(&self, pool: &Uuid, id: u64, state: &'static str, progress: RebuildStatus) {
+        let mut jobs = self.rebuilds.lock().expect("rebuilds lock");
+        if let Some(job) = jobs.get_mut(pool).filter(|j| j.id == id) {
+            job.state = state;
+            job.progress = progress;
+            job.ended = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Runs one rebuild job: prepares every live engine of the pool (so each knows the job's
+    /// handle before any pushes to it), starts them, polls their progress, and once every one
+    /// reports done records `rebuild done` in the map through the leader. A failed attempt is
+    /// retried; a newer map change or `dmg pool rebuild stop` ends the job.
+    fn drive_rebuild(self: Arc<Self>, pool: &PoolRecord, map: PoolMap, id: u64) {
+        let engines: Vec<u32> = map
+            .ranks
+            .iter()
+            .filter(|r| !r.is_excluded())
+            .map(|r| r.rank)
+            .collect();
+        let handle = Uuid::new_v4();
+        let request = |op: u8| MgmtRebuildReq {
+            pool: pool.uuid,
+            op,
+            map_version: map.version,
+            handle,
+        };
+        tracing::info!(
+            "pool {}: rebuild for map version {} on ranks {engines:?}",
+            pool.label,
+            map.version
+        );
+        let mut last = RebuildStatus::default();
+        for attempt in 1..=REBUILD_ATTEMPTS {
+            if !self.rebuild_current(&pool.uuid, id) {
+                return;
+            }
+            let outcome = (|| -> Result<RebuildStatus> {
+                for op in [REBUILD_PREPARE, REBUILD_START] {
+                    for &rank in &engines {
+                        self.engine_call::<RebuildStatus>(rank, Opcode::MgmtRebuild, &request(op))?;
+                    }
+                }
+                loop {
+                    std::thread::sleep(REBUILD_POLL);
+                    if !self.rebuild_current(&pool.uuid, id) {
+                        return Ok(RebuildStatus::default());
+                    }
+                    let mut total = RebuildStatus {
+                        map_version: map.version,
+                        state: REBUILD_DONE,
+                        ..RebuildStatus::default()
+                    };
+                    for &rank in &engines {
+                        let s: RebuildStatus =
+                            self.engine_call(rank, Opcode::MgmtRebuild, &request(REBUILD_QUERY))?;
+                        total.scanned += s.scanned;
+                        total.objects += s.objects;
+                        total.records += s.records;
+                        total.bytes += s.bytes;
+                        if s.state == REBUILD_FAILED && total.der == 0 {
+                            total.der = s.der;
+                            total.error = format!("rank {rank}: {}", s.error);
+                        }
+                        total.state = match (total.state, s.state) {
+                            (REBUILD_FAILED, _) | (_, REBUILD_FAILED) => REBUILD_FAILED,
+                            (_, REBUILD_DONE) => total.state,
+                            _ => REBUILD_BUSY,
+                        };
+                    }
+                    if let Some(job) = self
+                        .rebuilds
+                        .lock()
+                        .expect("rebuilds lock")
+                        .get_mut(&pool.uuid)
+                        .filter(|j| j.id == id)
+                    {
+                        job.progress = total.clone();
+                    }
+                    match total.state {
+                        REBUILD_DONE => return Ok(total),
+                        REBUILD_FAILED => {
+                            return Err(Error::new(
+                                Der::from_value(total.der as i32).unwrap_or(Der::Misc),
+                                total.error,
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            })();
+            match outcome {
+                Ok(done) => {
+                    if !self.rebuild_current(&pool.uuid, id) {
+                        return;
+                    }
+                    let recorded = self.pool_leader(pool).and_then(|leader| {
+                        self.engine_call::<MgmtPoolUpdateReply>(
+                            leader,
+                            Opcode::MgmtPoolUpdate,
+                            &MgmtPoolUpdateReq {
+                                pool: pool.uuid,
+                                op: POOL_UPDATE_REBUILD_DONE,
+                                rank: 0,
+                                targets: Vec::new(),
+                                map_version: map.version,
+                            },
+                        )
+                    });
+                    match recorded {
+                        Ok(reply) => {
+                            tracing::info!(
+                                "pool {}: rebuild of map version {} done ({} objects, {} records, {} bytes); map version {}",
+                                pool.label,
+                                map.version,
+                                done.objects,
+                                done.records,
+                                done.bytes,
+                                reply.map_version
+                            );
+                            self.rebuild_finish(&pool.uuid, id, "done", done);
+                        }
+                        // The map moved on: the driver of the newer change takes over.
+                        Err(err) => {
+                            tracing::info!(
+                                "pool {}: rebuild result not recorded: {err}",
+                                pool.label
+                            );
+                            self.rebuild_finish(
+                                &pool.uuid,
+                                id,
+                                "failed",
+                                RebuildStatus {
+                                    der: err.rc().unsigned_abs(),
+                                    error: err.to_string(),
+                                    ..done
+                                },
+                            );
+                        }
+                    }
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(
+                        "pool {}: rebuild attempt {attempt} for map version {} failed: {err}",
+                        pool.label,
+                        map.version
+                    );
+                    last = RebuildStatus {
+                        map_version: map.version,
+                        state: REBUILD_FAILED,
+                        der: err.rc().unsigned_abs(),
+                        error: err.to_string(),
+                        ..RebuildStatus::default()
+                    };
+                    std::thread::sleep(REBUILD_POLL * 5);
+                }
+            }
+        }
+        self.rebuild_finish(&pool.uuid, id, "failed", last);
+    }
+
+    /// `dmg pool rebuild stop`: stops the running job on every engine (the map keeps its
+    /// `Down`/`Up` targets; `dmg pool rebuild start` resumes).
+    fn stop_rebuild(&self, pool: &PoolRecord) -> Result<u32> {
+        let job = {
+            let mut jobs = self.rebuilds.lock().expect("rebuilds lock");
+            let Some(job) = jobs.get_mut(&pool.uuid).filter(|j| j.state == "busy") else {
+                return Err(Error::new(Der::Nonexist, "no rebuild is running"));
+            };
+            job.state = "stopped";
+            job.progress.state = REBUILD_STOPPED;
+            job.ended = Some(std::time::Instant::now());
+            job.clone()
+        };
+        for rank in &pool.ranks {
+            let req = MgmtRebuildReq {
+                pool: pool.uuid,
+                op: REBUILD_STOP,
+                map_version: job.version,
+                handle: Uuid::nil(),
+            };
+            if let Err(err) = self.engine_call::<RebuildStatus>(*rank, Opcode::MgmtRebuild, &req) {
+                tracing::debug!("rank {rank}: rebuild stop: {err}");
+            }
+        }
+        Ok(job.version)
+    }
+
     /// DAOS's `self_heal` (exclude): a rank that died is excluded from every pool it
     /// serves, so that clients stop waiting for it and rebuild can start.
-    pub fn self_heal(&self, rank: u32) {
+    pub fn self_heal(self: &Arc<Self>, rank: u32) {
         let pools = self.pools.lock().expect("pools lock").clone();
         for pool in pools.iter().filter(|p| p.ranks.contains(&rank)) {
             match self.pool_update(pool, POOL_UPDATE_EXCLUDE, rank, Vec::new()) {
-                Ok(reply) => tracing::info!(
-                    "pool {}: rank {rank} excluded, map version {}",
-                    pool.label,
-                    reply.map_version
-                ),
+                Ok(reply) => {
+                    tracing::info!(
+                        "pool {}: rank {rank} excluded, map version {}",
+                        pool.label,
+                        reply.map_version
+                    );
+                    self.start_rebuild(pool, &reply.map.0);
+                }
                 Err(err) => tracing::error!("pool {}: excluding rank {rank}: {err}", pool.label),
             }
         }
@@ -603,6 +888,27 @@ impl Ms {
     fn pool_query(&self, req: PoolQueryReq) -> Result<PoolQueryResp> {
         let pool = self.find_pool(&req.id)?;
         let (summary, targets, handles, map) = self.pool_space(&pool)?;
+        let rebuild = match self.rebuilds.lock().expect("rebuilds lock").get(&pool.uuid) {
+            None => PoolRebuildStatus {
+                state: "idle".into(),
+                ..PoolRebuildStatus::default()
+            },
+            Some(job) => PoolRebuildStatus {
+                state: job.state.into(),
+                map_version: job.version,
+                objects: job.progress.objects,
+                records: job.progress.records,
+                bytes: job.progress.bytes,
+                scanned: job.progress.scanned,
+                status: job.progress.der,
+                error: job.progress.error.clone(),
+                seconds: job
+                    .ended
+                    .unwrap_or_else(std::time::Instant::now)
+                    .duration_since(job.started)
+                    .as_secs_f64(),
+            },
+        };
         let min = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).min().unwrap_or(0);
         let max = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).max().unwrap_or(0);
         Ok(PoolQueryResp {
@@ -615,7 +921,8 @@ impl Ms {
             map_version: map.version,
             leader: self.pool_leader(&pool)?,
             connected_handles: handles,
-            rebuild_state: "idle".into(),
+            rebuild_state: rebuild.state.clone(),
+            rebuild: Some(rebuild),
             enabled_ranks: map
                 .ranks
                 .iter()
@@ -660,8 +967,42 @@ impl Ms {
         }
     }
 
-    fn pool_update_cmd(&self, req: PoolUpdateReq) -> Result<PoolUpdateResp> {
+    fn pool_update_cmd(self: &Arc<Self>, req: PoolUpdateReq) -> Result<PoolUpdateResp> {
         let pool = self.find_pool(&req.id)?;
+        match req.op.as_str() {
+            "rebuild_stop" => {
+                let version = self.stop_rebuild(&pool)?;
+                return Ok(PoolUpdateResp {
+                    map_version: version,
+                });
+            }
+            "rebuild_start" => {
+                let (_, _, _, map) = self.pool_space(&pool)?;
+                if !needs_rebuild(&map) {
+                    return Err(Error::new(
+                        Der::Inval,
+                        "no target of the pool needs rebuild",
+                    ));
+                }
+                if let Some(job) = self
+                    .rebuilds
+                    .lock()
+                    .expect("rebuilds lock")
+                    .get_mut(&pool.uuid)
+                {
+                    if job.state == "busy" {
+                        return Err(Error::new(Der::Busy, "a rebuild is already running"));
+                    }
+                    // Let start_rebuild replace it.
+                    job.version = 0;
+                }
+                self.start_rebuild(&pool, &map);
+                return Ok(PoolUpdateResp {
+                    map_version: map.version,
+                });
+            }
+            _ => {}
+        }
         let op = match req.op.as_str() {
             "exclude" => POOL_UPDATE_EXCLUDE,
             "drain" => POOL_UPDATE_DRAIN,
@@ -674,6 +1015,7 @@ impl Ms {
             }
         };
         let reply = self.pool_update(&pool, op, req.rank, req.targets)?;
+        self.start_rebuild(&pool, &reply.map.0);
         tracing::info!(
             "pool {}: {} rank {}, map version {}",
             pool.label,

@@ -961,6 +961,15 @@ impl Index {
                 }
             }
             Record::Aggregate(a) => self.apply_aggregate(a, &mut freed),
+            Record::DropShard { cont, oid, shard } => {
+                if let Some(container) = self.containers.get_mut(cont) {
+                    if let Some(object) = Arc::make_mut(container).objects.remove(&(*oid, *shard)) {
+                        object_space(&object, &mut freed);
+                        self.inline_bytes =
+                            self.inline_bytes.saturating_sub(object_inline(&object));
+                    }
+                }
+            }
         }
         freed
     }

@@ -448,6 +448,15 @@ impl VosPool {
             .then(|| self.log(Record::ContDestroy(cont)))
     }
 
+    /// Removes an object shard with its whole history and frees its space. Returns the LSN,
+    /// or `None` if the shard is not here.
+    pub fn drop_shard(&mut self, cont: Uuid, oid: ObjectId, shard: u32) -> Option<u64> {
+        self.index
+            .object(&cont, oid, shard)
+            .is_some()
+            .then(|| self.log(Record::DropShard { cont, oid, shard }))
+    }
+
     /// Whether a container exists on this target.
     pub fn has_container(&self, cont: &Uuid) -> bool {
         self.index.has_container(cont)

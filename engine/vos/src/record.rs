@@ -189,6 +189,16 @@ pub enum Record {
     Punch(PunchRecord),
     /// Aggregation removed versions.
     Aggregate(AggregateRecord),
+    /// An object shard and its whole history were removed from this target (rebuild: a
+    /// reintegrating target drops its stale copy before the survivors push the current one).
+    DropShard {
+        /// Container.
+        cont: Uuid,
+        /// Object.
+        oid: ObjectId,
+        /// Shard.
+        shard: u32,
+    },
 }
 
 const KEY_MAX: usize = 64 * 1024;
@@ -323,6 +333,9 @@ impl Record {
                         encode_keys(e, akeys);
                     }
                 }
+            }
+            Record::DropShard { cont, oid, shard } => {
+                e.u8(6).uuid(cont).oid(*oid).u32(*shard);
             }
             Record::Aggregate(a) => {
                 e.u8(5)
@@ -491,6 +504,11 @@ impl Record {
                     changes,
                 })
             }
+            6 => Record::DropShard {
+                cont: d.uuid("container")?,
+                oid: d.oid("oid")?,
+                shard: d.u32("shard")?,
+            },
             other => return Err(Error::new(Der::DfInval, format!("bad record kind {other}"))),
         })
     }

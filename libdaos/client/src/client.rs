@@ -293,13 +293,28 @@ impl Client {
         body: &impl Wire,
         reply_capacity: usize,
     ) -> Result<(i32, Vec<u8>)> {
+        self.call_raw_at(net, dest, opcode, body, reply_capacity, 0)
+            .await
+    }
+
+    /// [`Client::call_raw`] for a request routed by pool map version `map_version`, which
+    /// the engine checks (`-DER_STALE` when its map differs; 0 is not checked).
+    pub async fn call_raw_at(
+        &self,
+        net: &Arc<NetContext>,
+        dest: &[u8],
+        opcode: Opcode,
+        body: &impl Wire,
+        reply_capacity: usize,
+        map_version: u32,
+    ) -> Result<(i32, Vec<u8>)> {
         let rpc_id = net.next_rpc_id();
         let reply_capacity = reply_capacity + header::REPLY_HEADER_SIZE + header::TRAILER_SIZE;
         let header = RequestHeader {
             opcode,
             rpc_id,
             reply_capacity: reply_capacity as u32,
-            map_version: 0,
+            map_version,
             hlc: self.hlc.now(),
             sender: net.name().to_vec(),
         };
@@ -336,8 +351,23 @@ impl Client {
         body: &impl Wire,
         reply_capacity: usize,
     ) -> Result<T> {
+        self.call_at(net, dest, opcode, body, reply_capacity, 0)
+            .await
+    }
+
+    /// [`Client::call`] for a request routed by pool map version `map_version` (see
+    /// [`Client::call_raw_at`]).
+    pub async fn call_at<T: Wire>(
+        &self,
+        net: &Arc<NetContext>,
+        dest: &[u8],
+        opcode: Opcode,
+        body: &impl Wire,
+        reply_capacity: usize,
+        map_version: u32,
+    ) -> Result<T> {
         let (status, bytes) = self
-            .call_raw(net, dest, opcode, body, reply_capacity)
+            .call_raw_at(net, dest, opcode, body, reply_capacity, map_version)
             .await?;
         status_to_result(status)?;
         daos_proto::decode_body(Decoder::new(&bytes))

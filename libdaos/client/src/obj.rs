@@ -25,6 +25,8 @@ const MAP_WAIT: Duration = Duration::from_secs(30);
 
 /// How long a call may wait before the client checks whether its engine was excluded.
 const SUSPECT_AFTER: Duration = Duration::from_secs(1);
+/// Pause before sending again to an engine that has not installed the client's pool map yet.
+const STALE_PAUSE: Duration = Duration::from_millis(20);
 
 /// Whether an error means the engine could not be reached (rather than refused the request).
 fn is_unreachable(err: &Error) -> bool {
@@ -377,6 +379,7 @@ impl Object {
             }
             _ => 0,
         };
+        let started = Instant::now();
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
@@ -397,7 +400,7 @@ impl Object {
             let calls = shards
                 .iter()
                 .zip(&bodies)
-                .map(|(shard, body)| self.call::<R>(net, shard, opcode, body, 64));
+                .map(|(shard, body)| self.call::<R>(net, shard, opcode, body, 64, version));
             let all = async { Ok(futures::future::join_all(calls).await) };
             let results = self
                 .unless_excluded(net, &shards, all)
@@ -405,17 +408,21 @@ impl Object {
                 .unwrap_or_else(|err| vec![Err(err)]);
             let mut applied = 0;
             let mut unreachable = None;
+            let mut stale = None;
             for result in results {
                 match result {
                     Ok(reply) => applied = applied.max(reply_epoch(&reply)),
                     Err(err) if is_unreachable(&err) => unreachable = Some(err),
+                    Err(err) if err.der() == Der::Stale => stale = Some(err),
                     Err(err) => return Err(err),
                 }
             }
-            match unreachable {
-                None => return Ok(applied),
-                // Send again to the layout of the next map.
-                Some(err) => self.await_new_map(net, version, err).await?,
+            // Send again to the layout of the next map (same epoch: a replay rewrites the
+            // same version on the engines that took it).
+            match (unreachable, stale) {
+                (None, None) => return Ok(applied),
+                (Some(err), _) => self.await_new_map(net, version, err).await?,
+                (None, Some(err)) => self.after_stale(net, version, started, err).await?,
             }
         }
     }
@@ -447,6 +454,8 @@ impl Object {
             })
     }
 
+    /// Sends one request to `shard`, routed by pool map version `version` (0: unchecked,
+    /// for enumeration, which reads any complete copy).
     async fn call<T: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
@@ -454,14 +463,38 @@ impl Object {
         opcode: Opcode,
         body: &impl daos_types::codec::Wire,
         capacity: usize,
+        version: u32,
     ) -> Result<T> {
         self.cont.check_open()?;
         let addr = self.addr(shard)?;
         self.cont
             .pool()
             .client()
-            .call(net, &addr, opcode, body, capacity)
+            .call_at(net, &addr, opcode, body, capacity, version)
             .await
+    }
+
+    /// After an engine answered `-DER_STALE` to a request routed by map `version`: reads the
+    /// pool map again; if it did not move, the engine has not installed the newest map yet,
+    /// so waits a moment. Gives up with `err` after [`MAP_WAIT`] from `since`.
+    async fn after_stale(
+        &self,
+        net: &Arc<NetContext>,
+        version: u32,
+        since: Instant,
+        err: Error,
+    ) -> Result<()> {
+        if since.elapsed() >= MAP_WAIT {
+            return Err(err.with_context("engines did not agree on a pool map"));
+        }
+        let pool = self.cont.pool();
+        if let Err(query_err) = pool.query(net).await {
+            tracing::debug!("pool map refresh failed: {query_err}");
+        }
+        if pool.map_version() == version {
+            net.sleep_until(Instant::now() + STALE_PAUSE).await;
+        }
+        Ok(())
     }
 
     fn checksums(&self, iods: &[Iod], sgls: &[SgList]) -> (u64, Vec<Vec<u32>>) {
@@ -682,6 +715,7 @@ impl Object {
         iods: &[Iod],
         sgls: &mut [SgList],
     ) -> Result<FetchResult> {
+        let started = Instant::now();
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
@@ -689,11 +723,15 @@ impl Object {
             let order = self.read_order(&layout, group, daos_types::hash::key_hash(dkey))?;
             let mut unreachable = None;
             for shard in &order {
-                let fetch = self.fetch_once(net, shard, epoch, flags, dkey, iods, sgls);
+                let fetch = self.fetch_once(net, shard, version, epoch, flags, dkey, iods, sgls);
                 match self
                     .unless_excluded(net, std::slice::from_ref(shard), fetch)
                     .await
                 {
+                    Err(err) if err.der() == Der::Stale => {
+                        self.after_stale(net, version, started, err).await?;
+                        break;
+                    }
                     Err(err) if is_unreachable(&err) => {
                         tracing::debug!("shard {}:{} unreachable: {err}", shard.rank, shard.target);
                         unreachable = Some(err);
@@ -715,6 +753,7 @@ impl Object {
         &self,
         net: &Arc<NetContext>,
         shard: &ShardLocation,
+        version: u32,
         epoch: Epoch,
         flags: u64,
         dkey: &[u8],
@@ -800,7 +839,7 @@ impl Object {
         self.cont.check_open()?;
         let (status, body) = loop {
             let (status, body) = client
-                .call_raw(net, &addr, Opcode::ObjFetch, &req, capacity)
+                .call_raw_at(net, &addr, Opcode::ObjFetch, &req, capacity, version)
                 .await?;
             // Heavily fragmented arrays can return more extents than guessed: ask again.
             if status == Der::Overflow.rc() && capacity < 8 << 20 {
@@ -1051,7 +1090,7 @@ impl Object {
                 bytes_max: bytes_left,
             };
             let reply: ObjListReply = self
-                .call(net, shard, Opcode::ObjList, &req, capacity)
+                .call(net, shard, Opcode::ObjList, &req, capacity, 0)
                 .await?;
             for key in reply.keys {
                 bytes_left = bytes_left.saturating_sub(key.0.len() as u64);
@@ -1104,7 +1143,7 @@ impl Object {
         };
         let capacity = count_max as usize * 32 + 512;
         let reply: ObjListReply = self
-            .call(net, &shard, Opcode::ObjList, &req, capacity)
+            .call(net, &shard, Opcode::ObjList, &req, capacity, 0)
             .await?;
         anchor.position = reply.anchor.0;
         anchor.eof = reply.eof.0;
@@ -1150,7 +1189,7 @@ impl Object {
                 akey: akey.map(|a| Key(a.to_vec())),
             };
             match self
-                .call::<ObjQueryKeyReply>(net, shard, Opcode::ObjQueryKey, &req, 16 * 1024)
+                .call::<ObjQueryKeyReply>(net, shard, Opcode::ObjQueryKey, &req, 16 * 1024, 0)
                 .await
             {
                 Ok(reply) => {

@@ -1,7 +1,8 @@
 //! Pools spanning several engines (one process each) over real libfabric (tcp): the pool
 //! service leader forwards container, handle and pool-map changes to the other engines,
-//! objects are placed on every engine's targets, replicas survive the loss of an engine, and
-//! `dmg pool exclude|drain|reintegrate` change the pool map.
+//! objects are placed on every engine's targets, replicas survive the loss of an engine,
+//! rebuild restores redundancy with the whole history, and `dmg pool
+//! exclude|drain|reintegrate` move data as the map changes.
 
 use daos_client::obj::{OO_RO, OO_RW};
 use daos_client::{Client, Container, Iod, Object, Pool};
@@ -131,6 +132,43 @@ fn rank_states(system: &TestSystem, rank: u32) -> (u64, Vec<String>) {
     (version, states)
 }
 
+/// Waits until `dmg pool query` reports the rebuild for a map newer than `after` done, and
+/// returns the pool's `rebuild` status and the map version.
+fn await_rebuild(system: &TestSystem, after: u64) -> (serde_json::Value, u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let value = system.dmg_json(&["pool", "query", "tank"]);
+        assert_eq!(value["status"], 0, "pool query failed: {value}");
+        let rebuild = value["response"]["rebuild"].clone();
+        let version = value["response"]["version"].as_u64().unwrap();
+        assert_ne!(rebuild["state"], "failed", "rebuild failed: {rebuild}");
+        let rebuilt_for = rebuild["map_version"].as_u64().unwrap_or(0);
+        if rebuild["state"] == "done" && rebuilt_for > after && version > rebuilt_for {
+            return (rebuild, version);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rebuild not done in time: {value}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn fetch_at(obj: &Object, epoch: u64, akey: &[u8], len: usize) -> (u64, Vec<u8>) {
+    let mut back = vec![0u8; len];
+    let result = obj
+        .fetch_blocking(
+            epoch,
+            0,
+            b"d",
+            &[Iod::single(akey.to_vec(), 0)],
+            &mut [&mut back],
+        )
+        .unwrap();
+    back.truncate(result.lens[0] as usize);
+    (result.sizes[0], back)
+}
+
 #[test]
 fn objects_spread_over_every_engine_of_a_pool() {
     let (_system, client, pool, cont) = three_engines();
@@ -218,11 +256,12 @@ fn replicated_objects_survive_the_loss_of_an_engine() {
         w.check(&w.obj);
     }
 
-    // self_heal: the dead engine's targets are excluded from the pool.
+    // self_heal: the dead engine's targets are excluded from the pool ("down", then
+    // "downout" once rebuild finished).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (version, states) = rank_states(&system, victim);
-        if version > version_before && states.iter().all(|s| s == "down") {
+        if version > version_before && states.iter().all(|s| s == "down" || s == "downout") {
             break;
         }
         assert!(
@@ -255,10 +294,85 @@ fn replicated_objects_survive_the_loss_of_an_engine() {
 }
 
 #[test]
-fn dmg_exclude_drain_and_reintegrate_change_the_pool_map() {
+fn rebuild_restores_redundancy_with_the_whole_history() {
+    let (system, client, _pool, cont) = three_engines();
+    // RP_2 objects with history: a value overwritten after a snapshot, a punched akey.
+    let mut objects = Vec::new();
+    for lo in 1..=24u64 {
+        let obj = object(&cont, lo, "RP_2G1");
+        put(&obj, b"gone", b"soon punched");
+        objects.push(Written::new(obj, lo));
+    }
+    let snap = client
+        .run(async |net| cont.create_snapshot(net, "before").await)
+        .unwrap();
+    for w in objects.iter_mut() {
+        w.small = pattern(200, 5000 + w.obj.oid().lo);
+        put(&w.obj, b"small", &w.small);
+        client
+            .run(async |net| w.obj.punch_akeys(net, 0, b"d", &[b"gone".to_vec()]).await)
+            .unwrap();
+    }
+    let check_all = |objects: &[Written]| {
+        for w in objects {
+            w.check(&w.obj);
+            let old = pattern(200, w.obj.oid().lo);
+            assert_eq!(
+                fetch_at(&w.obj, snap, b"small", 200).1,
+                old,
+                "snapshot read"
+            );
+            assert_eq!(
+                fetch_at(&w.obj, snap, b"gone", 64),
+                (12, b"soon punched".to_vec())
+            );
+            assert_eq!(
+                fetch_at(&w.obj, 0, b"gone", 64).0,
+                0,
+                "punched akey is gone"
+            );
+        }
+    };
+    let (v0, _) = rank_states(&system, 0);
+
+    // First failure: degraded reads at once, then rebuild onto the two survivors.
+    system.kill_engine(2);
+    check_all(&objects);
+    let (rebuild, v1) = await_rebuild(&system, v0);
+    assert!(
+        rebuild["objects"].as_u64().unwrap() > 0 && rebuild["bytes"].as_u64().unwrap() > 0,
+        "rebuild pushed nothing: {rebuild}"
+    );
+    assert_eq!(
+        rank_states(&system, 2),
+        (v1, vec!["downout".to_string(); 2])
+    );
+    let text = String::from_utf8(system.dmg(&["pool", "query", "tank"]).stdout).unwrap();
+    assert!(text.contains("Rebuild done"), "{text}");
+    for w in &objects {
+        let layout = w.obj.layout();
+        let ranks: BTreeSet<u32> = layout.groups[0].iter().map(|s| s.rank).collect();
+        assert_eq!(ranks, BTreeSet::from([0, 1]), "{:?}", w.obj.oid());
+        assert!(layout.groups[0].iter().all(|s| s.is_readable()));
+    }
+    check_all(&objects);
+
+    // Second failure: every object now has one copy left, on rank 0; for the objects that
+    // lived on ranks 1 and 2 that copy is the one rebuild made.
+    system.kill_engine(1);
+    check_all(&objects);
+    await_rebuild(&system, v1);
+    check_all(&objects);
+}
+
+#[test]
+fn dmg_exclude_drain_and_reintegrate_move_data() {
     let (system, client, pool, cont) = three_engines();
-    let objects: Vec<Written> = (1..=12u64)
-        .map(|lo| Written::new(object(&cont, lo, "RP_3G1"), lo))
+    let mut objects: Vec<Written> = (1..=12u64)
+        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
+        .collect();
+    let s1: Vec<Written> = (100..=111u64)
+        .map(|lo| Written::new(object(&cont, lo, "S1"), lo))
         .collect();
     let (v0, _) = rank_states(&system, 1);
     let update = |op: &str, rank: &str| {
@@ -267,69 +381,67 @@ fn dmg_exclude_drain_and_reintegrate_change_the_pool_map() {
         value["response"]["map_version"].as_u64().unwrap()
     };
 
-    // Excluding a live engine by hand.
+    // Excluding a live engine by hand: rebuild copies its replicas to the others.
     let v1 = update("exclude", "1");
     assert!(v1 > v0);
-    assert_eq!(rank_states(&system, 1), (v1, vec!["down".to_string(); 2]));
     let twice = system.dmg_json(&["pool", "exclude", "--rank", "1", "tank"]);
     assert_ne!(
         twice["status"], 0,
         "excluding an excluded rank is refused: {twice}"
     );
+    let (_, v2) = await_rebuild(&system, v0);
+    assert_eq!(
+        rank_states(&system, 1),
+        (v2, vec!["downout".to_string(); 2])
+    );
 
-    // Draining another: its targets stay in the map, marked as draining.
-    let v2 = update("drain", "2");
-    assert!(v2 > v1);
-    assert_eq!(rank_states(&system, 2).1, vec!["drain".to_string(); 2]);
+    // Writes while rank 1 is out: its copies are now stale.
+    for w in objects.iter_mut() {
+        w.small = pattern(200, 7000 + w.obj.oid().lo);
+        put(&w.obj, b"small", &w.small);
+    }
 
-    // Reintegrating the excluded engine: the map (not the operation) travels to it, so its
-    // copy, which never saw its own exclusion, takes the new one and the command succeeds.
+    // Reintegrating it: the map (not the operation) travels to it, it drops its stale
+    // replicas, and rebuild copies the current ones back.
     let v3 = update("reintegrate", "1");
     assert!(v3 > v2);
-    assert_eq!(rank_states(&system, 1), (v3, vec!["up".to_string(); 2]));
+    let (_, v4) = await_rebuild(&system, v2);
+    assert_eq!(rank_states(&system, 1), (v4, vec!["upin".to_string(); 2]));
 
-    // The client follows the map, and every object still reads back from rank 0, the one
-    // engine whose copies are complete (rank 1 is being reintegrated, rank 2 drained).
+    // Draining rank 2 moves even the unreplicated objects off it, while it still serves.
+    update("drain", "2");
+    let (_, v5) = await_rebuild(&system, v4);
+    assert_eq!(
+        rank_states(&system, 2),
+        (v5, vec!["downout".to_string(); 2])
+    );
     client.run(async |net| pool.refresh_map(net).await).unwrap();
-    assert_eq!(u64::from(pool.map_version()), v3);
+    for w in objects.iter().chain(&s1) {
+        assert!(w.obj.layout().shards().all(|s| s.rank != 2));
+        w.check(&w.obj);
+    }
+
+    // Stopping rank 0 now leaves one copy of each replicated object, and some of those are
+    // on rank 1: they read back the values written while rank 1 was out, so its copies were
+    // really replaced.
+    let back_from_1 = objects
+        .iter()
+        .filter(|w| w.obj.layout().groups[0].iter().any(|s| s.rank == 1))
+        .count();
+    assert!(back_from_1 > 0);
+    update("exclude", "0");
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
     for w in &objects {
         w.check(&w.obj);
     }
 
-    // Excluding one target of an engine leaves its other targets serving.
-    let one = system.dmg_json(&[
-        "pool",
-        "exclude",
-        "--rank",
-        "0",
-        "--target-idx",
-        "1",
-        "tank",
-    ]);
-    assert_eq!(one["status"], 0, "{one}");
-    assert_eq!(rank_states(&system, 0).1, vec!["upin", "down"]);
-
-    // Objects with a copy on that target now have no complete copy the map can vouch for
-    // (there is no rebuild yet): they are refused with -DER_DATA_LOSS, never read wrong;
-    // the others still read back.
-    client.run(async |net| pool.refresh_map(net).await).unwrap();
-    let mut refused = 0;
-    for w in &objects {
-        let unreadable = w.obj.layout().groups[0].iter().all(|s| !s.is_readable());
-        match get(&w.obj, b"small", 200) {
-            Ok(bytes) => {
-                assert!(!unreadable);
-                assert_eq!(bytes, w.small);
-            }
-            Err(err) => {
-                assert!(unreadable, "{err}");
-                assert_eq!(err.der(), Der::DataLoss, "{err}");
-                refused += 1;
-            }
-        }
-    }
+    // `dmg pool rebuild stop|start` answer, and a rebuild that has nothing left to do ends.
+    let stop = system.dmg_json(&["pool", "rebuild", "stop", "tank"]);
+    let start = system.dmg_json(&["pool", "rebuild", "start", "tank"]);
     assert!(
-        refused < objects.len(),
-        "objects without a copy on 0:1 still read"
+        stop["status"] == 0 || start["status"] == 0,
+        "stop: {stop}\nstart: {start}"
     );
+    let (rebuild, _) = await_rebuild(&system, v5);
+    assert_eq!(rebuild["status"], 0, "{rebuild}");
 }

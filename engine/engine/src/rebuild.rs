@@ -1,0 +1,759 @@
+//! Rebuild on one target: after a pool map change, find the object shards this target must
+//! copy to a new location and push their whole history there (DAOS `src/rebuild`, "scan" and
+//! "migrate" in one pass; see `peers-and-guarantees.md` §3).
+//!
+//! Who pushes what, for each object shard this target stores, computed from the map of the
+//! job (the same map on every engine, so every shard is pushed by exactly one target):
+//! - **Replicated** (`RP_n`): in each group with shards marked `rebuilding`, the readable
+//!   shard with the lowest index pushes its copy to every rebuilding shard of the group.
+//! - **A shard that moved away from a draining target** (`Drain`, still alive): when its
+//!   group has no readable shard (`S1`, or every replica draining), the draining target
+//!   pushes its own copy.
+//! - **Erasure-coded** classes have no I/O path yet, so there is nothing to rebuild.
+//!
+//! A push replays the shard's history as ordinary `ObjUpdate` and `ObjPunch` requests at the
+//! original epochs, in `(epoch, LSN)` order, so reads at any epoch or snapshot see on the new
+//! location what they saw on the old one. The destination verifies checksums as for any
+//! update and acknowledges once its log is durable. Requests carry the pool's rebuild handle
+//! (valid for every container, set on every target before the job starts) and map version 0
+//! (history is valid under any map).
+//!
+//! Writes that clients send while the job runs reach the rebuilding shard directly (the
+//! client's layout lists it as writable), so the copy is complete once every push is
+//! acknowledged. A target coming back (`Up` after `Down`/`DownOut`) first drops every stale
+//! shard that a survivor will push again ([`drop_stale_shards`]), so versions that the
+//! survivors aggregated away or punched while it was gone cannot reappear.
+
+use crate::dma::{DmaBuf, SLOT_SIZE};
+use crate::target::Ctx;
+use daos_placement::{Layout, PoolMap, ShardLocation, TargetState};
+use daos_proto::msg::*;
+use daos_proto::{Opcode, RequestHeader};
+use daos_types::codec::Wire;
+use daos_types::csum::chunk_count;
+use daos_types::oclass::Redundancy;
+use daos_types::{Der, Error, ObjectId, Result, Uuid};
+use daos_vos::index::{align_down, align_up, Extent, ObjectIndex, SingleVersion, Value};
+use daos_vos::Stored;
+use std::cell::{Cell, RefCell};
+use std::os::unix::io::AsRawFd;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Object shards pushed at once by one target. Each holds at most [`PIECE_MAX`] bytes of DMA
+/// slots, so rebuild never takes more than a third of a target's slots (incoming updates,
+/// including other targets' pushes, need the rest).
+const PUSHES_IN_FLIGHT: usize = 2;
+/// Largest extent piece one push request carries; longer extents are split at record and
+/// checksum-chunk boundaries (same epoch, same bytes, same checksums).
+const PIECE_MAX: u64 = 4 << 20;
+/// Data smaller than this travels inside the request instead of by RMA.
+const INLINE_MAX: u64 = 16 * 1024;
+/// How long one push waits for its destination.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One rebuild job on this target.
+#[derive(Clone)]
+pub struct Job {
+    /// Pool map version the job rebuilds for.
+    pub version: u32,
+    stop: Rc<Cell<bool>>,
+    status: Rc<RefCell<RebuildStatus>>,
+}
+
+impl Job {
+    /// The job's progress.
+    pub fn status(&self) -> RebuildStatus {
+        self.status.borrow().clone()
+    }
+}
+
+/// Starts, stops or reports the rebuild of `pool` on this target (see [`MgmtRebuildReq`]).
+/// Starting a job for the version already running or done only reports it.
+///
+/// Errors: `-DER_NONEXIST` if the pool is not here; `-DER_STALE` if the target does not hold
+/// map version `version` (the control plane retries with the current one).
+pub fn control(
+    ctx: &Rc<Ctx>,
+    spawn: &mut dyn FnMut(std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>),
+    pool: Uuid,
+    op: u8,
+    version: u32,
+    handle: Uuid,
+) -> Result<RebuildStatus> {
+    let mut jobs = ctx.rebuilds.borrow_mut();
+    match op {
+        REBUILD_QUERY => Ok(jobs.get(&pool).map(Job::status).unwrap_or_default()),
+        REBUILD_STOP => {
+            let Some(job) = jobs.get(&pool) else {
+                return Ok(RebuildStatus::default());
+            };
+            job.stop.set(true);
+            let mut status = job.status.borrow_mut();
+            if status.state == REBUILD_BUSY {
+                status.state = REBUILD_STOPPED;
+            }
+            Ok(status.clone())
+        }
+        REBUILD_PREPARE | REBUILD_START => {
+            let held = ctx.with_pool(&pool, |p| {
+                p.rebuild_handle = Some(handle);
+                Ok(p.map.as_ref().map_or(0, |m| m.version))
+            })?;
+            if held != version {
+                return Err(Error::new(
+                    Der::Stale,
+                    format!("target holds pool map version {held}, rebuild asks for {version}"),
+                ));
+            }
+            if op == REBUILD_PREPARE {
+                return Ok(jobs.get(&pool).map(Job::status).unwrap_or_default());
+            }
+            if let Some(job) = jobs.get(&pool) {
+                let state = job.status.borrow().state;
+                if job.version == version && matches!(state, REBUILD_BUSY | REBUILD_DONE) {
+                    return Ok(job.status());
+                }
+                job.stop.set(true);
+            }
+            let job = Job {
+                version,
+                stop: Rc::new(Cell::new(false)),
+                status: Rc::new(RefCell::new(RebuildStatus {
+                    map_version: version,
+                    state: REBUILD_BUSY,
+                    ..RebuildStatus::default()
+                })),
+            };
+            jobs.insert(pool, job.clone());
+            let status = job.status();
+            spawn(Box::pin(run(ctx.clone(), pool, handle, job)));
+            Ok(status)
+        }
+        other => Err(Error::new(
+            Der::Inval,
+            format!("unknown rebuild op {other}"),
+        )),
+    }
+}
+
+async fn run(ctx: Rc<Ctx>, pool: Uuid, handle: Uuid, job: Job) {
+    tracing::info!(
+        "target {}: rebuild of pool {pool} for map version {} started",
+        ctx.index,
+        job.version
+    );
+    let outcome = scan_and_push(&ctx, pool, handle, &job).await;
+    let mut status = job.status.borrow_mut();
+    if job.stop.get() {
+        if status.state == REBUILD_BUSY {
+            status.state = REBUILD_STOPPED;
+        }
+        return;
+    }
+    match outcome {
+        Ok(()) => {
+            status.state = REBUILD_DONE;
+            tracing::info!(
+                "target {}: rebuild of pool {pool} v{} done: {} shards scanned, {} pushed, {} records, {} bytes",
+                ctx.index,
+                job.version,
+                status.scanned,
+                status.objects,
+                status.records,
+                status.bytes
+            );
+        }
+        Err(err) => {
+            tracing::warn!("target {}: rebuild of pool {pool} failed: {err}", ctx.index);
+            status.state = REBUILD_FAILED;
+            status.der = err.rc().unsigned_abs();
+            status.error = err.to_string();
+        }
+    }
+}
+
+/// One object shard to push: from our `(cont, oid, shard)` to `dest`.
+struct Work {
+    cont: Uuid,
+    oid: ObjectId,
+    shard: u32,
+    dest: ShardLocation,
+}
+
+async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Result<()> {
+    let (map, index) = ctx.with_pool(&pool, |p| {
+        let map = p
+            .map
+            .clone()
+            .ok_or_else(|| Error::new(Der::Stale, "target has no pool map"))?;
+        Ok((map, p.vos.index().clone()))
+    })?;
+    if map.version != job.version {
+        return Err(Error::new(Der::Stale, "pool map changed before the scan"));
+    }
+    let placement = map.placement();
+    let me = (ctx.rank, ctx.index);
+    let my_state = map.target(ctx.rank, ctx.index).map(|t| t.state);
+    let mut work = Vec::new();
+    for (cont, container) in index.containers.iter() {
+        for &(oid, shard) in container.objects.keys() {
+            job.status.borrow_mut().scanned += 1;
+            let Ok(layout) = placement.layout(oid) else {
+                continue;
+            };
+            for dest in destinations(&layout, shard, me, my_state) {
+                work.push(Work {
+                    cont: *cont,
+                    oid,
+                    shard,
+                    dest,
+                });
+            }
+        }
+    }
+    drop(index);
+    use futures::StreamExt;
+    let mut pushes = futures::stream::iter(work)
+        .map(|w| push_shard(ctx, pool, handle, &map, job, w))
+        .buffer_unordered(PUSHES_IN_FLIGHT);
+    while let Some(result) = pushes.next().await {
+        if job.stop.get() {
+            return Ok(());
+        }
+        result?;
+        job.status.borrow_mut().objects += 1;
+    }
+    Ok(())
+}
+
+/// Where this target must push its copy of `shard` (see the module documentation).
+pub fn destinations(
+    layout: &Layout,
+    shard: u32,
+    me: (u32, u32),
+    my_state: Option<TargetState>,
+) -> Vec<ShardLocation> {
+    let g = layout.class.redundancy.group_size().max(1);
+    let Some(group) = layout.groups.get((shard / g) as usize) else {
+        return Vec::new();
+    };
+    let Some(mine) = group.iter().find(|s| s.shard == shard).copied() else {
+        return Vec::new();
+    };
+    let on_me = (mine.rank, mine.target) == me;
+    let readable: Vec<&ShardLocation> = group.iter().filter(|s| s.is_readable()).collect();
+    match layout.class.redundancy {
+        Redundancy::Replicated { .. } => {
+            if on_me && mine.is_readable() && readable.first().map(|s| s.shard) == Some(shard) {
+                return group
+                    .iter()
+                    .filter(|s| s.rebuilding && s.available)
+                    .copied()
+                    .collect();
+            }
+        }
+        Redundancy::None => {}
+        Redundancy::ErasureCoded { .. } => return Vec::new(),
+    }
+    // A draining target hands over the shards no readable copy can provide.
+    if !on_me
+        && my_state == Some(TargetState::Drain)
+        && readable.is_empty()
+        && mine.available
+        && mine.rebuilding
+    {
+        return vec![mine];
+    }
+    Vec::new()
+}
+
+/// Drops this target's copy of every object shard that a survivor will push back to it: the
+/// shard is placed here, rebuilding, and its group has a readable copy that
+/// [`destinations`] makes push. Called when the target turns `Up` after being out. Returns
+/// the LSNs logged.
+pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u64>> {
+    let placement = map.placement();
+    let me = (ctx.rank, ctx.index);
+    ctx.with_pool(pool, |p| {
+        let index = p.vos.index().clone();
+        let mut lsns = Vec::new();
+        for (cont, container) in index.containers.iter() {
+            for &(oid, shard) in container.objects.keys() {
+                let Ok(layout) = placement.layout(oid) else {
+                    continue;
+                };
+                if !matches!(layout.class.redundancy, Redundancy::Replicated { .. }) {
+                    continue;
+                }
+                let g = layout.class.redundancy.group_size().max(1);
+                let Some(group) = layout.groups.get((shard / g) as usize) else {
+                    continue;
+                };
+                let Some(mine) = group.iter().find(|s| s.shard == shard) else {
+                    continue;
+                };
+                let refilled = (mine.rank, mine.target) == me
+                    && mine.rebuilding
+                    && group.iter().any(|s| s.is_readable());
+                if refilled {
+                    lsns.extend(p.vos.drop_shard(*cont, oid, shard));
+                }
+            }
+        }
+        if !lsns.is_empty() {
+            tracing::info!(
+                "target {}: dropped {} stale shards of pool {pool} before reintegration",
+                ctx.index,
+                lsns.len()
+            );
+        }
+        Ok(lsns)
+    })
+}
+
+/// One step of a shard's history.
+enum Step {
+    Punch {
+        epoch: u64,
+        lsn: u64,
+        kind: u8,
+        dkey: Option<Vec<u8>>,
+        akey: Option<Vec<u8>>,
+    },
+    Single {
+        dkey: Arc<[u8]>,
+        akey: Arc<[u8]>,
+        version: SingleVersion,
+    },
+    Extent {
+        dkey: Arc<[u8]>,
+        akey: Arc<[u8]>,
+        rsize: u64,
+        extent: Arc<Extent>,
+    },
+}
+
+impl Step {
+    fn order(&self) -> (u64, u64) {
+        match self {
+            Step::Punch { epoch, lsn, .. } => (*epoch, *lsn),
+            Step::Single { version, .. } => (version.epoch, version.lsn),
+            Step::Extent { extent, .. } => (extent.epoch, extent.lsn),
+        }
+    }
+}
+
+/// A shard's history in `(epoch, LSN)` order.
+fn history(object: &ObjectIndex) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for p in &object.punches {
+        steps.push(Step::Punch {
+            epoch: p.epoch,
+            lsn: p.lsn,
+            kind: PUNCH_OBJECT,
+            dkey: None,
+            akey: None,
+        });
+    }
+    for (dkey, dk) in object.dkeys.iter() {
+        for p in &dk.punches {
+            steps.push(Step::Punch {
+                epoch: p.epoch,
+                lsn: p.lsn,
+                kind: PUNCH_DKEYS,
+                dkey: Some(dkey.bytes.to_vec()),
+                akey: None,
+            });
+        }
+        for (akey, ak) in dk.akeys.iter() {
+            for p in &ak.punches {
+                steps.push(Step::Punch {
+                    epoch: p.epoch,
+                    lsn: p.lsn,
+                    kind: PUNCH_AKEYS,
+                    dkey: Some(dkey.bytes.to_vec()),
+                    akey: Some(akey.bytes.to_vec()),
+                });
+            }
+            match &ak.value {
+                Value::Single(versions) => {
+                    for v in versions {
+                        steps.push(Step::Single {
+                            dkey: dkey.bytes.clone(),
+                            akey: akey.bytes.clone(),
+                            version: v.clone(),
+                        });
+                    }
+                }
+                Value::Array(array) => {
+                    for x in array.extents.values() {
+                        steps.push(Step::Extent {
+                            dkey: dkey.bytes.clone(),
+                            akey: akey.bytes.clone(),
+                            rsize: array.rsize,
+                            extent: x.clone(),
+                        });
+                    }
+                }
+                Value::None => {}
+            }
+        }
+    }
+    steps.sort_by_key(Step::order);
+    steps
+}
+
+/// Ends a registered read when dropped, so freed space is reused only after the push.
+struct ReadGuard<'a> {
+    ctx: &'a Ctx,
+    pool: Uuid,
+    generation: u64,
+}
+
+impl Drop for ReadGuard<'_> {
+    fn drop(&mut self) {
+        let generation = self.generation;
+        let _ = self.ctx.with_pool(&self.pool, |p| {
+            p.vos.end_read(generation);
+            Ok(())
+        });
+    }
+}
+
+async fn push_shard(
+    ctx: &Rc<Ctx>,
+    pool: Uuid,
+    handle: Uuid,
+    map: &PoolMap,
+    job: &Job,
+    work: Work,
+) -> Result<()> {
+    if job.stop.get() {
+        return Ok(());
+    }
+    let (object, generation, blob_fd) = ctx.with_pool(&pool, |p| {
+        let object = p
+            .vos
+            .index()
+            .object(&work.cont, work.oid, work.shard)
+            .cloned();
+        Ok((object, p.vos.begin_read(), p.blob.as_raw_fd()))
+    })?;
+    let _guard = ReadGuard {
+        ctx,
+        pool,
+        generation,
+    };
+    let Some(object) = object else {
+        // Removed since the scan (container destroyed): nothing to push.
+        return Ok(());
+    };
+    let addr = map
+        .target_addr(work.dest.rank, work.dest.target)
+        .ok_or_else(|| Error::new(Der::Nonexist, "rebuild destination not in the pool map"))?
+        .to_vec();
+    let peer = ctx.net.resolve(&addr)?;
+    let target = ObjTarget {
+        pool,
+        cont: work.cont,
+        handle,
+        oid: work.oid,
+        shard: work.dest.shard,
+    };
+    for step in history(&object) {
+        if job.stop.get() {
+            return Ok(());
+        }
+        match step {
+            Step::Punch {
+                epoch,
+                kind,
+                dkey,
+                akey,
+                ..
+            } => {
+                let req = ObjPunchReq {
+                    target: target.clone(),
+                    epoch,
+                    flags: 0,
+                    kind,
+                    dkeys: dkey.into_iter().map(Key).collect(),
+                    akeys: akey.into_iter().map(Key).collect(),
+                };
+                send(ctx, peer, Opcode::ObjPunch, &req).await?;
+                job.status.borrow_mut().records += 1;
+            }
+            value => push_value(ctx, peer, blob_fd, &target, &value, job).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Bytes of one update being assembled: inline bytes or DMA slots, in stream order.
+#[derive(Default)]
+struct Stream {
+    inline: Vec<u8>,
+    slots: Vec<(DmaBuf, std::ops::Range<usize>)>,
+    len: u64,
+}
+
+impl Stream {
+    fn payload(&self) -> Payload {
+        if self.slots.is_empty() {
+            Payload::Inline(self.inline.clone())
+        } else {
+            Payload::Bulk(
+                self.slots
+                    .iter()
+                    .map(|(buf, range)| {
+                        let r = buf.remote(range.clone());
+                        BulkDesc {
+                            addr: r.addr,
+                            len: r.len,
+                            key: r.key,
+                        }
+                    })
+                    .collect(),
+            )
+        }
+    }
+
+    /// Appends bytes held in memory.
+    async fn bytes(&mut self, ctx: &Ctx, bulk: bool, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if !bulk {
+            self.inline.extend_from_slice(bytes);
+            return;
+        }
+        for part in bytes.chunks(SLOT_SIZE) {
+            let mut buf = ctx.dma.acquire().await;
+            buf.set_len(part.len());
+            buf.as_mut_slice().copy_from_slice(part);
+            let n = part.len();
+            self.slots.push((buf, 0..n));
+        }
+    }
+
+    /// Appends bytes `[lo, hi)` of a value whose block holding byte `base` is stored at blob
+    /// address `phys`, reading whole blocks.
+    #[allow(clippy::too_many_arguments)]
+    async fn blob(
+        &mut self,
+        ctx: &Ctx,
+        bulk: bool,
+        fd: i32,
+        phys: u64,
+        base: u64,
+        lo: u64,
+        hi: u64,
+    ) -> Result<()> {
+        let mut at = align_down(lo);
+        let end = align_up(hi);
+        while at < end {
+            let w = (end - at).min(SLOT_SIZE as u64);
+            let mut buf = ctx.dma.acquire().await;
+            buf.set_len(w as usize);
+            let (read, buf) = ctx
+                .uring
+                .read(fd, buf, phys + (at - align_down(base)))
+                .await;
+            if read? != w as usize {
+                return Err(Error::new(Der::Io, "short read from the data file"));
+            }
+            let from = (lo.max(at) - at) as usize;
+            let to = (hi.min(at + w) - at) as usize;
+            if bulk {
+                self.len += (to - from) as u64;
+                self.slots.push((buf, from..to));
+            } else {
+                self.bytes(ctx, false, &buf.as_slice()[from..to]).await;
+            }
+            at += w;
+        }
+        Ok(())
+    }
+}
+
+/// Sends one value or extent at its epoch, splitting long extents into pieces of at most
+/// [`PIECE_MAX`] bytes that start on record and checksum-chunk boundaries (so each piece's
+/// checksums are a run of the extent's).
+async fn push_value(
+    ctx: &Rc<Ctx>,
+    peer: daos_fabric::FiAddr,
+    blob_fd: i32,
+    target: &ObjTarget,
+    step: &Step,
+    job: &Job,
+) -> Result<()> {
+    match step {
+        Step::Single {
+            dkey,
+            akey,
+            version,
+        } => {
+            let size = if version.data.is_hole() {
+                0
+            } else {
+                version.size
+            };
+            let bulk = size > INLINE_MAX;
+            let mut stream = Stream::default();
+            match &version.data {
+                Stored::Inline(bytes) => stream.bytes(ctx, bulk, bytes).await,
+                Stored::Blob { phys } => {
+                    stream
+                        .blob(ctx, bulk, blob_fd, *phys, 0, 0, version.size)
+                        .await?
+                }
+                Stored::Hole => {}
+            }
+            let req = ObjUpdateReq {
+                target: target.clone(),
+                epoch: version.epoch,
+                flags: 0,
+                dkey: Key(dkey.to_vec()),
+                iods: vec![IodDesc {
+                    akey: Key(akey.to_vec()),
+                    kind: IOD_SINGLE,
+                    size,
+                    flags: 0,
+                    recxs: Vec::new(),
+                }],
+                // A single value has one checksum whatever the chunk size.
+                csum_chunk: u64::from(version.csum.is_some() && size > 0),
+                csums: match version.csum {
+                    Some(c) if size > 0 => vec![vec![c]],
+                    _ => Vec::new(),
+                },
+                data: stream.payload(),
+            };
+            send(ctx, peer, Opcode::ObjUpdate, &req).await?;
+            let mut status = job.status.borrow_mut();
+            status.records += 1;
+            status.bytes += size;
+        }
+        Step::Extent {
+            dkey,
+            akey,
+            rsize,
+            extent,
+        } => {
+            let rsize = *rsize;
+            let hole = extent.data.is_hole() || rsize == 0;
+            let chunk = if extent.csums.is_empty() || hole {
+                0
+            } else {
+                extent.csum_chunk
+            };
+            let ext_lo = extent.lo * rsize;
+            let piece = if hole {
+                u64::MAX
+            } else {
+                let unit = lcm(rsize, chunk.max(1));
+                (PIECE_MAX / unit).max(1) * unit
+            };
+            let mut lo_rec = extent.lo;
+            while lo_rec < extent.hi {
+                let lo = lo_rec * rsize;
+                let hi_rec = if hole {
+                    extent.hi
+                } else {
+                    ((lo / piece + 1) * piece / rsize).min(extent.hi)
+                };
+                let hi = hi_rec * rsize;
+                let bulk = !hole && hi - lo > INLINE_MAX;
+                let mut stream = Stream::default();
+                match &extent.data {
+                    Stored::Inline(bytes) if !hole => {
+                        let range = (lo - ext_lo) as usize..(hi - ext_lo) as usize;
+                        stream.bytes(ctx, bulk, &bytes[range]).await
+                    }
+                    Stored::Blob { phys } if !hole => {
+                        stream
+                            .blob(ctx, bulk, blob_fd, *phys, ext_lo, lo, hi)
+                            .await?
+                    }
+                    _ => {}
+                }
+                let csums = if chunk > 0 {
+                    // `lo` is the extent's start or a multiple of `chunk`: the slices before
+                    // it are exactly those of [ext_lo, lo).
+                    let first = chunk_count(ext_lo, lo, chunk);
+                    let n = chunk_count(lo, hi, chunk);
+                    let run = extent.csums.get(first..first + n).ok_or_else(|| {
+                        Error::new(Der::Misc, "stored extent has too few checksums")
+                    })?;
+                    vec![run.to_vec()]
+                } else {
+                    Vec::new()
+                };
+                let req = ObjUpdateReq {
+                    target: target.clone(),
+                    epoch: extent.epoch,
+                    flags: 0,
+                    dkey: Key(dkey.to_vec()),
+                    iods: vec![IodDesc {
+                        akey: Key(akey.to_vec()),
+                        kind: IOD_ARRAY,
+                        size: if hole { 0 } else { rsize },
+                        flags: 0,
+                        recxs: vec![Recx {
+                            idx: lo_rec,
+                            nr: hi_rec - lo_rec,
+                        }],
+                    }],
+                    csum_chunk: chunk,
+                    csums,
+                    data: stream.payload(),
+                };
+                send(ctx, peer, Opcode::ObjUpdate, &req).await?;
+                let mut status = job.status.borrow_mut();
+                status.records += 1;
+                status.bytes += hi - lo;
+                lo_rec = hi_rec;
+            }
+        }
+        Step::Punch { .. } => unreachable!("punches are not values"),
+    }
+    Ok(())
+}
+
+fn lcm(a: u64, b: u64) -> u64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    a / gcd(a, b) * b
+}
+
+/// Sends one push request from this target and waits for the destination's answer.
+async fn send(
+    ctx: &Rc<Ctx>,
+    peer: daos_fabric::FiAddr,
+    opcode: Opcode,
+    body: &impl Wire,
+) -> Result<()> {
+    let rpc_id = ctx.net.next_rpc_id();
+    let capacity = 256 + daos_proto::header::REPLY_HEADER_SIZE + daos_proto::header::TRAILER_SIZE;
+    let header = RequestHeader {
+        opcode,
+        rpc_id,
+        reply_capacity: capacity as u32,
+        map_version: 0,
+        hlc: ctx.hlc.now(),
+        sender: ctx.net.name().to_vec(),
+    };
+    let msg = daos_proto::encode_request(&header, body);
+    let reply = daos_fabric::rpc::call(&ctx.net, peer, rpc_id, msg, capacity, PUSH_TIMEOUT).await?;
+    let (header, _) = daos_proto::header::decode_reply(&reply)?;
+    if header.status != 0 {
+        let der = Der::from_value(-header.status).unwrap_or(Der::Misc);
+        return Err(Error::new(der, format!("rebuild push {opcode:?} refused")));
+    }
+    Ok(())
+}
