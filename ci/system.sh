@@ -3,6 +3,7 @@
 #
 #   system_env <work dir>   export where the system keeps data and sockets
 #   start_system            start daos_server ($bin/daos_server) and wait until it serves
+#   start_configured ARGS   the same in an existing work dir, with daos_server arguments
 #   stop_system             stop it (also run on exit)
 
 system_env() {
@@ -22,7 +23,13 @@ stop_system() {
 start_system() {
     rm -rf "$work"
     mkdir -p "$work"
-    "$bin/daos_server" start > "$work/server.out" 2>&1 &
+    start_configured
+}
+
+# Starts daos_server with extra arguments ("$@", e.g. --config FILE --agent) in an existing
+# $work, and waits until it serves.
+start_configured() {
+    "$bin/daos_server" start "$@" > "$work/server.out" 2>&1 &
     server=$!
     trap stop_system EXIT
     for _ in $(seq 1 600); do

@@ -953,6 +953,37 @@ wire_struct! {
         pub pool: Uuid,
         /// The map; taken only if newer than the engine's copy.
         pub map: WireMap,
+        /// The leader's pool service state ([`SvcState`], encoded), which an engine
+        /// returning to the pool (its targets `Up` again) merges into its own copy: it missed
+        /// containers, snapshots and handles while it was out, and lost its handles if it
+        /// restarted. Empty when not sent.
+        pub state: Blob,
+    }
+}
+
+wire_struct! {
+    /// An open container handle, as the pool service leader passes it on.
+    pub struct SyncHandle {
+        /// The container handle.
+        pub handle: Uuid,
+        /// The container it opens.
+        pub cont: Uuid,
+        /// The pool handle it was opened through.
+        pub pool_handle: Uuid,
+        /// Whether it may write.
+        pub write: Flag,
+    }
+}
+
+wire_struct! {
+    /// A pool service's state for a returning engine (inside [`MgmtPoolMapReq`]).
+    pub struct SvcState {
+        /// The leader's `svc.meta` bytes (label, properties, map, containers, snapshots).
+        pub meta: Blob,
+        /// Connected pool handles.
+        pub pool_handles: Vec<Uuid>,
+        /// Open container handles.
+        pub cont_handles: Vec<SyncHandle>,
     }
 }
 

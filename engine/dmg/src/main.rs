@@ -64,6 +64,21 @@ enum SystemCommand {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Stop engines (all, or `--ranks`); their pools exclude them.
+    Stop {
+        /// Ranks to stop (`1,2`); all when absent.
+        #[arg(long, value_delimiter = ',')]
+        ranks: Vec<u32>,
+        /// Accepted for compatibility (stops are always forced).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Start stopped engines (all, or `--ranks`); `dmg pool reintegrate` returns them to pools.
+    Start {
+        /// Ranks to start (`1,2`); all stopped ones when absent.
+        #[arg(long, value_delimiter = ',')]
+        ranks: Vec<u32>,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -286,6 +301,44 @@ async fn run(cli: &Cli) -> Result<(Value, String)> {
                 json!({"members": members, "providers": [reply.provider]}),
                 text,
             ))
+        }
+        Command::System {
+            command: SystemCommand::Stop { ranks, .. } | SystemCommand::Start { ranks },
+        } => {
+            let req = SystemRanksReq {
+                ranks: ranks.clone(),
+            };
+            let (reply, verb) = match &cli.command {
+                Command::System {
+                    command: SystemCommand::Stop { .. },
+                } => (client.system_stop(req).await, "stop"),
+                _ => (client.system_start(req).await, "start"),
+            };
+            let reply = reply.map_err(status_error)?.into_inner();
+            let mut text = String::from("Rank Operation Result\n---- --------- ------\n");
+            for r in &reply.results {
+                let result = if r.error.is_empty() {
+                    "OK"
+                } else {
+                    r.error.as_str()
+                };
+                text.push_str(&format!("{:<4} {:<9} {}\n", r.rank, verb, result));
+            }
+            let results: Vec<Value> = reply
+                .results
+                .iter()
+                .map(|r| {
+                    json!({"rank": r.rank, "state": r.state, "action": verb,
+                                "errored": !r.error.is_empty(), "msg": r.error})
+                })
+                .collect();
+            if let Some(failed) = reply.results.iter().find(|r| !r.error.is_empty()) {
+                return Err(Error::new(
+                    Der::Misc,
+                    format!("rank {}: {}", failed.rank, failed.error),
+                ));
+            }
+            Ok((json!({"results": results}), text))
         }
         Command::Pool { command } => pool(&mut client, command).await,
     }

@@ -41,13 +41,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Object shards pushed at once by one target. Each holds at most [`PIECE_MAX`] bytes of DMA
-/// slots, so rebuild never takes more than a third of a target's slots (incoming updates,
-/// including other targets' pushes, need the rest).
-const PUSHES_IN_FLIGHT: usize = 2;
+/// Object shards pushed at once by one target. Each holds the slots of one piece of at most
+/// [`PIECE_MAX`] bytes (three slots with block alignment), so rebuild takes at most 12 of a
+/// target's 32 slots: incoming updates, including other targets' pushes, need the rest.
+const PUSHES_IN_FLIGHT: usize = 4;
 /// Largest extent piece one push request carries; longer extents are split at record and
 /// checksum-chunk boundaries (same epoch, same bytes, same checksums).
-const PIECE_MAX: u64 = 4 << 20;
+const PIECE_MAX: u64 = 2 << 20;
 /// Data smaller than this travels inside the request instead of by RMA.
 const INLINE_MAX: u64 = 16 * 1024;
 /// How long one push waits for its destination.

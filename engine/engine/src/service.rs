@@ -133,6 +133,7 @@ struct PoolHandle {
 struct ContHandle {
     cont: Uuid,
     pool_handle: Uuid,
+    write: bool,
 }
 
 struct PoolSvc {
@@ -295,9 +296,23 @@ impl Service {
 
     /// Takes the leader's pool map if it is newer than this engine's copy.
     fn mgmt_pool_map(&mut self, req: MgmtPoolMapReq) -> Result<Vec<u8>> {
+        let rank = self.rank;
         let svc = self.pool(&req.pool)?;
         let map = req.map.0;
         if map.version > svc.meta.map.version {
+            let up = |m: &daos_placement::PoolMap| {
+                m.rank(rank).is_some_and(|r| {
+                    r.targets
+                        .iter()
+                        .any(|t| t.state == daos_placement::TargetState::Up)
+                })
+            };
+            let returning = up(&map) && !up(&svc.meta.map);
+            if returning && !req.state.0.is_empty() {
+                let state: SvcState = decode_body(Decoder::new(&req.state.0))?;
+                self.merge_state(&req.pool, state)?;
+            }
+            let svc = self.pool(&req.pool)?;
             let old = std::mem::replace(&mut svc.meta.map, map.clone());
             if let Err(err) = svc.persist() {
                 svc.meta.map = old;
@@ -306,6 +321,93 @@ impl Service {
             self.pass_map(&req.pool, &map)?;
         }
         Ok(Vec::new())
+    }
+
+    /// The state a returning engine needs from the leader (see [`SvcState`]).
+    fn state_of(&self, pool: &Uuid) -> Option<SvcState> {
+        let svc = self.pools.get(pool)?;
+        Some(SvcState {
+            meta: Blob(svc.meta.encode()),
+            pool_handles: svc.pool_handles.keys().copied().collect(),
+            cont_handles: svc
+                .cont_handles
+                .iter()
+                .map(|(h, c)| SyncHandle {
+                    handle: *h,
+                    cont: c.cont,
+                    pool_handle: c.pool_handle,
+                    write: Flag(c.write),
+                })
+                .collect(),
+        })
+    }
+
+    /// Merges the leader's state into this engine's copy when it returns to the pool: takes
+    /// the leader's containers and snapshots (removing containers destroyed meanwhile from
+    /// the targets, creating new ones), and registers every open handle on the targets.
+    fn merge_state(&mut self, pool: &Uuid, state: SvcState) -> Result<()> {
+        let leader = SvcMeta::decode(&state.meta.0)?;
+        let containers: Vec<Uuid> = leader.containers.keys().copied().collect();
+        let pool = *pool;
+        self.broadcast(|reply| TargetMsg::Reconcile {
+            pool,
+            containers: containers.clone(),
+            reply,
+        })?;
+        for cont in leader.containers.values() {
+            let uuid = cont.uuid;
+            self.broadcast(|reply| TargetMsg::Container {
+                pool,
+                cont: uuid,
+                destroy: false,
+                reply,
+            })?;
+            for target in &self.targets {
+                target.send(TargetMsg::Snapshots {
+                    pool,
+                    cont: uuid,
+                    epochs: cont.snapshots.iter().map(|s| s.epoch).collect(),
+                });
+            }
+        }
+        for h in &state.cont_handles {
+            let info = HandleInfo {
+                cont: h.cont,
+                write: h.write.0,
+            };
+            let handle = h.handle;
+            self.broadcast(|reply| TargetMsg::Handle {
+                pool,
+                handle,
+                info: Some(info),
+                reply,
+            })?;
+        }
+        let rank = self.rank;
+        let svc = self.pool(&pool)?;
+        svc.meta.containers = leader.containers;
+        svc.meta.props = leader.props;
+        svc.meta.label = leader.label;
+        for h in state.pool_handles {
+            svc.pool_handles
+                .entry(h)
+                .or_insert(PoolHandle { cont_handles: 0 });
+        }
+        for h in state.cont_handles {
+            svc.cont_handles.entry(h.handle).or_insert(ContHandle {
+                cont: h.cont,
+                pool_handle: h.pool_handle,
+                write: h.write.0,
+            });
+        }
+        svc.persist()?;
+        tracing::info!(
+            "rank {}: pool {pool}: took the leader's state on returning ({} containers, {} handles)",
+            rank,
+            svc.meta.containers.len(),
+            svc.cont_handles.len()
+        );
+        Ok(())
     }
 
     /// Gives every target the pool's map: they check the version clients route by, compute
@@ -597,6 +699,7 @@ impl Service {
                 ContHandle {
                     cont,
                     pool_handle: req.pool_handle,
+                    write: info.write,
                 },
             )
             .is_none()
@@ -1061,6 +1164,8 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Room for a forwarded change's reply body (the container reply with its properties).
 const FORWARD_REPLY_MAX: usize = 16 * 1024;
+/// Largest pool service state carried in a forwarded map (it shares one message with the map).
+const STATE_MAX: usize = 40 * 1024;
 
 /// A served request: where the reply goes, and the changes to forward before replying.
 struct Served {
@@ -1261,6 +1366,24 @@ fn forward_requests(
         encode(&MgmtPoolMapReq {
             pool,
             map: WireMap(svc.meta.map.clone()),
+            state: Blob(
+                service
+                    .state_of(&pool)
+                    .map(|s| encode(&s))
+                    .filter(|bytes| {
+                        // Forwards are single messages; a state too large for one is left out
+                        // (a returning engine then misses handles opened while it was out).
+                        let fits = bytes.len() <= STATE_MAX;
+                        if !fits {
+                            tracing::warn!(
+                                "pool {pool}: service state of {} bytes not forwarded",
+                                bytes.len()
+                            );
+                        }
+                        fits
+                    })
+                    .unwrap_or_default(),
+            ),
         })
     } else {
         bytes.to_vec()

@@ -64,6 +64,8 @@ struct EngineProcess {
     pid: u32,
 }
 
+/// Starts one engine process and waits until it serves; watches it afterwards (an
+/// unexpected exit marks it errored and excludes it from its pools).
 async fn start_engine(
     ms: Arc<Ms>,
     config: EngineConfig,
@@ -106,6 +108,7 @@ async fn start_engine(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", engine_binary().display()))?;
     let pid = child.id().unwrap_or(0);
+    ms.record_engine(rank, config.clone(), config_path.clone(), pid);
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let ready = tokio::time::timeout(Duration::from_secs(600), async {
@@ -158,8 +161,15 @@ async fn start_engine(
             tracing::debug!("engine {rank}: {line}");
         }
         let status = child.wait().await;
+        ms.pids.lock().expect("pids lock").remove(&rank);
         if stopping.load(Ordering::Relaxed) {
             ms.member_down(rank, "stopped", String::new());
+        } else if ms.take_stop_request(rank) {
+            // `dmg system stop`: not a failure, but its pools must stop waiting for it.
+            tracing::info!("engine {rank} stopped on request");
+            ms.member_down(rank, "stopped", String::new());
+            let ms = ms.clone();
+            tokio::task::spawn_blocking(move || ms.self_heal(rank));
         } else {
             let text = status
                 .map(|s| s.to_string())
@@ -293,7 +303,7 @@ fn main() {
                     },
                 ),
         );
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stopping = ms.stopping.clone();
         let mut processes = Vec::new();
         for engine in &engines {
             let path = socket_dir.join(format!("engine{}.json", engine.rank));
@@ -341,7 +351,16 @@ fn main() {
         shutdown_signal().await;
         println!("daos_server: stopping");
         stopping.store(true, Ordering::Relaxed);
-        stop_engines(&processes).await;
+        // Engines started again by `dmg system start` have new process ids.
+        let running: Vec<EngineProcess> = ms
+            .pids
+            .lock()
+            .expect("pids lock")
+            .iter()
+            .map(|(&rank, &pid)| EngineProcess { rank, pid })
+            .collect();
+        drop(processes);
+        stop_engines(&running).await;
         if let Some(agent) = agent {
             agent.abort();
             let _ = std::fs::remove_file(daos_agent::socket_path(

@@ -75,6 +75,14 @@ pub struct Ms {
     client: Mutex<Option<Arc<Client>>>,
     /// The last rebuild job of each pool.
     rebuilds: Mutex<std::collections::HashMap<Uuid, RebuildJob>>,
+    /// How to start each engine again (`dmg system start`): its config and config file.
+    launch: Mutex<std::collections::HashMap<u32, (daos_control::config::EngineConfig, PathBuf)>>,
+    /// Engine process ids by rank, while running.
+    pub pids: Mutex<std::collections::HashMap<u32, u32>>,
+    /// Ranks `dmg system stop` asked to stop (their exit is not a failure to report).
+    stop_requested: Mutex<std::collections::HashSet<u32>>,
+    /// Set when the whole server stops.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How often a rebuild driver polls the engines.
@@ -155,6 +163,10 @@ impl Ms {
             db,
             client: Mutex::new(None),
             rebuilds: Mutex::new(std::collections::HashMap::new()),
+            launch: Mutex::new(std::collections::HashMap::new()),
+            pids: Mutex::new(std::collections::HashMap::new()),
+            stop_requested: Mutex::new(std::collections::HashSet::new()),
+            stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 
@@ -180,6 +192,110 @@ impl Ms {
         }
         members.sort_by_key(|m| m.rank);
         *self.client.lock().expect("client lock") = None;
+    }
+
+    /// Records how engine `rank` was started and its process id.
+    pub fn record_engine(
+        &self,
+        rank: u32,
+        config: daos_control::config::EngineConfig,
+        path: PathBuf,
+        pid: u32,
+    ) {
+        self.launch
+            .lock()
+            .expect("launch lock")
+            .insert(rank, (config, path));
+        self.pids.lock().expect("pids lock").insert(rank, pid);
+    }
+
+    /// Whether `dmg system stop` asked rank `rank` to stop (and forgets the request).
+    pub fn take_stop_request(&self, rank: u32) -> bool {
+        self.stop_requested.lock().expect("stop lock").remove(&rank)
+    }
+
+    fn member_state(&self, rank: u32) -> Option<String> {
+        self.members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .find(|m| m.rank == rank)
+            .map(|m| m.state.clone())
+    }
+
+    /// `dmg system stop [--ranks]`: SIGTERM to each engine, then waits (up to a minute) for it
+    /// to exit. Its pools exclude it, as for any engine that leaves (DAOS's `self_heal`).
+    pub async fn system_stop(self: &Arc<Self>, ranks: Vec<u32>) -> Vec<RankResult> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let ranks = if ranks.is_empty() {
+            self.joined().iter().map(|m| m.rank).collect()
+        } else {
+            ranks
+        };
+        let mut results = Vec::new();
+        for rank in ranks {
+            let pid = self.pids.lock().expect("pids lock").get(&rank).copied();
+            let error = match (pid, self.member_state(rank).as_deref()) {
+                (_, None) => format!("rank {rank} is not a member"),
+                (Some(pid), Some("joined")) => {
+                    self.stop_requested.lock().expect("stop lock").insert(rank);
+                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                    let mut left = 600;
+                    while self.member_state(rank).as_deref() == Some("joined") && left > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        left -= 1;
+                    }
+                    if left == 0 {
+                        format!("rank {rank} did not stop in time")
+                    } else {
+                        String::new()
+                    }
+                }
+                _ => String::new(),
+            };
+            results.push(RankResult {
+                rank,
+                state: self.member_state(rank).unwrap_or_default(),
+                error,
+            });
+        }
+        results
+    }
+
+    /// `dmg system start [--ranks]`: starts each engine that is not running, with the config
+    /// it first started with, and waits until it serves. Pools keep it excluded until
+    /// `dmg pool reintegrate`.
+    pub async fn system_start(self: &Arc<Self>, ranks: Vec<u32>) -> Vec<RankResult> {
+        let mut ranks = if ranks.is_empty() {
+            let launch = self.launch.lock().expect("launch lock");
+            launch.keys().copied().collect()
+        } else {
+            ranks
+        };
+        ranks.sort_unstable();
+        let mut results = Vec::new();
+        for rank in ranks {
+            let launch = self.launch.lock().expect("launch lock").get(&rank).cloned();
+            let error = match (launch, self.member_state(rank).as_deref()) {
+                (None, _) => format!("rank {rank} is not an engine of this server"),
+                (Some(_), Some("joined")) => String::new(),
+                (Some((config, path)), _) => {
+                    match crate::start_engine(self.clone(), config, path, self.stopping.clone())
+                        .await
+                    {
+                        Ok(_) => String::new(),
+                        Err(err) => err,
+                    }
+                }
+            };
+            results.push(RankResult {
+                rank,
+                state: self.member_state(rank).unwrap_or_default(),
+                error,
+            });
+        }
+        results
     }
 
     /// Marks a member stopped or errored.
@@ -1067,6 +1183,22 @@ impl MgmtSvc for MgmtService {
             members,
             provider: ms.provider.clone(),
         }))
+    }
+
+    async fn system_stop(
+        &self,
+        req: Request<SystemRanksReq>,
+    ) -> std::result::Result<Response<SystemRanksResp>, Status> {
+        let results = self.0.system_stop(req.into_inner().ranks).await;
+        Ok(Response::new(SystemRanksResp { results }))
+    }
+
+    async fn system_start(
+        &self,
+        req: Request<SystemRanksReq>,
+    ) -> std::result::Result<Response<SystemRanksResp>, Status> {
+        let results = self.0.system_start(req.into_inner().ranks).await;
+        Ok(Response::new(SystemRanksResp { results }))
     }
 
     async fn pool_create(

@@ -445,3 +445,72 @@ fn dmg_exclude_drain_and_reintegrate_move_data() {
     let (rebuild, _) = await_rebuild(&system, v5);
     assert_eq!(rebuild["status"], 0, "{rebuild}");
 }
+
+#[test]
+fn a_stopped_engine_restarts_and_is_reintegrated_with_current_data() {
+    let (system, client, pool, cont) = three_engines();
+    let mut objects: Vec<Written> = (1..=12u64)
+        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
+        .collect();
+    let s1: Vec<Written> = (100..=111u64)
+        .map(|lo| Written::new(object(&cont, lo, "S1"), lo))
+        .collect();
+    let s1_on_2: Vec<&Written> = s1
+        .iter()
+        .filter(|w| w.obj.layout().groups[0][0].rank == 2)
+        .collect();
+    assert!(!s1_on_2.is_empty());
+    let (v0, _) = rank_states(&system, 0);
+    let member = |rank: u32| {
+        let value = system.dmg_json(&["system", "query"]);
+        value["response"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["rank"] == rank)
+            .map(|m| m["state"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+
+    // dmg system stop --ranks 2: the engine stops, its pools exclude it and rebuild.
+    let stop = system.dmg_json(&["system", "stop", "--ranks", "2"]);
+    assert_eq!(stop["status"], 0, "{stop}");
+    assert_eq!(member(2), "stopped");
+    let (_, v1) = await_rebuild(&system, v0);
+    for w in objects.iter_mut() {
+        w.small = pattern(200, 3000 + w.obj.oid().lo);
+        put(&w.obj, b"small", &w.small);
+    }
+    for w in &s1_on_2 {
+        let err = get(&w.obj, b"small", 200).unwrap_err();
+        assert_eq!(err.der(), Der::DataLoss, "{err}");
+    }
+
+    // dmg system start --ranks 2, then dmg pool reintegrate: the restarted engine takes the
+    // leader's handles (the client's open handle works on it), drops its stale replicas and
+    // gets the current ones; its unreplicated objects come back.
+    let start = system.dmg_json(&["system", "start", "--ranks", "2"]);
+    assert_eq!(start["status"], 0, "{start}");
+    assert_eq!(member(2), "joined");
+    let value = system.dmg_json(&["pool", "reintegrate", "--rank", "2", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let (_, v2) = await_rebuild(&system, v1);
+    assert_eq!(rank_states(&system, 2), (v2, vec!["upin".to_string(); 2]));
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    for w in s1_on_2.iter() {
+        w.check(&w.obj);
+    }
+
+    // Rank 2's copies are current: take the other engines' copies away one by one (rank 1
+    // excluded, its replicas rebuilt from rank 2 where it holds the last one; then rank 2
+    // stopped) and every object still reads the values written while rank 2 was out.
+    let value = system.dmg_json(&["pool", "exclude", "--rank", "1", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let (_, v3) = await_rebuild(&system, v2);
+    let stop = system.dmg_json(&["system", "stop", "--ranks", "2"]);
+    assert_eq!(stop["status"], 0, "{stop}");
+    await_rebuild(&system, v3);
+    for w in &objects {
+        w.check(&w.obj);
+    }
+}

@@ -47,6 +47,14 @@ struct Args {
     /// Object class of the test objects.
     #[arg(long, default_value = "SX")]
     oclass: String,
+    /// Rebuild benchmark instead: write `--rebuild-bytes` of 1 MiB values in `RP_2G1`
+    /// objects, exclude this rank with `dmg pool exclude`, and time the rebuild that
+    /// `dmg pool query` reports, beside the raw 1 MiB O_DIRECT+O_DSYNC write rate.
+    #[arg(long)]
+    rebuild_rank: Option<u32>,
+    /// Bytes written before the rebuild benchmark excludes a rank.
+    #[arg(long, default_value_t = 1 << 30)]
+    rebuild_bytes: u64,
     /// Internal: serve as the raw libfabric peer.
     #[arg(long, hide = true)]
     fabric_peer: Option<String>,
@@ -814,6 +822,143 @@ fn measure_fresh_writes(dir: &std::path::Path, seconds: f64) -> Result<f64> {
     outcome
 }
 
+/// Runs `dmg -j <args>` (the `dmg` next to this program) and returns its `response`.
+fn dmg_json(args: &[&str]) -> Result<serde_json::Value> {
+    let dmg = std::env::current_exe()
+        .map_err(daos_types::Error::from)?
+        .with_file_name("dmg");
+    let out = std::process::Command::new(&dmg)
+        .arg("-j")
+        .args(args)
+        .output()
+        .map_err(|e| daos_types::Error::from(e).with_context(dmg.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| daos_types::Error::new(daos_types::Der::Misc, format!("dmg {args:?}: {e}")))?;
+    if value["status"] != 0 {
+        return Err(daos_types::Error::new(
+            daos_types::Der::Misc,
+            format!("dmg {args:?} failed: {value}"),
+        ));
+    }
+    Ok(value["response"].clone())
+}
+
+/// The rebuild benchmark (`--rebuild-rank`): bytes rebuilt per second, from the control
+/// plane's own account of the job, beside the file system's raw durable write rate.
+fn measure_rebuild(
+    pool: &str,
+    rank: u32,
+    bytes: u64,
+    seconds: f64,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let t = open_target(pool)?;
+    let eq = EventQueue::new(&t.client)?;
+    let net = eq.net().clone();
+    const PER_OBJECT: u64 = 16;
+    let ops = bytes.div_ceil(MIB as u64);
+    let objects: Vec<Object> = (0..ops.div_ceil(PER_OBJECT))
+        .map(|i| {
+            let oid = t.cont.generate_oid(
+                ObjectId::new(i + 1, 0),
+                ObjectType::DkeyUint64,
+                name_to_id("RP_2G1"),
+            )?;
+            Object::open(&t.cont, oid, OO_RW)
+        })
+        .collect::<Result<_>>()?;
+    let depth = 8;
+    let slots = Slots::new(depth, MIB);
+    let started = Instant::now();
+    let mut issued = 0u64;
+    let errors: Arc<Mutex<Option<daos_types::Error>>> = Arc::new(Mutex::new(None));
+    let launch = |slot: usize, i: u64| {
+        let obj = &objects[(i / PER_OBJECT) as usize];
+        let op = update_op(obj, &net, i % PER_OBJECT, MIB, PER_OBJECT, slots.list(slot));
+        let errors = errors.clone();
+        eq.launch(slot as u64, op, move |outcome: Result<()>| {
+            if let Err(e) = outcome {
+                errors.lock().expect("errors").get_or_insert(e);
+            }
+        });
+    };
+    for slot in 0..depth.min(ops as usize) {
+        launch(slot, issued);
+        issued += 1;
+    }
+    while eq.in_flight() > 0 {
+        for token in eq.poll(true, None, depth) {
+            if issued < ops {
+                launch(token as usize, issued);
+                issued += 1;
+            }
+        }
+        if let Some(e) = errors.lock().expect("errors").take() {
+            return Err(e);
+        }
+    }
+    let written = ops * MIB as u64;
+    println!(
+        "wrote {} in {} RP_2G1 objects at {} (QD{depth})",
+        format_bytes(written),
+        objects.len(),
+        gbps(written as f64 / started.elapsed().as_secs_f64())
+    );
+    let before = dmg_json(&["pool", "query", pool])?;
+    let version = before["version"].as_u64().unwrap_or(0);
+    let rank_arg = rank.to_string();
+    dmg_json(&["pool", "exclude", "--rank", &rank_arg, pool])?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let rebuild = loop {
+        let now = dmg_json(&["pool", "query", pool])?;
+        let rebuild = now["rebuild"].clone();
+        if rebuild["state"] == "failed" {
+            return Err(daos_types::Error::new(
+                daos_types::Der::Misc,
+                format!("rebuild failed: {rebuild}"),
+            ));
+        }
+        if rebuild["state"] == "done" && rebuild["map_version"].as_u64().unwrap_or(0) > version {
+            break rebuild;
+        }
+        if Instant::now() > deadline {
+            return Err(daos_types::Error::new(
+                daos_types::Der::Timedout,
+                "rebuild did not finish",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let rebuilt = rebuild["bytes"].as_u64().unwrap_or(0);
+    let secs = rebuild["seconds"].as_f64().unwrap_or(f64::NAN);
+    let ours = rebuilt as f64 / secs;
+    // Baseline right after, on the same file system: 1 MiB O_DIRECT+O_DSYNC writes at QD8,
+    // what a rebuild's pushes become on the receiving targets.
+    let disk = Disk::new(dir, 2 << 30, seconds)?;
+    let raw = disk.run(MIB, 8, true, true)? * MIB as f64;
+    drop(disk);
+    println!(
+        "{:<34} {:>14}   {:<44} ratio",
+        "test", "daos-rs", "baseline (same run)"
+    );
+    println!(
+        "{:<34} {:>14}   {:<44} {:.0}%",
+        format!("rebuild, rank {rank} of RP_2G1"),
+        gbps(ours),
+        format!("O_DIRECT+O_DSYNC 1 MiB write QD8 {}", gbps(raw)),
+        100.0 * ours / raw
+    );
+    println!(
+        "rebuild: {} in {} object shards ({} records, {} scanned) in {secs:.2} s; aim >= 50% of raw disk write: {}",
+        format_bytes(rebuilt),
+        rebuild["objects"],
+        rebuild["records"],
+        rebuild["scanned"],
+        if ours >= 0.5 * raw { "met" } else { "NOT met" }
+    );
+    close_target(t)
+}
+
 fn main() {
     let args = Args::parse();
     if let Some(spec) = &args.fabric_peer {
@@ -827,6 +972,14 @@ fn main() {
         eprintln!("daos_perf: --pool <label> is required");
         std::process::exit(2);
     };
+    if let Some(rank) = args.rebuild_rank {
+        let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        if let Err(e) = measure_rebuild(&pool, rank, args.rebuild_bytes, args.seconds, &dir) {
+            eprintln!("daos_perf: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let outcome = (|| -> Result<()> {
         let client = Client::connect()?;
         let provider = args
