@@ -186,6 +186,26 @@ struct PoolTargetsArgs {
     pool: String,
 }
 
+impl PoolTargetsArgs {
+    fn request(&self, op: &str) -> PoolUpdateReq {
+        PoolUpdateReq {
+            id: self.pool.clone(),
+            op: op.into(),
+            rank: self.rank,
+            targets: self.target_idx.clone(),
+        }
+    }
+}
+
+fn rebuild_request(pool: &str, op: &str) -> PoolUpdateReq {
+    PoolUpdateReq {
+        id: pool.to_string(),
+        op: op.into(),
+        rank: 0,
+        targets: Vec::new(),
+    }
+}
+
 fn status_error(status: tonic::Status) -> Error {
     let der = status
         .metadata()
@@ -576,42 +596,24 @@ async fn pool(
             }
             Ok((value, text))
         }
-        PoolCommand::Exclude(args) | PoolCommand::Drain(args) | PoolCommand::Reintegrate(args) => {
-            let (op, verb) = match command {
-                PoolCommand::Exclude(_) => ("exclude", "Exclude"),
-                PoolCommand::Drain(_) => ("drain", "Drain"),
-                _ => ("reintegrate", "Reintegration"),
+        PoolCommand::Exclude(_)
+        | PoolCommand::Drain(_)
+        | PoolCommand::Reintegrate(_)
+        | PoolCommand::Rebuild { .. } => {
+            let (req, verb) = match command {
+                PoolCommand::Exclude(a) => (a.request("exclude"), "Exclude"),
+                PoolCommand::Drain(a) => (a.request("drain"), "Drain"),
+                PoolCommand::Reintegrate(a) => (a.request("reintegrate"), "Reintegration"),
+                PoolCommand::Rebuild {
+                    action: RebuildAction::Stop { pool },
+                } => (rebuild_request(pool, "rebuild_stop"), "Rebuild stop"),
+                PoolCommand::Rebuild {
+                    action: RebuildAction::Start { pool },
+                } => (rebuild_request(pool, "rebuild_start"), "Rebuild start"),
+                _ => unreachable!("matched above"),
             };
             let reply = client
-                .pool_update(PoolUpdateReq {
-                    id: args.pool.clone(),
-                    op: op.into(),
-                    rank: args.rank,
-                    targets: args.target_idx.clone(),
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            Ok((
-                json!({"map_version": reply.map_version}),
-                format!(
-                    "{verb} command succeeded (pool map version {})\n",
-                    reply.map_version
-                ),
-            ))
-        }
-        PoolCommand::Rebuild { action } => {
-            let (pool, op, verb) = match action {
-                RebuildAction::Stop { pool } => (pool, "rebuild_stop", "Rebuild stop"),
-                RebuildAction::Start { pool } => (pool, "rebuild_start", "Rebuild start"),
-            };
-            let reply = client
-                .pool_update(PoolUpdateReq {
-                    id: pool.clone(),
-                    op: op.into(),
-                    rank: 0,
-                    targets: Vec::new(),
-                })
+                .pool_update(req)
                 .await
                 .map_err(status_error)?
                 .into_inner();

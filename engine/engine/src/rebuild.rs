@@ -348,35 +348,30 @@ impl Step {
 /// A shard's history in `(epoch, LSN)` order.
 fn history(object: &ObjectIndex) -> Vec<Step> {
     let mut steps = Vec::new();
-    for p in &object.punches {
-        steps.push(Step::Punch {
-            epoch: p.epoch,
-            lsn: p.lsn,
-            kind: PUNCH_OBJECT,
-            dkey: None,
-            akey: None,
-        });
-    }
-    for (dkey, dk) in object.dkeys.iter() {
-        for p in &dk.punches {
-            steps.push(Step::Punch {
+    let mut punches =
+        |list: &[daos_vos::index::Punch], kind: u8, dkey: Option<&[u8]>, akey: Option<&[u8]>| {
+            steps.extend(list.iter().map(|p| Step::Punch {
                 epoch: p.epoch,
                 lsn: p.lsn,
-                kind: PUNCH_DKEYS,
-                dkey: Some(dkey.bytes.to_vec()),
-                akey: None,
-            });
-        }
+                kind,
+                dkey: dkey.map(<[u8]>::to_vec),
+                akey: akey.map(<[u8]>::to_vec),
+            }))
+        };
+    punches(&object.punches, PUNCH_OBJECT, None, None);
+    for (dkey, dk) in object.dkeys.iter() {
+        punches(&dk.punches, PUNCH_DKEYS, Some(&*dkey.bytes), None);
         for (akey, ak) in dk.akeys.iter() {
-            for p in &ak.punches {
-                steps.push(Step::Punch {
-                    epoch: p.epoch,
-                    lsn: p.lsn,
-                    kind: PUNCH_AKEYS,
-                    dkey: Some(dkey.bytes.to_vec()),
-                    akey: Some(akey.bytes.to_vec()),
-                });
-            }
+            punches(
+                &ak.punches,
+                PUNCH_AKEYS,
+                Some(&*dkey.bytes),
+                Some(&*akey.bytes),
+            );
+        }
+    }
+    for (dkey, dk) in object.dkeys.iter() {
+        for (akey, ak) in dk.akeys.iter() {
             match &ak.value {
                 Value::Single(versions) => {
                     for v in versions {

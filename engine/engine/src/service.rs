@@ -323,6 +323,16 @@ impl Service {
         Ok(Vec::new())
     }
 
+    /// Makes a container handle valid on every target of this engine.
+    fn register_handle(&self, pool: Uuid, handle: Uuid, info: HandleInfo) -> Result<()> {
+        self.broadcast(|reply| TargetMsg::Handle {
+            pool,
+            handle,
+            info: Some(info),
+            reply,
+        })
+    }
+
     /// The state a returning engine needs from the leader (see [`SvcState`]).
     fn state_of(&self, pool: &Uuid) -> Option<SvcState> {
         let svc = self.pools.get(pool)?;
@@ -375,13 +385,7 @@ impl Service {
                 cont: h.cont,
                 write: h.write.0,
             };
-            let handle = h.handle;
-            self.broadcast(|reply| TargetMsg::Handle {
-                pool,
-                handle,
-                info: Some(info),
-                reply,
-            })?;
+            self.register_handle(pool, h.handle, info)?;
         }
         let rank = self.rank;
         let svc = self.pool(&pool)?;
@@ -685,12 +689,7 @@ impl Service {
             write: req.flags & (COO_RW | COO_EX) != 0,
         };
         let (pool, handle) = (req.pool, req.handle);
-        self.broadcast(|reply| TargetMsg::Handle {
-            pool,
-            handle,
-            info: Some(info),
-            reply,
-        })?;
+        self.register_handle(pool, handle, info)?;
         let svc = self.pool(&pool)?;
         if svc
             .cont_handles

@@ -169,6 +169,16 @@ fn fetch_at(obj: &Object, epoch: u64, akey: &[u8], len: usize) -> (u64, Vec<u8>)
     (result.sizes[0], back)
 }
 
+/// Twelve `RP_2G1` objects and twelve `S1` objects, written.
+fn replicated_and_not(cont: &Arc<Container>) -> (Vec<Written>, Vec<Written>) {
+    let write = |range: std::ops::RangeInclusive<u64>, class: &str| -> Vec<Written> {
+        range
+            .map(|lo| Written::new(object(cont, lo, class), lo))
+            .collect()
+    };
+    (write(1..=12, "RP_2G1"), write(100..=111, "S1"))
+}
+
 #[test]
 fn objects_spread_over_every_engine_of_a_pool() {
     let (_system, client, pool, cont) = three_engines();
@@ -368,12 +378,7 @@ fn rebuild_restores_redundancy_with_the_whole_history() {
 #[test]
 fn dmg_exclude_drain_and_reintegrate_move_data() {
     let (system, client, pool, cont) = three_engines();
-    let mut objects: Vec<Written> = (1..=12u64)
-        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
-        .collect();
-    let s1: Vec<Written> = (100..=111u64)
-        .map(|lo| Written::new(object(&cont, lo, "S1"), lo))
-        .collect();
+    let (mut objects, s1) = replicated_and_not(&cont);
     let (v0, _) = rank_states(&system, 1);
     let update = |op: &str, rank: &str| {
         let value = system.dmg_json(&["pool", op, "--rank", rank, "tank"]);
@@ -449,12 +454,7 @@ fn dmg_exclude_drain_and_reintegrate_move_data() {
 #[test]
 fn a_stopped_engine_restarts_and_is_reintegrated_with_current_data() {
     let (system, client, pool, cont) = three_engines();
-    let mut objects: Vec<Written> = (1..=12u64)
-        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
-        .collect();
-    let s1: Vec<Written> = (100..=111u64)
-        .map(|lo| Written::new(object(&cont, lo, "S1"), lo))
-        .collect();
+    let (mut objects, s1) = replicated_and_not(&cont);
     let s1_on_2: Vec<&Written> = s1
         .iter()
         .filter(|w| w.obj.layout().groups[0][0].rank == 2)
