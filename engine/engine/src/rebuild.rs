@@ -6,9 +6,9 @@
 //! job (the same map on every engine, so every shard is pushed by exactly one target):
 //! - **Replicated** (`RP_n`): in each group with shards marked `rebuilding`, the readable
 //!   shard with the lowest index pushes its copy to every rebuilding shard of the group.
-//! - **A shard that moved away from a draining target** (`Drain`, still alive): when its
-//!   group has no readable shard (`S1`, or every replica draining), the draining target
-//!   pushes its own copy.
+//! - **A shard that moved away from a live target** (`Drain`, or `UpIn` holding a copy that
+//!   moves back to a returning target): when its group has no readable shard (`S1`, or every
+//!   replica moving), the target holding it pushes its own copy.
 //! - **Erasure-coded** classes have no I/O path yet, so there is nothing to rebuild.
 //!
 //! A push replays the shard's history as ordinary `ObjUpdate` and `ObjPunch` requests at the
@@ -257,13 +257,10 @@ pub fn destinations(
         Redundancy::None => {}
         Redundancy::ErasureCoded { .. } => return Vec::new(),
     }
-    // A draining target hands over the shards no readable copy can provide.
-    if !on_me
-        && my_state == Some(TargetState::Drain)
-        && readable.is_empty()
-        && mine.available
-        && mine.rebuilding
-    {
+    // A shard that moved away from a live target (draining, or healthy and moving back to a
+    // returning target) with no readable copy in its group is handed over by its holder.
+    let alive = matches!(my_state, Some(TargetState::Drain | TargetState::UpIn));
+    if !on_me && alive && readable.is_empty() && mine.available && mine.rebuilding {
         return vec![mine];
     }
     Vec::new()

@@ -392,6 +392,7 @@ impl Service {
         svc.meta.containers = leader.containers;
         svc.meta.props = leader.props;
         svc.meta.label = leader.label;
+        svc.meta.owner = leader.owner;
         for h in state.pool_handles {
             svc.pool_handles
                 .entry(h)
