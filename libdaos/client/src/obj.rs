@@ -379,7 +379,7 @@ impl Object {
             }
             _ => 0,
         };
-        let started = Instant::now();
+        let mut stale_since: Option<Instant> = None;
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
@@ -422,7 +422,10 @@ impl Object {
             match (unreachable, stale) {
                 (None, None) => return Ok(applied),
                 (Some(err), _) => self.await_new_map(net, version, err).await?,
-                (None, Some(err)) => self.after_stale(net, version, started, err).await?,
+                (None, Some(err)) => {
+                    let since = *stale_since.get_or_insert_with(Instant::now);
+                    self.after_stale(net, version, since, err).await?
+                }
             }
         }
     }
@@ -476,7 +479,8 @@ impl Object {
 
     /// After an engine answered `-DER_STALE` to a request routed by map `version`: reads the
     /// pool map again; if it did not move, the engine has not installed the newest map yet,
-    /// so waits a moment. Gives up with `err` after [`MAP_WAIT`] from `since`.
+    /// so waits a moment. Gives up with `err` after [`MAP_WAIT`] from `since` (the first
+    /// `-DER_STALE` of the operation).
     async fn after_stale(
         &self,
         net: &Arc<NetContext>,
@@ -715,7 +719,7 @@ impl Object {
         iods: &[Iod],
         sgls: &mut [SgList],
     ) -> Result<FetchResult> {
-        let started = Instant::now();
+        let mut stale_since: Option<Instant> = None;
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
@@ -729,7 +733,8 @@ impl Object {
                     .await
                 {
                     Err(err) if err.der() == Der::Stale => {
-                        self.after_stale(net, version, started, err).await?;
+                        let since = *stale_since.get_or_insert_with(Instant::now);
+                        self.after_stale(net, version, since, err).await?;
                         break;
                     }
                     Err(err) if is_unreachable(&err) => {
