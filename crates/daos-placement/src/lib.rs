@@ -1334,6 +1334,74 @@ mod tests {
     }
 
     #[test]
+    fn failed_targets_lose_what_their_group_cannot_supply() {
+        // Four hosts, one target each: room to move any shard.
+        let healthy = map(4, 1, 1);
+        let s1: Vec<ObjectId> = (0..40).map(|lo| oid(lo, class("S1"))).collect();
+        let rp2: Vec<ObjectId> = (0..40).map(|lo| oid(lo, class("RP_2G1"))).collect();
+        let on = |m: &PoolMap, id: ObjectId, rank: u32| {
+            m.layout(id).unwrap().shards().any(|s| s.rank == rank)
+        };
+
+        // An unreplicated shard on a failed target is lost (stays, unavailable), before and
+        // after rebuild_done; drained instead, it moves and is complete after rebuild_done.
+        let mut failed = healthy.clone();
+        failed.exclude_rank(0).unwrap();
+        let mut drained = healthy.clone();
+        drained.drain_rank(0).unwrap();
+        for done in [false, true] {
+            if done {
+                failed.rebuild_done();
+                drained.rebuild_done();
+            }
+            for &id in s1.iter().filter(|id| on(&healthy, **id, 0)) {
+                let lost = failed.layout(id).unwrap().groups[0][0];
+                assert!(!lost.available && lost.rank == 0 && !lost.rebuilding);
+                let moved = drained.layout(id).unwrap().groups[0][0];
+                assert!(moved.available && moved.rank != 0);
+                assert_eq!(moved.rebuilding, !done);
+            }
+        }
+
+        // One replica failed: it moves (its peer supplies it), rebuilding until done.
+        let mut one = healthy.clone();
+        one.exclude_rank(0).unwrap();
+        let pairs: Vec<ObjectId> = rp2
+            .iter()
+            .copied()
+            .filter(|id| on(&healthy, *id, 0) && on(&healthy, *id, 1))
+            .collect();
+        assert!(!pairs.is_empty());
+        for &id in &pairs {
+            let layout = one.layout(id).unwrap();
+            assert!(layout.shards().all(|s| s.available && s.rank != 0));
+            assert_eq!(layout.shards().filter(|s| s.rebuilding).count(), 1);
+        }
+        // Its peer fails before that rebuild finished: the peer's shard had no sound copy
+        // left (the moved one was still rebuilding), so it is lost and the group refuses
+        // reads; had the rebuild finished first, the peer's shard would have moved.
+        let mut both = one.clone();
+        both.exclude_rank(1).unwrap();
+        let mut after_done = one.clone();
+        after_done.rebuild_done();
+        after_done.exclude_rank(1).unwrap();
+        for &id in &pairs {
+            let layout = both.layout(id).unwrap();
+            assert!(
+                layout.shards().any(|s| !s.available && s.rank == 1),
+                "{layout:?}"
+            );
+            assert!(layout.shards().all(|s| !s.is_readable()), "{layout:?}");
+            let layout = after_done.layout(id).unwrap();
+            assert!(
+                layout.shards().all(|s| s.available && s.rank >= 2),
+                "{layout:?}"
+            );
+            assert!(layout.shards().any(|s| s.is_readable()), "{layout:?}");
+        }
+    }
+
+    #[test]
     fn shards_without_a_live_location_are_reported() {
         // RP_2 over two engines on one host: replicas must be on distinct ranks. With rank 1
         // excluded, its shards have nowhere to go (rank 0 holds the other replica).
