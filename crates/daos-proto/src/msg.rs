@@ -1018,6 +1018,42 @@ pub const REBUILD_STOPPED: u8 = 3;
 /// `RebuildStatus::state`: a target failed (see `der` and `error`); the job can be restarted.
 pub const REBUILD_FAILED: u8 = 4;
 
+impl RebuildStatus {
+    /// The progress of several parts (an engine's targets, a pool's engines): map version
+    /// the highest, counters summed, the first failure kept, and the state `FAILED` if any
+    /// part failed, else `STOPPED` if any stopped, else `BUSY` if any is busy, else `DONE`
+    /// if every part is done, else `IDLE` (some part has no job).
+    pub fn combine(parts: impl IntoIterator<Item = RebuildStatus>) -> RebuildStatus {
+        let mut total = RebuildStatus::default();
+        let mut states = Vec::new();
+        for part in parts {
+            total.map_version = total.map_version.max(part.map_version);
+            total.scanned += part.scanned;
+            total.objects += part.objects;
+            total.records += part.records;
+            total.bytes += part.bytes;
+            if total.der == 0 && part.der != 0 {
+                total.der = part.der;
+                total.error = part.error;
+            }
+            states.push(part.state);
+        }
+        let any = |s: u8| states.contains(&s);
+        total.state = if any(REBUILD_FAILED) {
+            REBUILD_FAILED
+        } else if any(REBUILD_STOPPED) {
+            REBUILD_STOPPED
+        } else if any(REBUILD_BUSY) {
+            REBUILD_BUSY
+        } else if !states.is_empty() && states.iter().all(|s| *s == REBUILD_DONE) {
+            REBUILD_DONE
+        } else {
+            REBUILD_IDLE
+        };
+        total
+    }
+}
+
 wire_struct! {
     /// `MgmtRebuild` request (control plane → each engine of a pool): start, stop or query
     /// the rebuild of one pool map version on this engine's targets.

@@ -437,43 +437,20 @@ impl Service {
     /// Errors: `-DER_NONEXIST` for a pool not on this engine; `-DER_STALE` when a target does
     /// not hold the job's map version.
     fn mgmt_rebuild(&mut self, req: MgmtRebuildReq) -> Result<Vec<u8>> {
-        let mut total = RebuildStatus {
-            map_version: req.map_version,
-            ..RebuildStatus::default()
-        };
-        let mut states = Vec::new();
-        for target in &self.targets {
-            let status = target.call(TARGET_TIMEOUT, |reply| TargetMsg::Rebuild {
-                pool: req.pool,
-                op: req.op,
-                version: req.map_version,
-                handle: req.handle,
-                reply,
-            })?;
-            total.map_version = total.map_version.max(status.map_version);
-            total.scanned += status.scanned;
-            total.objects += status.objects;
-            total.records += status.records;
-            total.bytes += status.bytes;
-            if total.der == 0 && status.der != 0 {
-                total.der = status.der;
-                total.error = status.error.clone();
-            }
-            states.push(status.state);
-        }
-        let any = |s: u8| states.contains(&s);
-        total.state = if any(REBUILD_FAILED) {
-            REBUILD_FAILED
-        } else if any(REBUILD_STOPPED) {
-            REBUILD_STOPPED
-        } else if any(REBUILD_BUSY) {
-            REBUILD_BUSY
-        } else if !states.is_empty() && states.iter().all(|s| *s == REBUILD_DONE) {
-            REBUILD_DONE
-        } else {
-            REBUILD_IDLE
-        };
-        Ok(encode(&total))
+        let parts = self
+            .targets
+            .iter()
+            .map(|target| {
+                target.call(TARGET_TIMEOUT, |reply| TargetMsg::Rebuild {
+                    pool: req.pool,
+                    op: req.op,
+                    version: req.map_version,
+                    handle: req.handle,
+                    reply,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(encode(&RebuildStatus::combine(parts)))
     }
 
     fn pool(&mut self, uuid: &Uuid) -> Result<&mut PoolSvc> {

@@ -706,9 +706,22 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
 
 fn handle_message(ctx: &Rc<Ctx>, msg: TargetMsg, exec: &mut Executor<Task>) {
     match msg {
-        TargetMsg::PoolMap { pool, map, reply } => {
-            let _ = reply.send(install_map(ctx, exec, pool, map));
-        }
+        TargetMsg::PoolMap { pool, map, reply } => match install_map(ctx, pool, map) {
+            // Reply once the drops are durable: the service waits for it, and clients learn
+            // the map only after every engine answered.
+            Ok(Some(lsn)) => {
+                let wait = ctx.durable(pool, lsn);
+                exec.spawn(Box::pin(async move {
+                    let _ = reply.send(wait.await);
+                }));
+            }
+            Ok(None) => {
+                let _ = reply.send(Ok(()));
+            }
+            Err(err) => {
+                let _ = reply.send(Err(err));
+            }
+        },
         TargetMsg::Rebuild {
             pool,
             op,
@@ -819,13 +832,8 @@ fn handle_message(ctx: &Rc<Ctx>, msg: TargetMsg, exec: &mut Executor<Task>) {
 }
 
 /// Takes a newer pool map; when this target returns to the pool (`Up` after any other state),
-/// drops the stale shards first and replies once that is durable.
-fn install_map(
-    ctx: &Rc<Ctx>,
-    exec: &mut Executor<Task>,
-    pool: Uuid,
-    map: Arc<PoolMap>,
-) -> Result<()> {
+/// drops the stale shards first. Returns the LSN to wait for before answering, if any.
+fn install_map(ctx: &Rc<Ctx>, pool: Uuid, map: Arc<PoolMap>) -> Result<Option<u64>> {
     let me = |m: &PoolMap| m.target(ctx.rank, ctx.index).map(|t| t.state);
     let before = ctx.with_pool(&pool, |p| {
         if p.map.as_ref().is_some_and(|m| m.version >= map.version) {
@@ -836,37 +844,17 @@ fn install_map(
         Ok(Some(before))
     })?;
     let Some(before) = before else {
-        return Ok(());
+        return Ok(None);
     };
     // `before` may still be `UpIn` when this engine never saw its own exclusion (it was
     // unreachable then): what it holds is stale all the same.
     let returning = me(&map) == Some(TargetState::Up) && before != Some(TargetState::Up);
     if !returning {
-        return Ok(());
+        return Ok(None);
     }
-    let lsns = crate::rebuild::drop_stale_shards(ctx, &pool, &map)?;
-    let Some(&last) = lsns.last() else {
-        return Ok(());
-    };
-    // Wait for durability on this thread: the service waits for the reply, and clients learn
-    // the map only after every engine answered.
-    let mut wait = Box::pin(ctx.durable(pool, last));
-    let waker = futures::task::noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Poll::Ready(result) = wait.as_mut().poll(&mut cx) {
-            return result;
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::new(Der::Timedout, "dropping stale shards"));
-        }
-        start_flushes(ctx, exec);
-        exec.run_ready();
-        ctx.uring.submit()?;
-        ctx.uring.reap();
-        std::thread::yield_now();
-    }
+    Ok(crate::rebuild::drop_stale_shards(ctx, &pool, &map)?
+        .last()
+        .copied())
 }
 
 /// Starts a log flush for every pool with records waiting and none in flight.

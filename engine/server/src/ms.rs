@@ -14,8 +14,8 @@ use daos_proto::msg::{
     Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
     MgmtPoolQueryReq, MgmtPoolUpdateReply, MgmtPoolUpdateReq, MgmtRebuildReq, RebuildStatus,
     WireMap, WireProps, POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_REBUILD_DONE,
-    POOL_UPDATE_REINTEGRATE, REBUILD_BUSY, REBUILD_DONE, REBUILD_FAILED, REBUILD_PREPARE,
-    REBUILD_QUERY, REBUILD_START, REBUILD_STOP, REBUILD_STOPPED,
+    POOL_UPDATE_REINTEGRATE, REBUILD_BUSY, REBUILD_DONE, REBUILD_FAILED, REBUILD_IDLE,
+    REBUILD_PREPARE, REBUILD_QUERY, REBUILD_START, REBUILD_STOP, REBUILD_STOPPED,
 };
 use daos_proto::Opcode;
 use daos_types::label::EntityRef;
@@ -759,28 +759,16 @@ impl Ms {
                     if !self.rebuild_current(&pool.uuid, id) {
                         return Ok(RebuildStatus::default());
                     }
-                    let mut total = RebuildStatus {
-                        map_version: map.version,
-                        state: REBUILD_DONE,
-                        ..RebuildStatus::default()
-                    };
+                    let mut parts = Vec::with_capacity(engines.len());
                     for &rank in &engines {
-                        let s: RebuildStatus =
+                        let mut s: RebuildStatus =
                             self.engine_call(rank, Opcode::MgmtRebuild, &request(REBUILD_QUERY))?;
-                        total.scanned += s.scanned;
-                        total.objects += s.objects;
-                        total.records += s.records;
-                        total.bytes += s.bytes;
-                        if s.state == REBUILD_FAILED && total.der == 0 {
-                            total.der = s.der;
-                            total.error = format!("rank {rank}: {}", s.error);
+                        if !s.error.is_empty() {
+                            s.error = format!("rank {rank}: {}", s.error);
                         }
-                        total.state = match (total.state, s.state) {
-                            (REBUILD_FAILED, _) | (_, REBUILD_FAILED) => REBUILD_FAILED,
-                            (_, REBUILD_DONE) => total.state,
-                            _ => REBUILD_BUSY,
-                        };
+                        parts.push(s);
                     }
+                    let total = RebuildStatus::combine(parts);
                     if let Some(job) = self
                         .rebuilds
                         .lock()
@@ -796,6 +784,14 @@ impl Ms {
                             return Err(Error::new(
                                 Der::from_value(total.der as i32).unwrap_or(Der::Misc),
                                 total.error,
+                            ))
+                        }
+                        // An engine without the job (restarted, or stopped by hand while
+                        // this job is current): start the attempt again.
+                        REBUILD_IDLE | REBUILD_STOPPED => {
+                            return Err(Error::new(
+                                Der::Again,
+                                "an engine of the pool has no running rebuild job",
                             ))
                         }
                         _ => {}
