@@ -181,30 +181,23 @@ fn check_handle(ctx: &Ctx, target: &ObjTarget, write: bool, version: u32) -> Res
                 format!("request routed by pool map version {version}, target holds {held}"),
             ));
         }
-        if p.rebuild_handle == Some(target.handle) {
-            if !p.vos.has_container(&target.cont) {
+        // The rebuild job's handle is valid for every container of the pool.
+        if p.rebuild_handle != Some(target.handle) {
+            let handle = p.handles.get(&target.handle).ok_or_else(|| {
+                Error::new(
+                    Der::NoHdl,
+                    format!("container handle {} is not open", target.handle),
+                )
+            })?;
+            if handle.cont != target.cont {
                 return Err(Error::new(
-                    Der::Nonexist,
-                    format!("container {} does not exist", target.cont),
+                    Der::NoHdl,
+                    "container handle belongs to another container",
                 ));
             }
-            daos_vos::index::object_type(target.oid)?;
-            return Ok(());
-        }
-        let handle = p.handles.get(&target.handle).ok_or_else(|| {
-            Error::new(
-                Der::NoHdl,
-                format!("container handle {} is not open", target.handle),
-            )
-        })?;
-        if handle.cont != target.cont {
-            return Err(Error::new(
-                Der::NoHdl,
-                "container handle belongs to another container",
-            ));
-        }
-        if write && !handle.write {
-            return Err(Error::new(Der::NoPerm, "container handle is read-only"));
+            if write && !handle.write {
+                return Err(Error::new(Der::NoPerm, "container handle is read-only"));
+            }
         }
         if !p.vos.has_container(&target.cont) {
             return Err(Error::new(

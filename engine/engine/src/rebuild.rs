@@ -492,9 +492,11 @@ struct Stream {
 }
 
 impl Stream {
-    fn payload(&self) -> Payload {
+    /// The request's payload: the inline bytes (moved out), or bulk descriptors of the
+    /// slots, which the stream keeps until the request is answered.
+    fn payload(&mut self) -> Payload {
         if self.slots.is_empty() {
-            Payload::Inline(self.inline.clone())
+            Payload::Inline(std::mem::take(&mut self.inline))
         } else {
             Payload::Bulk(
                 self.slots
