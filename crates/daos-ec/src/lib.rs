@@ -14,9 +14,10 @@
 //!   (`OR_RS_2P1` … in `daos_obj_class.h`; `daos_types::oclass::EC_SCHEMES`). DAOS encodes
 //!   them with ISA-L.
 //!
-//! This crate computes parity and rebuilds lost cells; which cells exist, where they live and
-//! how partial stripes are handled belong to the client and engine. Cell contents are opaque
-//! bytes; every function here takes lengths in bytes.
+//! This crate computes parity and rebuilds lost cells; how partial stripes are handled belongs
+//! to the client (`daos_client::ec`) and engine rebuild. The [`layout`] module holds what
+//! both must agree on: where a record of an object lives on its shards. Cell contents are
+//! opaque bytes; every codec function takes lengths in bytes.
 //!
 //! # Two codecs, one code
 //!
@@ -58,6 +59,7 @@
 mod gf;
 #[cfg(feature = "isal")]
 mod isal;
+pub mod layout;
 mod rust;
 
 use daos_types::{Der, Error, Result};

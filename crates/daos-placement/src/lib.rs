@@ -40,16 +40,24 @@
 //!    back exactly where they were.
 //!    A target that *failed* (`Down`, or `DownOut` not reached by a completed drain) took its
 //!    bytes with it: a shard on it moves only if, at that step, enough other shards of its
-//!    group are sound (available, not rebuilding, on a target neither failed yet nor being
-//!    reintegrated): one for replication, `k` for `EC_kPp`. Otherwise, as for every shard of
+//!    group are sound (available, not rebuilding, on a target that was alive then: not failed
+//!    yet, and if being reintegrated, one whose own failure came later): one for
+//!    replication, `k` for `EC_kPp`. Otherwise, as for every shard of
 //!    an unreplicated class, the shard is *lost*: it stays on the failed target with
 //!    `available == false`, so I/O to its group is refused (`-DER_DATA_LOSS`) instead of
 //!    reading an empty new location, and it comes back with its target. A drained target's
 //!    shards always move (it is alive and pushes them itself).
 //! 4. **Rebuild flags.** A shard is `rebuilding` (write to it, do not read from it) when one of
 //!    its moves was caused by a target still in `Down` or `Drain` (rebuild not finished), or
-//!    when it sits on a target in [`TargetState::Up`] (being reintegrated). Moves caused by a
-//!    `DownOut` target are complete.
+//!    when it sits on a target in [`TargetState::Up`] (being reintegrated).
+//! 5. **Base.** From the first change after a finished rebuild until the next one, the map
+//!    keeps its state from then ([`PoolMap::base`]). A shard is complete only where the base
+//!    layout has it readable; placed anywhere else it is `rebuilding`. This covers what the
+//!    states alone cannot tell: a shard that had no place when its target's rebuild ran (so
+//!    nothing was copied) and finds one later because another target returned or its group
+//!    moved; shards that move because a group-mate moves; and a failure during an unfinished
+//!    rebuild. When the group count differs from the base's (a pool extended under `GX`),
+//!    every shard is `rebuilding`.
 //!
 //! Dkeys pick their group by hash ([`Layout::group_of`]).
 #![forbid(unsafe_code)]
@@ -180,6 +188,11 @@ pub struct PoolMap {
     pub version: u32,
     /// Engines, sorted by rank.
     pub ranks: Vec<RankEntry>,
+    /// The map as it was when the last rebuild finished (or the pool was created), kept from
+    /// the first change after it until the next [`PoolMap::rebuild_done`]: data is complete
+    /// where the base layout puts it, so every shard placed elsewhere is `rebuilding`
+    /// (rule 5 of the module documentation). `None` when nothing changed since.
+    pub base: Option<Box<PoolMap>>,
 }
 
 /// Where one shard of an object lives.
@@ -348,6 +361,7 @@ impl PoolMap {
         change: impl Fn(&mut TargetEntry, u32) -> bool,
     ) -> Result<()> {
         let version = self.next_version()?;
+        let before = self.without_base();
         let changed = match target {
             Some(index) => {
                 let entry = self.target_mut(rank, index)?;
@@ -378,7 +392,17 @@ impl PoolMap {
             ));
         }
         self.version = version;
+        self.base.get_or_insert(before);
         Ok(())
+    }
+
+    /// A copy of this map without its base, to become the base of the next change.
+    fn without_base(&self) -> Box<PoolMap> {
+        Box::new(PoolMap {
+            version: self.version,
+            ranks: self.ranks.clone(),
+            base: None,
+        })
     }
 
     fn exclude(t: &mut TargetEntry, version: u32) -> bool {
@@ -465,10 +489,11 @@ impl PoolMap {
         self.transition(rank, Some(index), "reintegrate", PoolMap::reintegrate)
     }
 
-    /// Records that rebuild finished: `Down` and `Drain` → `DownOut`, `Up` → `UpIn`. Bumps the
+    /// Records that rebuild finished: `Down` and `Drain` → `DownOut`, `Up` → `UpIn`, and the
+    /// resulting layouts become the base (every shard is complete where it is). Bumps the
     /// version and returns true if anything changed; otherwise leaves the map as it is.
     pub fn rebuild_done(&mut self) -> bool {
-        let mut changed = false;
+        let mut changed = self.base.take().is_some();
         for t in self.ranks.iter_mut().flat_map(|r| r.targets.iter_mut()) {
             let next = match t.state {
                 TargetState::Down | TargetState::Drain => TargetState::DownOut,
@@ -511,9 +536,11 @@ impl PoolMap {
             t.fseq = 0;
             t.drained = false;
         }
+        let before = self.without_base();
         let at = self.ranks.partition_point(|r| r.rank < rank.rank);
         self.ranks.insert(at, rank);
         self.version = version;
+        self.base.get_or_insert(before);
         Ok(())
     }
 }
@@ -543,6 +570,8 @@ struct TargetNode {
     /// Target index within the engine.
     index: u32,
     state: TargetState,
+    /// The map version of its last failure (0: never failed).
+    fseq: u32,
     /// Position in the failure order, or `NEVER` if the target is available.
     fail_step: u32,
     /// Its data is gone: `Down`, or `DownOut` without a completed drain.
@@ -559,6 +588,8 @@ pub struct Placement {
     domains: Vec<std::ops::Range<usize>>,
     ranks: Vec<RankNode>,
     targets: Vec<TargetNode>,
+    /// The placement of the map's base (see [`PoolMap::base`]).
+    base: Option<Box<Placement>>,
 }
 
 /// Salts separating the key streams of the original layout and of remapping.
@@ -715,6 +746,7 @@ impl Placement {
             domains: Vec::with_capacity(domain_names.len()),
             ranks: Vec::with_capacity(ranks.len()),
             targets: Vec::new(),
+            base: map.base.as_deref().map(|b| Box::new(Placement::new(b))),
         };
         for (d, name) in domain_names.iter().enumerate() {
             let first_rank = placement.ranks.len();
@@ -726,6 +758,7 @@ impl Placement {
                         rank: rank_node,
                         index: t.index,
                         state: t.state,
+                        fseq: t.fseq,
                         failed: t.state == TargetState::Down
                             || (t.state == TargetState::DownOut && !t.drained),
                         fail_step: if t.state.is_unavailable() {
@@ -833,6 +866,32 @@ impl Placement {
 
     /// The layout of `oid` for an explicit class (see [`PoolMap::layout_for`]).
     pub fn layout_for(&self, oid: ObjectId, class: ObjectClass) -> Result<Layout> {
+        let mut layout = self.layout_in_map(oid, class)?;
+        let Some(base) = &self.base else {
+            return Ok(layout);
+        };
+        // Rule 5: a shard is complete only where the last finished rebuild left it.
+        let before = base.layout_in_map(oid, class).ok();
+        let same_groups = before
+            .as_ref()
+            .is_some_and(|b| b.groups.len() == layout.groups.len());
+        for (g, group) in layout.groups.iter_mut().enumerate() {
+            for (i, shard) in group.iter_mut().enumerate() {
+                let complete = same_groups
+                    && before.as_ref().is_some_and(|b| {
+                        let was = &b.groups[g][i];
+                        was.is_readable() && (was.rank, was.target) == (shard.rank, shard.target)
+                    });
+                if shard.available && !complete {
+                    shard.rebuilding = true;
+                }
+            }
+        }
+        Ok(layout)
+    }
+
+    /// The layout of `oid` in this placement's own map (rules 1 to 4).
+    fn layout_in_map(&self, oid: ObjectId, class: ObjectClass) -> Result<Layout> {
         let targets = self.targets.len() as u32;
         let group_size = class.redundancy.group_size();
         let nospace = || {
@@ -895,8 +954,13 @@ impl Placement {
                 let sound = (first..first + g)
                     .filter(|&m| m != shard && available[m] && !rebuilding[m])
                     .filter(|&m| {
+                        // Alive when this target failed: not failed yet, and a returning
+                        // target only if it went down after this one.
                         let t = &self.targets[location[m]];
-                        t.fail_step > step && t.state != TargetState::Up
+                        let gone_before = t.state == TargetState::Up
+                            && t.fseq != 0
+                            && t.fseq <= self.targets[failed].fseq;
+                        t.fail_step > step && !gone_before
                     })
                     .count();
                 if sound < needed {
@@ -964,12 +1028,10 @@ impl Placement {
 /// The class `OC_UNKNOWN` resolves to (`daos_obj_generate_oid` with no class), following DAOS
 /// 2.x's choice from the container redundancy factor (`dc_set_oclass`, `src/object/obj_class.c`):
 /// other objects get one group of `rf + 1` replicas (`S1` at rf 0); arrays and byte arrays
-/// stripe over every target (`SX` at rf 0, `RP_<rf+1>GX` above).
-///
-/// DAOS protects arrays with erasure code at rf 1 and 2 (`EC_2P1GX`, `EC_4P2GX`); daos-rs
-/// replicates them until its client has an erasure-coded I/O path, so that `OC_UNKNOWN`
-/// never picks a class the client must refuse.
-pub fn default_class(is_array: bool, redundancy_factor: u32) -> ObjectClass {
+/// stripe over every target: `SX` at rf 0, erasure code at rf 1 and 2 (`EC_2P1GX`,
+/// `EC_4P2GX`) when the pool has the `k + p` ranks a stripe needs (`ranks`), replicas
+/// (`RP_<rf+1>GX`) otherwise and above rf 2.
+pub fn default_class(is_array: bool, redundancy_factor: u32, ranks: usize) -> ObjectClass {
     let replicated = |rf: u32| {
         if rf == 0 {
             Redundancy::None
@@ -983,8 +1045,13 @@ pub fn default_class(is_array: bool, redundancy_factor: u32) -> ObjectClass {
             groups: 1,
         };
     }
+    let redundancy = match redundancy_factor {
+        1 if ranks >= 3 => Redundancy::ErasureCoded { data: 2, parity: 1 },
+        2 if ranks >= 6 => Redundancy::ErasureCoded { data: 4, parity: 2 },
+        rf => replicated(rf),
+    };
     ObjectClass {
-        redundancy: replicated(redundancy_factor),
+        redundancy,
         groups: GROUPS_MAX,
     }
 }
@@ -1033,27 +1100,53 @@ impl Wire for PoolMap {
     const ENCODED_SIZE_MIN: usize = 8;
     fn encode(&self, e: &mut Encoder) {
         e.u32(self.version).put(&self.ranks);
+        match &self.base {
+            None => e.u8(0),
+            Some(base) => e.u8(1).u32(base.version).put(&base.ranks),
+        };
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
-        let map = PoolMap {
-            version: d.u32("map version")?,
-            ranks: d.get()?,
-        };
-        let mut seen: Vec<u32> = map.ranks.iter().map(|r| r.rank).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        if seen.len() != map.ranks.len() {
-            return Err(Error::new(Der::Proto, "pool map lists a rank twice"));
-        }
-        for rank in &map.ranks {
-            for (i, target) in rank.targets.iter().enumerate() {
-                if target.index as usize != i {
-                    return Err(Error::new(Der::Proto, "pool map targets out of order"));
-                }
+        let version = d.u32("map version")?;
+        let ranks: Vec<RankEntry> = d.get()?;
+        let base = match d.u8("map base")? {
+            0 => None,
+            1 => {
+                let base = PoolMap {
+                    version: d.u32("base map version")?,
+                    ranks: d.get()?,
+                    base: None,
+                };
+                check_ranks(&base)?;
+                Some(Box::new(base))
             }
-        }
+            _ => return Err(Error::new(Der::Proto, "bad pool map base flag")),
+        };
+        let map = PoolMap {
+            version,
+            ranks,
+            base,
+        };
+        check_ranks(&map)?;
         Ok(map)
     }
+}
+
+/// Checks that a decoded map lists each rank once and its targets in index order.
+fn check_ranks(map: &PoolMap) -> Result<()> {
+    let mut seen: Vec<u32> = map.ranks.iter().map(|r| r.rank).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() != map.ranks.len() {
+        return Err(Error::new(Der::Proto, "pool map lists a rank twice"));
+    }
+    for rank in &map.ranks {
+        for (i, target) in rank.targets.iter().enumerate() {
+            if target.index as usize != i {
+                return Err(Error::new(Der::Proto, "pool map targets out of order"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1083,7 +1176,11 @@ mod tests {
                 });
             }
         }
-        PoolMap { version: 1, ranks }
+        PoolMap {
+            version: 1,
+            ranks,
+            base: None,
+        }
     }
 
     fn oid(lo: u64, class: ObjectClass) -> ObjectId {
@@ -1239,16 +1336,18 @@ mod tests {
     }
 
     #[test]
-    fn default_class_follows_daos_but_replicates_arrays() {
-        let name = |array, rf| default_class(array, rf).name();
-        assert_eq!(name(false, 0), "S1");
-        assert_eq!(name(false, 1), "RP_2G1");
-        assert_eq!(name(false, 2), "RP_3G1");
-        assert_eq!(name(false, 4), "RP_5G1");
-        assert_eq!(name(true, 0), "SX");
-        assert_eq!(name(true, 1), "RP_2GX");
-        assert_eq!(name(true, 2), "RP_3GX");
-        assert_eq!(name(true, 3), "RP_4GX");
+    fn default_class_follows_daos() {
+        let name = |array, rf, ranks| default_class(array, rf, ranks).name();
+        assert_eq!(name(false, 0, 8), "S1");
+        assert_eq!(name(false, 1, 8), "RP_2G1");
+        assert_eq!(name(false, 2, 8), "RP_3G1");
+        assert_eq!(name(false, 4, 8), "RP_5G1");
+        assert_eq!(name(true, 0, 8), "SX");
+        assert_eq!(name(true, 1, 8), "EC_2P1GX");
+        assert_eq!(name(true, 1, 2), "RP_2GX");
+        assert_eq!(name(true, 2, 6), "EC_4P2GX");
+        assert_eq!(name(true, 2, 5), "RP_3GX");
+        assert_eq!(name(true, 3, 8), "RP_4GX");
     }
 
     #[test]
@@ -1599,6 +1698,46 @@ mod tests {
     }
 
     proptest! {
+        /// Whatever sequence of exclusions, reintegrations and finished rebuilds a pool goes
+        /// through, a map change never makes a shard readable where the previous map did not
+        /// have it readable: data is only read where a rebuild completed (rule 5). Without the
+        /// base, a shard that found a place only after its target's rebuild (a group-mate
+        /// moved back to a returning engine) read as complete and empty.
+        #[test]
+        fn no_change_makes_a_shard_readable_where_its_data_is_not(
+            steps in prop::collection::vec((0u8..3, 0u32..5), 1..12),
+            lo in 0u64..1_000,
+        ) {
+            let mut m = map(5, 1, 1);
+            let ids: Vec<ObjectId> = CLASSES.iter().map(|c| oid(lo, class(c))).collect();
+            for (op, rank) in steps {
+                let before = m.clone();
+                let changed = match op {
+                    0 => m.exclude_rank(rank).is_ok(),
+                    1 => m.reintegrate_rank(rank).is_ok(),
+                    _ => m.rebuild_done(),
+                };
+                if !changed || op == 2 {
+                    // rebuild_done is the one change that completes data where it lies.
+                    continue;
+                }
+                for id in &ids {
+                    let (Ok(old), Ok(new)) = (before.layout(*id), m.layout(*id)) else {
+                        continue;
+                    };
+                    for (o, n) in old.shards().zip(new.shards()) {
+                        if n.is_readable() {
+                            prop_assert!(
+                                o.is_readable() && (o.rank, o.target) == (n.rank, n.target),
+                                "{id:?} shard {} readable on {}:{} after {op}/{rank}; before: {o:?}",
+                                n.shard, n.rank, n.target
+                            );
+                        }
+                    }
+                }
+            }
+        }
+
         #[test]
         fn failing_one_more_target_moves_only_its_shards(
             hosts in 1u32..6,
@@ -1797,12 +1936,21 @@ mod tests {
         m.exclude_target(0, 1).unwrap();
         let mut e = Encoder::new();
         e.put(&m);
-        let mut bytes = e.finish();
+        let bytes = e.finish();
         let decoded: PoolMap = Decoder::new(&bytes).get().unwrap();
         assert_eq!(decoded.target(0, 1).unwrap().fseq, 2);
         assert_eq!(decoded, m);
-        // The last target's state byte sits just before its 4-byte fseq and drained flag.
-        let at = bytes.len() - 6;
+        assert_eq!(
+            decoded.base.as_ref().unwrap().target(0, 1).unwrap().state,
+            TargetState::UpIn
+        );
+        // Without a base, the last target's state byte sits just before its 4-byte fseq, its
+        // drained flag and the map's base flag.
+        m.base = None;
+        let mut e = Encoder::new();
+        e.put(&m);
+        let mut bytes = e.finish();
+        let at = bytes.len() - 7;
         assert_eq!(bytes[at], TargetState::Down as u8);
         bytes[at] = 3;
         let err = Decoder::new(&bytes).get::<PoolMap>().unwrap_err();

@@ -9,7 +9,19 @@
 //! - **A shard that moved away from a live target** (`Drain`, or `UpIn` holding a copy that
 //!   moves back to a returning target): when its group has no readable shard (`S1`, or every
 //!   replica moving), the target holding it pushes its own copy.
-//! - **Erasure-coded** classes have no I/O path yet, so there is nothing to rebuild.
+//! - **Erasure-coded** (`EC_kPp`): in each group with shards marked `rebuilding`, the first
+//!   readable parity shard pushes (or, when no parity shard is readable, every readable data
+//!   shard, each for the stripes its own cell touched). What every shard keeps alike (single
+//!   values, end marks, punches) is replayed as for a replica; each array extent of the
+//!   pusher names a stripe range and the epoch of an update that wrote parity there, and the
+//!   lost shard's cell over that range is decoded from `k` readable shards read at that epoch
+//!   and pushed at it. Every update writes parity over the offsets it touches in any cell, so
+//!   these epochs are exactly the versions of the lost cell that reads at a retained epoch
+//!   (snapshots, and the aggregation boundary onward) can see; and a parity extent visible
+//!   at such a read point means no update touched those offsets between its epoch and that
+//!   point, so the sources read at its epoch are the versions aggregation keeps. Holes inside
+//!   a decoded range come back as zeros (data), which only `daos_iom_t` extents can tell; the
+//!   array size comes from the end marks (see `daos_client::ec`).
 //!
 //! A push replays the shard's history as ordinary `ObjUpdate` and `ObjPunch` requests at the
 //! original epochs, in `(epoch, LSN)` order, so reads at any epoch or snapshot see on the new
@@ -26,6 +38,8 @@
 
 use crate::dma::{DmaBuf, SLOT_SIZE};
 use crate::target::Ctx;
+use daos_ec::layout::is_end_akey;
+use daos_ec::Codec;
 use daos_placement::{Layout, PoolMap, ShardLocation, TargetState};
 use daos_proto::msg::*;
 use daos_proto::{Opcode, RequestHeader};
@@ -36,6 +50,7 @@ use daos_types::{Der, Error, ObjectId, Result, Uuid};
 use daos_vos::index::{align_down, align_up, Extent, ObjectIndex, SingleVersion, Value};
 use daos_vos::Stored;
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -53,11 +68,15 @@ const INLINE_MAX: u64 = 16 * 1024;
 /// How long one push waits for its destination.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Erasure-coded cell size, in records, of each container of a pool (its `ec_cell_sz`).
+pub type CellSizes = BTreeMap<Uuid, u64>;
+
 /// One rebuild job on this target.
 #[derive(Clone)]
 pub struct Job {
     /// Pool map version the job rebuilds for.
     pub version: u32,
+    cells: Arc<CellSizes>,
     stop: Rc<Cell<bool>>,
     status: Rc<RefCell<RebuildStatus>>,
 }
@@ -81,6 +100,7 @@ pub fn control(
     op: u8,
     version: u32,
     handle: Uuid,
+    cells: Arc<CellSizes>,
 ) -> Result<RebuildStatus> {
     let mut jobs = ctx.rebuilds.borrow_mut();
     match op {
@@ -119,6 +139,7 @@ pub fn control(
             }
             let job = Job {
                 version,
+                cells,
                 stop: Rc::new(Cell::new(false)),
                 status: Rc::new(RefCell::new(RebuildStatus {
                     map_version: version,
@@ -255,7 +276,20 @@ pub fn destinations(
             }
         }
         Redundancy::None => {}
-        Redundancy::ErasureCoded { .. } => return Vec::new(),
+        Redundancy::ErasureCoded { data, .. } => {
+            let k = (data as usize).min(group.len());
+            let pushes = match group[k..].iter().find(|s| s.is_readable()) {
+                Some(parity) => parity.shard == shard,
+                None => shard < g * (shard / g) + k as u32,
+            };
+            if on_me && mine.is_readable() && pushes {
+                return group
+                    .iter()
+                    .filter(|s| s.rebuilding && s.available)
+                    .copied()
+                    .collect();
+            }
+        }
     }
     // A shard that moved away from a live target (draining, or healthy and moving back to a
     // returning target) with no readable copy in its group is handed over by its holder.
@@ -267,8 +301,8 @@ pub fn destinations(
 }
 
 /// Drops this target's copy of every object shard that a survivor will push back to it: the
-/// shard is placed here, rebuilding, and its group has a readable copy that
-/// [`destinations`] makes push. Called when the target turns `Up` after being out. Returns
+/// shard is placed here, rebuilding, and its group has a readable copy (for an erasure-coded
+/// group, `k` readable shards) that [`destinations`] makes push. Called when the target turns `Up` after being out. Returns
 /// the LSNs logged.
 pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u64>> {
     let placement = map.placement();
@@ -281,9 +315,11 @@ pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u6
                 let Ok(layout) = placement.layout(oid) else {
                     continue;
                 };
-                if !matches!(layout.class.redundancy, Redundancy::Replicated { .. }) {
-                    continue;
-                }
+                let ec = match layout.class.redundancy {
+                    Redundancy::Replicated { .. } => None,
+                    Redundancy::ErasureCoded { data, .. } => Some(data as usize),
+                    Redundancy::None => continue,
+                };
                 let g = layout.class.redundancy.group_size().max(1);
                 let Some(group) = layout.groups.get((shard / g) as usize) else {
                     continue;
@@ -291,9 +327,17 @@ pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u6
                 let Some(mine) = group.iter().find(|s| s.shard == shard) else {
                     continue;
                 };
+                // A copy is refilled from a readable replica, or decoded from k other shards
+                // of an erasure-coded group.
                 let refilled = (mine.rank, mine.target) == me
                     && mine.rebuilding
-                    && group.iter().any(|s| s.is_readable());
+                    && match ec {
+                        None => group.iter().any(|s| s.is_readable()),
+                        Some(k) => {
+                            let g = group.len() as u32;
+                            ec_sources(&layout, (shard / g) as usize, k).len() >= k
+                        }
+                    };
                 if refilled {
                     lsns.extend(p.vos.drop_shard(*cont, oid, shard));
                 }
@@ -454,6 +498,7 @@ async fn push_shard(
         oid: work.oid,
         shard: work.dest.shard,
     };
+    let ec = EcPlan::new(map, job, &work)?;
     for step in history(&object) {
         if job.stop.get() {
             return Ok(());
@@ -477,10 +522,293 @@ async fn push_shard(
                 send(ctx, peer, Opcode::ObjPunch, &req).await?;
                 job.status.borrow_mut().records += 1;
             }
+            Step::Extent {
+                dkey,
+                akey,
+                rsize,
+                extent,
+            } if ec.is_some() && !is_end_akey(&akey) => {
+                let ec = ec.as_ref().expect("checked");
+                let array = ArrayKey {
+                    dkey: &dkey,
+                    akey: &akey,
+                    rsize,
+                };
+                ec.push_extent(ctx, map, peer, &target, array, &extent, job)
+                    .await?
+            }
             value => push_value(ctx, peer, blob_fd, &target, &value, job).await?,
         }
     }
     Ok(())
+}
+
+/// Up to `k` readable shards of erasure-coded `group` to decode from, by position. Only
+/// shards the layout names readable qualify: a copy left where a shard was before it moved
+/// (back to a returning target, or in a group whose members move) no longer receives
+/// writes, so decoding with it could mix versions. A group with more shards moving than it
+/// has parity therefore cannot be rebuilt in one step, and the job fails rather than guess.
+fn ec_sources(layout: &Layout, group: usize, k: usize) -> Vec<(usize, ShardLocation)> {
+    layout.groups[group]
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_readable())
+        .map(|(i, s)| (i, *s))
+        .take(k)
+        .collect()
+}
+
+/// Names one array akey of a pushed erasure-coded shard.
+#[derive(Clone, Copy)]
+struct ArrayKey<'a> {
+    dkey: &'a [u8],
+    akey: &'a [u8],
+    rsize: u64,
+}
+
+/// How one lost shard of an erasure-coded group is decoded (see the module documentation).
+struct EcPlan {
+    codec: Arc<dyn Codec>,
+    /// Records per cell.
+    cell: u64,
+    /// The lost shard's position in its group.
+    lost: usize,
+    /// `k` readable shards of the group, by position.
+    sources: Vec<(usize, ShardLocation)>,
+    oid: ObjectId,
+}
+
+impl EcPlan {
+    /// The plan for `work`, or `None` when its object is not erasure-coded.
+    ///
+    /// Errors: `-DER_DATA_LOSS` with fewer than `k` readable shards in the group.
+    fn new(map: &PoolMap, job: &Job, work: &Work) -> Result<Option<EcPlan>> {
+        let layout = map.placement().layout(work.oid)?;
+        let Redundancy::ErasureCoded { data, parity } = layout.class.redundancy else {
+            return Ok(None);
+        };
+        let (k, p) = (data as usize, parity as usize);
+        let g = (k + p) as u32;
+        let lost = (work.dest.shard % g) as usize;
+        let sources = ec_sources(&layout, (work.dest.shard / g) as usize, k);
+        if sources.len() < k {
+            return Err(Error::new(
+                Der::DataLoss,
+                format!(
+                    "object {:?}: fewer than {k} readable shards to decode shard {} from",
+                    work.oid, work.dest.shard
+                ),
+            ));
+        }
+        let cell = job
+            .cells
+            .get(&work.cont)
+            .copied()
+            .unwrap_or(daos_types::prop::EC_CELL_SIZE_DEFAULT)
+            .max(1);
+        Ok(Some(EcPlan {
+            codec: daos_ec::codec(k, p)?,
+            cell,
+            lost,
+            sources,
+            oid: work.oid,
+        }))
+    }
+
+    /// Decodes the lost cell over the stripe ranges `extent` covers, at its epoch, and pushes
+    /// it, in pieces of at most [`PIECE_MAX`] bytes.
+    #[allow(clippy::too_many_arguments)]
+    async fn push_extent(
+        &self,
+        ctx: &Rc<Ctx>,
+        map: &PoolMap,
+        peer: daos_fabric::FiAddr,
+        target: &ObjTarget,
+        array: ArrayKey<'_>,
+        extent: &Extent,
+        job: &Job,
+    ) -> Result<()> {
+        let rsize = array.rsize;
+        if rsize == 0 {
+            return Ok(());
+        }
+        let chunk = if extent.csums.is_empty() {
+            0
+        } else {
+            extent.csum_chunk
+        };
+        let piece = (PIECE_MAX / rsize).max(1);
+        let mut idx = extent.lo;
+        while idx < extent.hi {
+            if job.stop.get() {
+                return Ok(());
+            }
+            // One stripe's range at a time: shard index s·cell + o is offset o of stripe s.
+            let stripe_end = (idx / self.cell + 1) * self.cell;
+            let end = extent.hi.min(stripe_end).min(idx + piece);
+            let recx = Recx { idx, nr: end - idx };
+            let reads = self
+                .sources
+                .iter()
+                .map(|(_, source)| self.read(ctx, map, target, source, array, recx, extent.epoch));
+            let mut cells: Vec<Option<Vec<u8>>> =
+                vec![None; self.codec.data_cells() + self.codec.parity_cells()];
+            for ((position, _), bytes) in self
+                .sources
+                .iter()
+                .zip(futures::future::try_join_all(reads).await?)
+            {
+                cells[*position] = Some(bytes);
+            }
+            self.codec.reconstruct(&mut cells)?;
+            let data = cells[self.lost].take().expect("reconstructed");
+            let csums = if chunk > 0 {
+                let mut hasher = daos_types::csum::ChunkHasher::new(idx * rsize, chunk);
+                hasher.update(&data);
+                vec![hasher.finish()]
+            } else {
+                Vec::new()
+            };
+            let len = data.len() as u64;
+            let mut stream = Stream::default();
+            stream.bytes(ctx, len > INLINE_MAX, &data).await;
+            let req = ObjUpdateReq {
+                target: target.clone(),
+                epoch: extent.epoch,
+                flags: 0,
+                dkey: Key(array.dkey.to_vec()),
+                iods: vec![IodDesc {
+                    akey: Key(array.akey.to_vec()),
+                    kind: IOD_ARRAY,
+                    size: rsize,
+                    flags: 0,
+                    recxs: vec![recx],
+                }],
+                csum_chunk: chunk,
+                csums,
+                data: stream.payload(),
+            };
+            send(ctx, peer, Opcode::ObjUpdate, &req).await?;
+            let mut status = job.status.borrow_mut();
+            status.records += 1;
+            status.bytes += len;
+            drop(status);
+            idx = end;
+        }
+        Ok(())
+    }
+
+    /// Reads `recx` of the array `cell` from the shard `source` at `epoch` (holes as zeros),
+    /// verifying the checksums the source returns.
+    #[allow(clippy::too_many_arguments)]
+    async fn read(
+        &self,
+        ctx: &Rc<Ctx>,
+        map: &PoolMap,
+        target: &ObjTarget,
+        source: &ShardLocation,
+        array: ArrayKey<'_>,
+        recx: Recx,
+        epoch: u64,
+    ) -> Result<Vec<u8>> {
+        let addr = map
+            .target_addr(source.rank, source.target)
+            .ok_or_else(|| Error::new(Der::Nonexist, "rebuild source not in the pool map"))?;
+        let peer = ctx.net.resolve(addr)?;
+        let len = recx.nr * array.rsize;
+        let inline = len <= INLINE_MAX;
+        let mut slots = Vec::new();
+        let sink = if inline {
+            Payload::Inline(Vec::new())
+        } else {
+            let mut left = len as usize;
+            while left > 0 {
+                let mut buf = ctx.dma.acquire().await;
+                let n = left.min(SLOT_SIZE);
+                buf.set_len(n);
+                slots.push(buf);
+                left -= n;
+            }
+            Payload::Bulk(
+                slots
+                    .iter()
+                    .map(|buf| {
+                        let r = buf.remote(0..buf.as_slice().len());
+                        BulkDesc {
+                            addr: r.addr,
+                            len: r.len,
+                            key: r.key,
+                        }
+                    })
+                    .collect(),
+            )
+        };
+        let chunk = 32 * 1024;
+        let req = ObjFetchReq {
+            target: ObjTarget {
+                shard: source.shard,
+                ..target.clone()
+            },
+            epoch,
+            flags: 0,
+            dkey: Key(array.dkey.to_vec()),
+            iods: vec![IodDesc {
+                akey: Key(array.akey.to_vec()),
+                kind: IOD_ARRAY,
+                size: array.rsize,
+                flags: 0,
+                recxs: vec![recx],
+            }],
+            capacities: vec![len],
+            csum_chunk: chunk,
+            sink,
+        };
+        let capacity = 1024
+            + chunk_count(
+                recx.idx * array.rsize,
+                (recx.idx + recx.nr) * array.rsize,
+                chunk,
+            ) * 4
+            + if inline { len as usize } else { 0 };
+        let message = call(ctx, peer, Opcode::ObjFetch, &req, capacity).await?;
+        let (_, body) = daos_proto::header::decode_reply(&message)?;
+        let reply: ObjFetchReply = daos_proto::decode_body(body)?;
+        let got = reply
+            .iods
+            .first()
+            .ok_or_else(|| Error::new(Der::Proto, "fetch reply without its iod"))?;
+        let mut bytes = vec![0u8; len as usize];
+        if got.size > 0 {
+            if inline {
+                let n = (got.data_len as usize).min(bytes.len());
+                let data = reply
+                    .data
+                    .0
+                    .get(..n)
+                    .ok_or_else(|| Error::new(Der::Proto, "short inline data"))?;
+                bytes[..n].copy_from_slice(data);
+            } else {
+                let mut at = 0;
+                for buf in &slots {
+                    let part = buf.as_slice();
+                    bytes[at..at + part.len()].copy_from_slice(part);
+                    at += part.len();
+                }
+            }
+            let mut hasher = daos_types::csum::ChunkHasher::new(recx.idx * array.rsize, chunk);
+            hasher.update(&bytes);
+            if hasher.finish() != got.csums {
+                return Err(Error::new(
+                    Der::Csum,
+                    format!(
+                        "rebuild source {}:{} returned data of object {:?} failing its checksum",
+                        source.rank, source.target, self.oid
+                    ),
+                ));
+            }
+        }
+        Ok(bytes)
+    }
 }
 
 /// Bytes of one update being assembled: inline bytes or DMA slots, in stream order.
@@ -732,8 +1060,22 @@ async fn send(
     opcode: Opcode,
     body: &impl Wire,
 ) -> Result<()> {
+    call(ctx, peer, opcode, body, 256).await.map(drop)
+}
+
+/// Sends one request from this target (map version 0: rebuild traffic is valid under any
+/// map) and returns the whole reply message once its status is 0; its body holds at most
+/// `capacity` bytes.
+async fn call(
+    ctx: &Rc<Ctx>,
+    peer: daos_fabric::FiAddr,
+    opcode: Opcode,
+    body: &impl Wire,
+    capacity: usize,
+) -> Result<Vec<u8>> {
     let rpc_id = ctx.net.next_rpc_id();
-    let capacity = 256 + daos_proto::header::REPLY_HEADER_SIZE + daos_proto::header::TRAILER_SIZE;
+    let capacity =
+        capacity + daos_proto::header::REPLY_HEADER_SIZE + daos_proto::header::TRAILER_SIZE;
     let header = RequestHeader {
         opcode,
         rpc_id,
@@ -747,7 +1089,7 @@ async fn send(
     let (header, _) = daos_proto::header::decode_reply(&reply)?;
     if header.status != 0 {
         let der = Der::from_value(-header.status).unwrap_or(Der::Misc);
-        return Err(Error::new(der, format!("rebuild push {opcode:?} refused")));
+        return Err(Error::new(der, format!("rebuild {opcode:?} refused")));
     }
-    Ok(())
+    Ok(reply)
 }

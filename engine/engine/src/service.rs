@@ -437,6 +437,24 @@ impl Service {
     /// Errors: `-DER_NONEXIST` for a pool not on this engine; `-DER_STALE` when a target does
     /// not hold the job's map version.
     fn mgmt_rebuild(&mut self, req: MgmtRebuildReq) -> Result<Vec<u8>> {
+        let cells: crate::rebuild::CellSizes = self
+            .pools
+            .get(&req.pool)
+            .map(|svc| {
+                svc.meta
+                    .containers
+                    .values()
+                    .map(|c| {
+                        let cell = c
+                            .props
+                            .number(prop::CO_EC_CELL_SZ)
+                            .unwrap_or(prop::EC_CELL_SIZE_DEFAULT);
+                        (c.uuid, cell)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cells = Arc::new(cells);
         let parts = self
             .targets
             .iter()
@@ -446,6 +464,7 @@ impl Service {
                     op: req.op,
                     version: req.map_version,
                     handle: req.handle,
+                    cells: cells.clone(),
                     reply,
                 })
             })

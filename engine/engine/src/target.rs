@@ -127,6 +127,8 @@ pub enum TargetMsg {
         version: u32,
         /// Handle of the job's pushes.
         handle: Uuid,
+        /// Erasure-coded cell size (records) of each container, for rebuilding EC shards.
+        cells: Arc<crate::rebuild::CellSizes>,
         /// The target's progress.
         reply: crossbeam_channel::Sender<Result<daos_proto::msg::RebuildStatus>>,
     },
@@ -727,11 +729,12 @@ fn handle_message(ctx: &Rc<Ctx>, msg: TargetMsg, exec: &mut Executor<Task>) {
             op,
             version,
             handle,
+            cells,
             reply,
         } => {
             let mut spawn = |task: Pin<Box<Task>>| exec.spawn(task);
             let _ = reply.send(crate::rebuild::control(
-                ctx, &mut spawn, pool, op, version, handle,
+                ctx, &mut spawn, pool, op, version, handle, cells,
             ));
         }
         TargetMsg::CreatePool {

@@ -520,6 +520,7 @@ impl Ms {
                         .collect(),
                 })
                 .collect(),
+            base: None,
         };
         let owner = Credential {
             uid: 0,

@@ -35,7 +35,7 @@ pub struct Container {
 fn root_oid(redundancy_factor: u32) -> ObjectId {
     ObjectId::new(0, 1).encode(
         ObjectType::MultiHashed,
-        daos_placement::default_class(false, redundancy_factor),
+        daos_placement::default_class(false, redundancy_factor, 0),
     )
 }
 
@@ -309,7 +309,11 @@ impl Container {
         class: OclassId,
     ) -> Result<ObjectId> {
         let class = if class == OC_UNKNOWN {
-            daos_placement::default_class(otype.is_array(), self.redundancy_factor())
+            daos_placement::default_class(
+                otype.is_array(),
+                self.redundancy_factor(),
+                self.pool.map().ranks.len(),
+            )
         } else {
             ObjectClass::from_id(class)
                 .ok_or_else(|| Error::new(Der::Inval, format!("unknown object class {class:#x}")))?

@@ -14,6 +14,7 @@
 pub mod buf;
 pub mod client;
 pub mod cont;
+pub mod ec;
 pub mod eq;
 pub mod obj;
 pub mod pool;

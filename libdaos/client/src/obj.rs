@@ -8,6 +8,7 @@
 
 use crate::buf::SgList;
 use crate::cont::Container;
+use crate::ec::EcShape;
 use crate::pool::MAP_REFRESH_INTERVAL;
 use daos_fabric::{MemoryRegion, NetContext};
 use daos_placement::{Layout, ShardLocation};
@@ -99,7 +100,7 @@ impl Iod {
         }
     }
 
-    fn desc(&self) -> IodDesc {
+    pub(crate) fn desc(&self) -> IodDesc {
         IodDesc {
             akey: Key(self.akey.clone()),
             kind: if self.kind == IodKind::Single {
@@ -156,6 +157,8 @@ pub struct Object {
     /// The layout and the pool map version it was computed from.
     layout: Arc<RwLock<(u32, Arc<Layout>)>>,
     writable: bool,
+    /// Cells and codec of an erasure-coded class.
+    ec: Option<Arc<EcShape>>,
 }
 
 fn check_key(key: &[u8]) -> Result<()> {
@@ -167,8 +170,8 @@ impl Object {
     /// is sent.
     ///
     /// Errors: `-DER_INVAL` when the id carries no valid type or class; `-DER_NO_PERM` to
-    /// open read-write through a read-only container handle; `-DER_NOTSUPPORTED` for
-    /// erasure-coded classes, whose I/O path this version does not have yet.
+    /// open read-write through a read-only container handle; `-DER_INVAL` for an
+    /// erasure-coded class when the container's `ec_cell_sz` is 0.
     pub fn open(cont: &Arc<Container>, oid: ObjectId, mode: u32) -> Result<Object> {
         cont.check_open()?;
         oid.object_type()
@@ -180,23 +183,20 @@ impl Object {
                 "read-write object open through a read-only container handle",
             ));
         }
-        if let Some(
-            class @ daos_types::oclass::ObjectClass {
-                redundancy: Redundancy::ErasureCoded { .. },
-                ..
-            },
-        ) = oid.class()
-        {
-            // Writing the data cells without parity would pretend a redundancy the data
-            // does not have.
-            return Err(Error::new(
-                Der::Notsupported,
-                format!(
-                    "object class {}: erasure-coded I/O is not implemented yet; use S* or RP_*",
-                    class.name()
-                ),
-            ));
-        }
+        let ec = match oid.class().map(|c| c.redundancy) {
+            Some(Redundancy::ErasureCoded { data, parity }) => {
+                let cell = cont
+                    .props()
+                    .number(daos_types::prop::CO_EC_CELL_SZ)
+                    .unwrap_or(daos_types::prop::EC_CELL_SIZE_DEFAULT);
+                Some(Arc::new(EcShape::new(
+                    data as usize,
+                    parity as usize,
+                    cell,
+                )?))
+            }
+            _ => None,
+        };
         let map = cont.pool().map();
         let layout = map.layout(oid)?;
         Ok(Object {
@@ -204,6 +204,7 @@ impl Object {
             oid,
             layout: Arc::new(RwLock::new((map.version, Arc::new(layout)))),
             writable,
+            ec,
         })
     }
 
@@ -246,7 +247,7 @@ impl Object {
         self.live_shards(layout, group)
     }
 
-    fn live_shards(&self, layout: &Layout, group: usize) -> Result<Vec<ShardLocation>> {
+    pub(crate) fn live_shards(&self, layout: &Layout, group: usize) -> Result<Vec<ShardLocation>> {
         if !layout.group_is_available(group) {
             let lost: Vec<String> = layout.groups[group]
                 .iter()
@@ -297,9 +298,56 @@ impl Object {
         Ok(self.read_order(&layout, group, daos_types::hash::key_hash(dkey))?[0])
     }
 
+    /// The shards that together hold every key of `group`: one readable copy, or for an
+    /// erasure-coded group its first readable parity shard (else its readable data shards).
+    fn key_shards(&self, layout: &Layout, group: usize) -> Result<Vec<ShardLocation>> {
+        match &self.ec {
+            Some(ec) => {
+                self.live_shards(layout, group)?;
+                Ok(self.ec_key_shards(ec, &layout.groups[group]))
+            }
+            None => Ok(vec![self.read_order(layout, group, 0)?[0]]),
+        }
+    }
+
+    /// Sends one `ObjQueryKey` to `shard` (unversioned, as enumeration), ending with
+    /// `-DER_UNREACH` if the shard's target is excluded while it waits.
+    pub(crate) async fn query_one(
+        &self,
+        net: &Arc<NetContext>,
+        shard: &ShardLocation,
+        req: &ObjQueryKeyReq,
+    ) -> Result<ObjQueryKeyReply> {
+        let call =
+            self.call::<ObjQueryKeyReply>(net, shard, Opcode::ObjQueryKey, req, 16 * 1024, 0);
+        self.unless_excluded(net, std::slice::from_ref(shard), call)
+            .await
+    }
+
+    /// Runs `op` again, on the next pool map, while it fails because an engine does not
+    /// answer (for calls that choose their shards from the map each time).
+    async fn retry_unreachable<T, F: std::future::Future<Output = Result<T>>>(
+        &self,
+        net: &Arc<NetContext>,
+        op: impl Fn() -> F,
+    ) -> Result<T> {
+        loop {
+            let version = self.cont.pool().map_version();
+            match op().await {
+                Err(err) if is_unreachable(&err) => self.await_new_map(net, version, err).await?,
+                other => return other,
+            }
+        }
+    }
+
     /// After an engine did not answer: waits until the pool map moves past `version` (the
     /// control plane excludes dead engines), up to [`MAP_WAIT`]; returns `err` if it does not.
-    async fn await_new_map(&self, net: &Arc<NetContext>, version: u32, err: Error) -> Result<()> {
+    pub(crate) async fn await_new_map(
+        &self,
+        net: &Arc<NetContext>,
+        version: u32,
+        err: Error,
+    ) -> Result<()> {
         let deadline = Instant::now() + MAP_WAIT;
         let pool = self.cont.pool();
         loop {
@@ -345,7 +393,7 @@ impl Object {
 
     /// Runs `call` (I/O to `shards`) unless one of their targets is excluded from the pool
     /// while it waits, which ends it with `-DER_UNREACH` (see [`Object::watch_exclusion`]).
-    async fn unless_excluded<T>(
+    pub(crate) async fn unless_excluded<T>(
         &self,
         net: &Arc<NetContext>,
         shards: &[ShardLocation],
@@ -365,12 +413,12 @@ impl Object {
     /// engine picks its own. An engine that does not answer makes it wait for a new pool map
     /// and send again, with the same epoch: a replay rewrites the same version. Returns the
     /// highest epoch the engines reported.
-    async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
+    pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
         group: Option<&[u8]>,
         opcode: Opcode,
-        make: impl Fn(ObjTarget, u64) -> Q,
+        make: impl Fn(&ShardLocation, ObjTarget, u64) -> Option<Q>,
         reply_epoch: impl Fn(&R) -> u64,
     ) -> Result<u64> {
         let epoch = match self.oid.class() {
@@ -393,10 +441,12 @@ impl Object {
                     all
                 }
             };
-            let bodies: Vec<Q> = shards
+            // A shard `make` has nothing for (an erasure-coded stripe's untouched cell) gets
+            // no message.
+            let (shards, bodies): (Vec<ShardLocation>, Vec<Q>) = shards
                 .iter()
-                .map(|shard| make(self.target(shard), epoch))
-                .collect();
+                .filter_map(|shard| Some((*shard, make(shard, self.target(shard), epoch)?)))
+                .unzip();
             let calls = shards
                 .iter()
                 .zip(&bodies)
@@ -430,7 +480,7 @@ impl Object {
         }
     }
 
-    fn target(&self, shard: &ShardLocation) -> ObjTarget {
+    pub(crate) fn target(&self, shard: &ShardLocation) -> ObjTarget {
         ObjTarget {
             pool: self.cont.pool().uuid(),
             cont: self.cont.uuid(),
@@ -481,7 +531,7 @@ impl Object {
     /// pool map again; if it did not move, the engine has not installed the newest map yet,
     /// so waits a moment. Gives up with `err` after [`MAP_WAIT`] from `since` (the first
     /// `-DER_STALE` of the operation).
-    async fn after_stale(
+    pub(crate) async fn after_stale(
         &self,
         net: &Arc<NetContext>,
         version: u32,
@@ -508,18 +558,26 @@ impl Object {
         }
         let mut all = Vec::with_capacity(iods.len());
         for (iod, sgl) in iods.iter().zip(sgls) {
+            all.push(Self::iod_checksums(iod, sgl, 0, chunk));
+        }
+        (chunk, all)
+    }
+
+    /// CRC-32C per `chunk` of the data of `iod`, read from `sgl` at stream offset `at`.
+    pub(crate) fn iod_checksums(iod: &Iod, sgl: &SgList, at: u64, chunk: u64) -> Vec<u32> {
+        {
             let mut csums = Vec::new();
             match iod.kind {
                 IodKind::Single => {
                     if iod.size > 0 {
                         let mut crc = 0u32;
-                        sgl.for_each_range(0, iod.size, |b| crc = crc32c::crc32c_append(crc, b));
+                        sgl.for_each_range(at, iod.size, |b| crc = crc32c::crc32c_append(crc, b));
                         csums.push(crc);
                     }
                 }
                 IodKind::Array => {
                     if iod.size > 0 {
-                        let mut offset = 0u64;
+                        let mut offset = at;
                         for recx in &iod.recxs {
                             let len = recx.nr * iod.size;
                             let mut hasher = ChunkHasher::new(recx.idx * iod.size, chunk);
@@ -530,12 +588,16 @@ impl Object {
                     }
                 }
             }
-            all.push(csums);
+            csums
         }
-        (chunk, all)
     }
 
-    fn validate(&self, dkey: &[u8], iods: &[Iod], sgls: Option<&[SgList]>) -> Result<Vec<u64>> {
+    pub(crate) fn validate(
+        &self,
+        dkey: &[u8],
+        iods: &[Iod],
+        sgls: Option<&[SgList]>,
+    ) -> Result<Vec<u64>> {
         check_key(dkey)?;
         if iods.is_empty() {
             return Err(Error::new(Der::Inval, "no iods"));
@@ -590,6 +652,9 @@ impl Object {
             return Err(Error::new(Der::NoPerm, "object is open read-only"));
         }
         let lens = self.validate(dkey, iods, Some(&sgls))?;
+        if let Some(ec) = &self.ec {
+            return self.ec_update(net, ec, flags, dkey, iods, &sgls).await;
+        }
         let total: u64 = lens.iter().sum();
         let (csum_chunk, csums) = self.checksums(iods, &sgls);
         let mut regions: Vec<MemoryRegion> = Vec::new();
@@ -641,15 +706,17 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjUpdate,
-                |target, epoch| ObjUpdateReq {
-                    target,
-                    epoch,
-                    flags,
-                    dkey: Key(dkey.to_vec()),
-                    iods: iods.clone(),
-                    csum_chunk,
-                    csums: csums.clone(),
-                    data: data.clone(),
+                |_, target, epoch| {
+                    Some(ObjUpdateReq {
+                        target,
+                        epoch,
+                        flags,
+                        dkey: Key(dkey.to_vec()),
+                        iods: iods.clone(),
+                        csum_chunk,
+                        csums: csums.clone(),
+                        data: data.clone(),
+                    })
                 },
                 |reply: &ObjUpdateReply| reply.epoch,
             )
@@ -719,6 +786,9 @@ impl Object {
         iods: &[Iod],
         sgls: &mut [SgList],
     ) -> Result<FetchResult> {
+        if let Some(ec) = &self.ec {
+            return self.ec_fetch(net, ec, epoch, flags, dkey, iods, sgls).await;
+        }
         let mut stale_since: Option<Instant> = None;
         loop {
             let version = self.cont.pool().map_version();
@@ -754,7 +824,7 @@ impl Object {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn fetch_once(
+    pub(crate) async fn fetch_once(
         &self,
         net: &Arc<NetContext>,
         shard: &ShardLocation,
@@ -931,13 +1001,15 @@ impl Object {
             net,
             None,
             Opcode::ObjPunch,
-            |target, epoch| ObjPunchReq {
-                target,
-                epoch,
-                flags,
-                kind: PUNCH_OBJECT,
-                dkeys: Vec::new(),
-                akeys: Vec::new(),
+            |_, target, epoch| {
+                Some(ObjPunchReq {
+                    target,
+                    epoch,
+                    flags,
+                    kind: PUNCH_OBJECT,
+                    dkeys: Vec::new(),
+                    akeys: Vec::new(),
+                })
             },
             |_: &Empty| 0,
         )
@@ -963,13 +1035,15 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjPunch,
-                |target, epoch| ObjPunchReq {
-                    target,
-                    epoch,
-                    flags,
-                    kind: PUNCH_DKEYS,
-                    dkeys: vec![Key(dkey.clone())],
-                    akeys: Vec::new(),
+                |_, target, epoch| {
+                    Some(ObjPunchReq {
+                        target,
+                        epoch,
+                        flags,
+                        kind: PUNCH_DKEYS,
+                        dkeys: vec![Key(dkey.clone())],
+                        akeys: Vec::new(),
+                    })
                 },
                 |_: &Empty| 0,
             )
@@ -993,17 +1067,25 @@ impl Object {
         for akey in akeys {
             check_key(akey)?;
         }
+        // Erasure-coded arrays keep end marks under a companion akey (crate::ec).
+        let mut akeys = akeys.to_vec();
+        if self.ec.is_some() {
+            let marks: Vec<Vec<u8>> = akeys.iter().map(|a| crate::ec::end_akey(a)).collect();
+            akeys.extend(marks);
+        }
         self.fanout(
             net,
             Some(dkey),
             Opcode::ObjPunch,
-            |target, epoch| ObjPunchReq {
-                target,
-                epoch,
-                flags,
-                kind: PUNCH_AKEYS,
-                dkeys: vec![Key(dkey.to_vec())],
-                akeys: akeys.iter().cloned().map(Key).collect(),
+            |_, target, epoch| {
+                Some(ObjPunchReq {
+                    target,
+                    epoch,
+                    flags,
+                    kind: PUNCH_AKEYS,
+                    dkeys: vec![Key(dkey.to_vec())],
+                    akeys: akeys.iter().cloned().map(Key).collect(),
+                })
             },
             |_: &Empty| 0,
         )
@@ -1027,8 +1109,9 @@ impl Object {
     ) -> Result<KeyList> {
         let layout = self.layout();
         let shards = (0..layout.groups.len())
-            .map(|g| Ok(self.read_order(&layout, g, 0)?[0]))
-            .collect::<Result<Vec<ShardLocation>>>()?;
+            .map(|g| self.key_shards(&layout, g))
+            .collect::<Result<Vec<Vec<ShardLocation>>>>()?
+            .concat();
         self.list_keys(
             net, epoch, LIST_DKEYS, None, &shards, anchor, count_max, bytes_max,
         )
@@ -1047,13 +1130,14 @@ impl Object {
         bytes_max: u64,
     ) -> Result<KeyList> {
         check_key(dkey)?;
-        let shard = self.shard_for(dkey)?;
+        let layout = self.layout();
+        let shards = self.key_shards(&layout, layout.group_of(dkey))?;
         self.list_keys(
             net,
             epoch,
             LIST_AKEYS,
             Some(dkey),
-            &[shard],
+            &shards,
             anchor,
             count_max,
             bytes_max,
@@ -1094,10 +1178,14 @@ impl Object {
                 count_max: count_left,
                 bytes_max: bytes_left,
             };
+            let call = self.call(net, shard, Opcode::ObjList, &req, capacity, 0);
             let reply: ObjListReply = self
-                .call(net, shard, Opcode::ObjList, &req, capacity, 0)
+                .unless_excluded(net, std::slice::from_ref(shard), call)
                 .await?;
             for key in reply.keys {
+                if self.ec.is_some() && kind == LIST_AKEYS && crate::ec::is_end_akey(&key.0) {
+                    continue;
+                }
                 bytes_left = bytes_left.saturating_sub(key.0.len() as u64);
                 count_left -= 1;
                 out.keys.push(key.0);
@@ -1132,6 +1220,12 @@ impl Object {
     ) -> Result<(Vec<(Recx, Epoch)>, u64)> {
         check_key(dkey)?;
         check_key(akey)?;
+        if self.ec.is_some() {
+            return Err(Error::new(
+                Der::Notsupported,
+                "listing the extents of an erasure-coded array is not supported",
+            ));
+        }
         if anchor.eof {
             return Ok((Vec::new(), 0));
         }
@@ -1170,6 +1264,21 @@ impl Object {
         dkey: Option<&[u8]>,
         akey: Option<&[u8]>,
     ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Recx>)> {
+        self.retry_unreachable(net, || self.query_key_once(net, epoch, flags, dkey, akey))
+            .await
+    }
+
+    async fn query_key_once(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        flags: u32,
+        dkey: Option<&[u8]>,
+        akey: Option<&[u8]>,
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Recx>)> {
+        if let Some(ec) = self.ec.clone() {
+            return self.ec_query_key(net, &ec, epoch, flags, dkey, akey).await;
+        }
         let shards: Vec<ShardLocation> = match dkey {
             Some(d) if flags & GET_DKEY == 0 => vec![self.shard_for(d)?],
             _ => {
@@ -1179,13 +1288,71 @@ impl Object {
                     .collect::<Result<_>>()?
             }
         };
+        self.query_key_on(net, epoch, flags, dkey, akey, &shards)
+            .await
+    }
+
+    /// [`Object::query_key`] on an erasure-coded object: keys from the shards holding every
+    /// key, the extent from the cells (see [`crate::ec`]).
+    async fn ec_query_key(
+        &self,
+        net: &Arc<NetContext>,
+        ec: &EcShape,
+        epoch: Epoch,
+        flags: u32,
+        dkey: Option<&[u8]>,
+        akey: Option<&[u8]>,
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Recx>)> {
+        let mut found = (None, None);
+        let key_flags = flags & !GET_RECX;
+        if key_flags & (GET_DKEY | GET_AKEY) != 0 {
+            let layout = self.layout();
+            let shards = match dkey {
+                Some(d) if flags & GET_DKEY == 0 => self.key_shards(&layout, layout.group_of(d))?,
+                _ => (0..layout.groups.len())
+                    .map(|g| self.key_shards(&layout, g))
+                    .collect::<Result<Vec<_>>>()?
+                    .concat(),
+            };
+            let (d, a, _) = self
+                .query_key_on(net, epoch, key_flags, dkey, akey, &shards)
+                .await?;
+            found = (d, a);
+        }
+        let mut recx = None;
+        if flags & GET_RECX != 0 {
+            let d = found.0.as_deref().or(dkey).ok_or_else(|| {
+                Error::new(Der::Inval, "an extent query needs a dkey or DAOS_GET_DKEY")
+            })?;
+            let a = found.1.as_deref().or(akey).ok_or_else(|| {
+                Error::new(Der::Inval, "an extent query needs an akey or DAOS_GET_AKEY")
+            })?;
+            recx = Some(
+                self.ec_query_recx(net, ec, epoch, flags, d, a)
+                    .await?
+                    .ok_or_else(|| Error::new(Der::Nonexist, "no extent matches the query"))?,
+            );
+        }
+        Ok((found.0, found.1, recx))
+    }
+
+    /// Asks `shards` and keeps the best answer for `flags`.
+    async fn query_key_on(
+        &self,
+        net: &Arc<NetContext>,
+        epoch: Epoch,
+        flags: u32,
+        dkey: Option<&[u8]>,
+        akey: Option<&[u8]>,
+        shards: &[ShardLocation],
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<Recx>)> {
         let order = self
             .oid
             .object_type()
             .map_or(KeyOrder::Hashed, |t| t.dkey_order());
         let want_max = flags & GET_MIN == 0;
         let mut best: Option<ObjQueryKeyReply> = None;
-        for shard in &shards {
+        for shard in shards {
             let req = ObjQueryKeyReq {
                 target: self.target(shard),
                 epoch: if epoch == 0 { EPOCH_MAX } else { epoch },
@@ -1193,10 +1360,7 @@ impl Object {
                 dkey: dkey.map(|d| Key(d.to_vec())),
                 akey: akey.map(|a| Key(a.to_vec())),
             };
-            match self
-                .call::<ObjQueryKeyReply>(net, shard, Opcode::ObjQueryKey, &req, 16 * 1024, 0)
-                .await
-            {
+            match self.query_one(net, shard, &req).await {
                 Ok(reply) => {
                     let better = match (&best, &reply.dkey) {
                         (None, _) => true,

@@ -403,11 +403,11 @@ impl Dfs {
         let rf = props.number(prop::CO_REDUN_FAC).unwrap_or(0) as u32;
         let sb_oid = ObjectId::new(0, 1).encode(
             ObjectType::MultiHashed,
-            daos_placement::default_class(false, rf),
+            daos_placement::default_class(false, rf, 0),
         );
         let root_oid = ObjectId::new(1, 1).encode(
             ObjectType::MultiHashed,
-            daos_placement::default_class(false, rf),
+            daos_placement::default_class(false, rf, 0),
         );
         props.set(
             prop::CO_ROOTS,
