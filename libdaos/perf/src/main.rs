@@ -55,6 +55,11 @@ struct Args {
     /// Bytes written before the rebuild benchmark excludes a rank.
     #[arg(long, default_value_t = 1 << 30)]
     rebuild_bytes: u64,
+    /// Class comparison instead: 1 MiB update and fetch bandwidth (QD8) of each listed
+    /// object class (comma-separated), beside the first one measured before and after the
+    /// others, e.g. `S1,RP_2G1,EC_4P2G1`.
+    #[arg(long, value_delimiter = ',')]
+    classes: Vec<String>,
     /// Internal: serve as the raw libfabric peer.
     #[arg(long, hide = true)]
     fabric_peer: Option<String>,
@@ -959,6 +964,104 @@ fn measure_rebuild(
     close_target(t)
 }
 
+/// 1 MiB update then fetch bandwidth at QD8 of one object of `class` (user bytes per
+/// second), over 64 dkeys.
+fn class_bandwidth(
+    t: &Target,
+    eq: &EventQueue,
+    lo: u64,
+    class: &str,
+    seconds: f64,
+) -> Result<(f64, f64)> {
+    let id = name_to_id(class);
+    if id == daos_types::oclass::OC_UNKNOWN {
+        return Err(daos_types::Error::new(
+            daos_types::Der::Inval,
+            format!("unknown object class {class}"),
+        ));
+    }
+    let oid = t
+        .cont
+        .generate_oid(ObjectId::new(lo, 0), ObjectType::DkeyUint64, id)?;
+    let obj = Object::open(&t.cont, oid, OO_RW)?;
+    let net = eq.net().clone();
+    let slots = Slots::new(8, MIB);
+    let keys = 64u64;
+    let (n, e, _) = eq_run(eq, 8, seconds, |i, s| {
+        update_op(&obj, &net, i, MIB, keys, slots.list(s))
+    })?;
+    let update = rate(n, e) * MIB as f64;
+    let (n, e, _) = eq_run(eq, 8, seconds, |i, s| {
+        fetch_op(&obj, &net, i, MIB, keys, slots.list(s))
+    })?;
+    Ok((update, rate(n, e) * MIB as f64))
+}
+
+/// Prints each class's 1 MiB update and fetch bandwidth beside the first class's, measured
+/// before and after all the others (mean of both), with a pause between runs (see
+/// [`bracket`]).
+fn measure_classes(pool: &str, classes: &[String], seconds: f64) -> Result<()> {
+    let t = open_target(pool)?;
+    let eq = EventQueue::new(&t.client)?;
+    let cell = t
+        .cont
+        .props()
+        .number(prop::CO_EC_CELL_SZ)
+        .unwrap_or(prop::EC_CELL_SIZE_DEFAULT);
+    println!(
+        "daos_perf: pool {pool}, 1 MiB values at QD8, {seconds} s per test, ec_cell_sz {} KiB",
+        cell >> 10
+    );
+    let base = &classes[0];
+    let mut results = Vec::new();
+    let mut lo = 1;
+    let mut run = |class: &str| -> Result<(f64, f64)> {
+        std::thread::sleep(SETTLE);
+        lo += 1;
+        class_bandwidth(&t, &eq, lo, class, seconds)
+    };
+    let first = run(base)?;
+    for class in &classes[1..] {
+        results.push((class.clone(), run(class)?));
+    }
+    let last = run(base)?;
+    let (bu, bf) = ((first.0 + last.0) / 2.0, (first.1 + last.1) / 2.0);
+    println!(
+        "{:<12} {:>12} {:>12}   {:>14} {:>14}",
+        "class",
+        "update",
+        "fetch",
+        format!("update/{base}"),
+        format!("fetch/{base}")
+    );
+    println!(
+        "{base:<12} {:>12} {:>12}   (runs {} and {}, {} and {})",
+        gbps(bu),
+        gbps(bf),
+        gbps(first.0),
+        gbps(last.0),
+        gbps(first.1),
+        gbps(last.1)
+    );
+    for (class, (u, f)) in &results {
+        println!(
+            "{class:<12} {:>12} {:>12}   {:>13.0}% {:>13.0}%",
+            gbps(*u),
+            gbps(*f),
+            100.0 * u / bu,
+            100.0 * f / bf
+        );
+        if class.starts_with("EC_4P2") {
+            println!(
+                "aim: {class} writes >= 85% of {base}: {}",
+                if *u >= 0.85 * bu { "met" } else { "NOT met" }
+            );
+        }
+    }
+    drop(eq);
+    close_target(t)
+}
+
 fn main() {
     let args = Args::parse();
     if let Some(spec) = &args.fabric_peer {
@@ -972,6 +1075,13 @@ fn main() {
         eprintln!("daos_perf: --pool <label> is required");
         std::process::exit(2);
     };
+    if !args.classes.is_empty() {
+        if let Err(e) = measure_classes(&pool, &args.classes, args.seconds) {
+            eprintln!("daos_perf: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Some(rank) = args.rebuild_rank {
         let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
         if let Err(e) = measure_rebuild(&pool, rank, args.rebuild_bytes, args.seconds, &dir) {
