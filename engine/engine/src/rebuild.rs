@@ -566,6 +566,50 @@ struct ArrayKey<'a> {
     rsize: u64,
 }
 
+/// One array extent (or hole, with record size 0) sent to a rebuild destination at its epoch.
+struct ArrayPush<'a> {
+    target: &'a ObjTarget,
+    epoch: u64,
+    array: ArrayKey<'a>,
+    recx: Recx,
+    chunk: u64,
+    csums: Vec<Vec<u32>>,
+}
+
+impl ArrayPush<'_> {
+    /// Sends the extent with the bytes of `stream` and counts it in the job's progress.
+    async fn send(
+        self,
+        ctx: &Rc<Ctx>,
+        peer: daos_fabric::FiAddr,
+        stream: &mut Stream,
+        job: &Job,
+    ) -> Result<()> {
+        let bytes = self.recx.nr * self.array.rsize;
+        let req = ObjUpdateReq {
+            target: self.target.clone(),
+            epoch: self.epoch,
+            flags: 0,
+            dkey: Key(self.array.dkey.to_vec()),
+            iods: vec![IodDesc {
+                akey: Key(self.array.akey.to_vec()),
+                kind: IOD_ARRAY,
+                size: self.array.rsize,
+                flags: 0,
+                recxs: vec![self.recx],
+            }],
+            csum_chunk: self.chunk,
+            csums: self.csums,
+            data: stream.payload(),
+        };
+        send(ctx, peer, Opcode::ObjUpdate, &req).await?;
+        let mut status = job.status.borrow_mut();
+        status.records += 1;
+        status.bytes += bytes;
+        Ok(())
+    }
+}
+
 /// How one lost shard of an erasure-coded group is decoded (see the module documentation).
 struct EcPlan {
     codec: Arc<dyn Codec>,
@@ -669,30 +713,19 @@ impl EcPlan {
             } else {
                 Vec::new()
             };
-            let len = data.len() as u64;
             let mut stream = Stream::default();
-            stream.bytes(ctx, len > INLINE_MAX, &data).await;
-            let req = ObjUpdateReq {
-                target: target.clone(),
+            stream
+                .bytes(ctx, data.len() as u64 > INLINE_MAX, &data)
+                .await;
+            let push = ArrayPush {
+                target,
                 epoch: extent.epoch,
-                flags: 0,
-                dkey: Key(array.dkey.to_vec()),
-                iods: vec![IodDesc {
-                    akey: Key(array.akey.to_vec()),
-                    kind: IOD_ARRAY,
-                    size: rsize,
-                    flags: 0,
-                    recxs: vec![recx],
-                }],
-                csum_chunk: chunk,
+                array,
+                recx,
+                chunk,
                 csums,
-                data: stream.payload(),
             };
-            send(ctx, peer, Opcode::ObjUpdate, &req).await?;
-            let mut status = job.status.borrow_mut();
-            status.records += 1;
-            status.bytes += len;
-            drop(status);
+            push.send(ctx, peer, &mut stream, job).await?;
             idx = end;
         }
         Ok(())
@@ -1011,29 +1044,22 @@ async fn push_value(
                 } else {
                     Vec::new()
                 };
-                let req = ObjUpdateReq {
-                    target: target.clone(),
+                let push = ArrayPush {
+                    target,
                     epoch: extent.epoch,
-                    flags: 0,
-                    dkey: Key(dkey.to_vec()),
-                    iods: vec![IodDesc {
-                        akey: Key(akey.to_vec()),
-                        kind: IOD_ARRAY,
-                        size: if hole { 0 } else { rsize },
-                        flags: 0,
-                        recxs: vec![Recx {
-                            idx: lo_rec,
-                            nr: hi_rec - lo_rec,
-                        }],
-                    }],
-                    csum_chunk: chunk,
+                    array: ArrayKey {
+                        dkey,
+                        akey,
+                        rsize: if hole { 0 } else { rsize },
+                    },
+                    recx: Recx {
+                        idx: lo_rec,
+                        nr: hi_rec - lo_rec,
+                    },
+                    chunk,
                     csums,
-                    data: stream.payload(),
                 };
-                send(ctx, peer, Opcode::ObjUpdate, &req).await?;
-                let mut status = job.status.borrow_mut();
-                status.records += 1;
-                status.bytes += hi - lo;
+                push.send(ctx, peer, &mut stream, job).await?;
                 lo_rec = hi_rec;
             }
         }

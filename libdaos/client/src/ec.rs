@@ -546,19 +546,9 @@ impl Object {
             .collect();
         let iod = Iod::array(akey.to_vec(), rsize, recxs);
         let width = ((b - a) * rsize) as usize;
-        let mut sgls = [SgList::from_vec(vec![0u8; width * ec.k])];
-        self.ec_fetch(
-            net,
-            ec,
-            EPOCH_MAX,
-            0,
-            dkey,
-            std::slice::from_ref(&iod),
-            &mut sgls,
-        )
-        .await?;
-        let [sgl] = sgls;
-        let all = sgl.into_vecs().expect("owned buffer").remove(0);
+        let (_, all) = self
+            .ec_fetch_latest(net, ec, dkey, iod, width * ec.k)
+            .await?;
         Ok(all
             .chunks(width.max(1))
             .take(ec.k)
@@ -576,19 +566,25 @@ impl Object {
         recxs: &[Recx],
     ) -> Result<u64> {
         let iod = Iod::array(akey.to_vec(), 0, recxs.to_vec());
-        let mut sgls = [SgList::from_vecs(Vec::new())];
-        let found = self
-            .ec_fetch(
-                net,
-                ec,
-                EPOCH_MAX,
-                0,
-                dkey,
-                std::slice::from_ref(&iod),
-                &mut sgls,
-            )
-            .await?;
+        let (found, _) = self.ec_fetch_latest(net, ec, dkey, iod, 0).await?;
         Ok(found.sizes.first().copied().unwrap_or(0))
+    }
+
+    /// Fetches one iod at the latest epoch into a new buffer of `len` bytes.
+    async fn ec_fetch_latest(
+        &self,
+        net: &Arc<NetContext>,
+        ec: &EcShape,
+        dkey: &[u8],
+        iod: Iod,
+        len: usize,
+    ) -> Result<(FetchResult, Vec<u8>)> {
+        let mut sgls = [SgList::from_vec(vec![0u8; len])];
+        let found = self
+            .ec_fetch(net, ec, EPOCH_MAX, 0, dkey, &[iod], &mut sgls)
+            .await?;
+        let [sgl] = sgls;
+        Ok((found, sgl.into_vecs().expect("owned buffer").remove(0)))
     }
 
     /// After a punch from record `first` on: sets an end mark at `first - 1` when that record
@@ -634,26 +630,12 @@ impl Object {
         iods: &[Iod],
         sgls: &mut [SgList],
     ) -> Result<FetchResult> {
-        self.validate(dkey, iods, None)?;
-        if sgls.len() != iods.len() {
-            return Err(Error::new(
-                Der::Inval,
-                "one scatter-gather list per iod is required",
-            ));
-        }
+        self.check_fetch(dkey, iods, sgls)?;
         if flags != 0 && iods.iter().any(|i| i.kind == IodKind::Array) {
             return Err(Error::new(
                 Der::Notsupported,
                 "conditional fetches of erasure-coded arrays are not supported",
             ));
-        }
-        for (i, iod) in iods.iter().enumerate() {
-            if iod.kind == IodKind::Array && iod.size > 0 && sgls[i].len() < iod.data_len()? {
-                return Err(Error::new(
-                    Der::Rec2big,
-                    format!("iod {i}: buffers smaller than the extents"),
-                ));
-            }
         }
         let mut stale_since: Option<Instant> = None;
         loop {

@@ -592,6 +592,27 @@ impl Object {
         }
     }
 
+    /// Checks a fetch's arguments: the keys and descriptors, one list per iod, and buffers
+    /// that hold every array iod of known record size (`-DER_REC2BIG` otherwise).
+    pub(crate) fn check_fetch(&self, dkey: &[u8], iods: &[Iod], sgls: &[SgList]) -> Result<()> {
+        self.validate(dkey, iods, None)?;
+        if sgls.len() != iods.len() {
+            return Err(Error::new(
+                Der::Inval,
+                "one scatter-gather list per iod is required",
+            ));
+        }
+        for (i, (iod, sgl)) in iods.iter().zip(sgls).enumerate() {
+            if iod.kind == IodKind::Array && iod.size > 0 && sgl.len() < iod.data_len()? {
+                return Err(Error::new(
+                    Der::Rec2big,
+                    format!("iod {i}: buffers smaller than the extents"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn validate(
         &self,
         dkey: &[u8],
@@ -835,22 +856,8 @@ impl Object {
         iods: &[Iod],
         sgls: &mut [SgList],
     ) -> Result<FetchResult> {
-        self.validate(dkey, iods, None)?;
-        if sgls.len() != iods.len() {
-            return Err(Error::new(
-                Der::Inval,
-                "one scatter-gather list per iod is required",
-            ));
-        }
+        self.check_fetch(dkey, iods, sgls)?;
         let capacities: Vec<u64> = sgls.iter().map(SgList::len).collect();
-        for (i, iod) in iods.iter().enumerate() {
-            if iod.kind == IodKind::Array && iod.size > 0 && capacities[i] < iod.data_len()? {
-                return Err(Error::new(
-                    Der::Rec2big,
-                    format!("iod {i}: buffers smaller than the extents"),
-                ));
-            }
-        }
         let total: u64 = capacities.iter().sum();
         let chunk = self.cont.csum_chunk();
         let inline = total as usize <= INLINE_DATA_MAX;
