@@ -929,6 +929,9 @@ pub const POOL_UPDATE_REINTEGRATE: u32 = 3;
 /// `MgmtPoolUpdateReq::op`: the rebuild of map version `map_version` finished on every engine
 /// (`Down`/`Drain` → `DownOut`, `Up` → `UpIn`); refused with `-DER_STALE` if the map moved on.
 pub const POOL_UPDATE_REBUILD_DONE: u32 = 4;
+/// `MgmtPoolUpdateReq::op`: add the engine of `rank_entry` to the pool and start integrating
+/// its targets (`dmg pool extend`).
+pub const POOL_UPDATE_EXTEND: u32 = 5;
 
 wire_struct! {
     /// `MgmtPoolUpdate` request: one rank's targets change state in a pool's map.
@@ -943,6 +946,9 @@ wire_struct! {
         pub targets: Vec<u32>,
         /// For [`POOL_UPDATE_REBUILD_DONE`]: the map version whose rebuild finished (else 0).
         pub map_version: u32,
+        /// For [`POOL_UPDATE_EXTEND`]: the joining engine, an encoded
+        /// `daos_placement::RankEntry` (else empty).
+        pub rank_entry: Blob,
     }
 }
 

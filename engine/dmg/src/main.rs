@@ -140,6 +140,14 @@ enum PoolCommand {
     Drain(PoolTargetsArgs),
     /// Return excluded targets to a pool (rebuild copies their data back).
     Reintegrate(PoolTargetsArgs),
+    /// Add engines to a pool (rebuild moves onto them the shards placement gives them).
+    Extend {
+        /// Ranks of the joining engines (`2,3`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        ranks: Vec<u32>,
+        /// Pool label or UUID.
+        pool: String,
+    },
     /// Stop or restart the pool's rebuild.
     Rebuild {
         #[command(subcommand)]
@@ -622,6 +630,30 @@ async fn pool(
                 format!(
                     "{verb} command succeeded (pool map version {})\n",
                     reply.map_version
+                ),
+            ))
+        }
+        PoolCommand::Extend { ranks, pool } => {
+            let mut version = 0;
+            for rank in ranks {
+                let req = PoolUpdateReq {
+                    id: pool.clone(),
+                    op: "extend".into(),
+                    rank: *rank,
+                    targets: Vec::new(),
+                };
+                let reply = client
+                    .pool_update(req)
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                version = reply.map_version;
+            }
+            Ok((
+                json!({"map_version": version}),
+                format!(
+                    "Extend command succeeded (pool map version {version})
+"
                 ),
             ))
         }

@@ -974,8 +974,9 @@ impl Service {
         Ok(Vec::new())
     }
 
-    /// Changes target states in the pool map (exclude, drain, reintegrate), bumping its
-    /// version. Follows DAOS's `dmg pool exclude|drain|reintegrate` and `self_heal`.
+    /// Changes target states in the pool map (exclude, drain, reintegrate, extend), bumping
+    /// its version. Follows DAOS's `dmg pool exclude|drain|reintegrate|extend` and
+    /// `self_heal`.
     ///
     /// Errors: `-DER_NONEXIST` for an unknown pool, rank or target; `-DER_INVAL` for an
     /// unknown operation or a change the target's state does not allow.
@@ -995,6 +996,11 @@ impl Service {
             if !map.rebuild_done() {
                 return Err(Error::new(Der::Inval, "no target is being rebuilt"));
             }
+        } else if req.op == POOL_UPDATE_EXTEND {
+            let entry: daos_placement::RankEntry = decode_body(Decoder::new(&req.rank_entry.0))?;
+            let rank = entry.rank;
+            map.extend(entry)?;
+            map.reintegrate_rank(rank)?;
         } else if req.targets.is_empty() {
             match req.op {
                 POOL_UPDATE_EXCLUDE => map.exclude_rank(req.rank)?,

@@ -11,11 +11,11 @@ use daos_control::mgmt::mgmt_svc_server::MgmtSvc;
 use daos_control::mgmt::*;
 use daos_placement::{PoolMap, RankEntry, TargetEntry, TargetState};
 use daos_proto::msg::{
-    Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
+    Blob, Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
     MgmtPoolQueryReq, MgmtPoolUpdateReply, MgmtPoolUpdateReq, MgmtRebuildReq, RebuildStatus,
-    WireMap, WireProps, POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_REBUILD_DONE,
-    POOL_UPDATE_REINTEGRATE, REBUILD_BUSY, REBUILD_DONE, REBUILD_FAILED, REBUILD_IDLE,
-    REBUILD_PREPARE, REBUILD_QUERY, REBUILD_START, REBUILD_STOP, REBUILD_STOPPED,
+    WireMap, WireProps, POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_EXTEND,
+    POOL_UPDATE_REBUILD_DONE, POOL_UPDATE_REINTEGRATE, REBUILD_BUSY, REBUILD_DONE, REBUILD_FAILED,
+    REBUILD_IDLE, REBUILD_PREPARE, REBUILD_QUERY, REBUILD_START, REBUILD_STOP, REBUILD_STOPPED,
 };
 use daos_proto::Opcode;
 use daos_types::label::EntityRef;
@@ -653,8 +653,114 @@ impl Ms {
                 rank,
                 targets,
                 map_version: 0,
+                rank_entry: Blob(Vec::new()),
             },
         )
+    }
+
+    /// Adds engine `rank` to `pool` (`dmg pool extend`): creates the pool's storage (at the
+    /// pool's size per target) and a copy of its service on the engine, then has the leader
+    /// add the engine to the map and start integrating its targets; the rebuild that follows
+    /// moves there the shards placement now gives it (the map's base marks them rebuilding
+    /// until it finishes). The new engine takes the leader's containers and handles with the
+    /// map, as a returning engine does.
+    ///
+    /// Errors: `-DER_EXIST` if the rank is already in the pool; `-DER_NONEXIST` if it is not
+    /// a joined engine of this system.
+    fn pool_extend(&self, pool: &PoolRecord, rank: u32) -> Result<MgmtPoolUpdateReply> {
+        if pool.ranks.contains(&rank) {
+            return Err(Error::new(
+                Der::Exist,
+                format!("rank {rank} is already in pool {}", pool.label),
+            ));
+        }
+        let member = self
+            .joined()
+            .into_iter()
+            .find(|m| m.rank == rank)
+            .ok_or_else(|| {
+                Error::new(
+                    Der::Nonexist,
+                    format!("rank {rank} is not a joined engine of the system"),
+                )
+            })?;
+        let leader = self.pool_leader(pool)?;
+        let (_, _, _, map) = self.pool_space(pool)?;
+        let targets = (map.target_count() as u64).max(1);
+        let (scm_per_target, nvme_per_target) =
+            (pool.scm_bytes / targets, pool.nvme_bytes / targets);
+        let create = MgmtPoolCreateReq {
+            pool: pool.uuid,
+            label: pool.label.clone(),
+            scm_per_target,
+            nvme_per_target,
+            svc_ranks: pool.svc_ranks.clone(),
+            // The map before the extension: the engine then counts as returning when the
+            // leader's next map reaches it, and takes the leader's state with it.
+            map: WireMap(map),
+            props: WireProps(Props::new()),
+            owner: Credential {
+                uid: 0,
+                gid: 0,
+                user: "root".into(),
+                group: "root".into(),
+            },
+        };
+        self.engine_call::<Empty>(rank, Opcode::MgmtPoolCreate, &create)?;
+        let entry = RankEntry {
+            rank,
+            domain: member.host.clone(),
+            service_addr: member.service.clone(),
+            targets: member
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, addr)| TargetEntry {
+                    index: i as u32,
+                    addr: addr.clone(),
+                    state: TargetState::New,
+                    fseq: 0,
+                    drained: false,
+                })
+                .collect(),
+        };
+        let mut e = daos_types::codec::Encoder::new();
+        e.put(&entry);
+        let reply = self.engine_call::<MgmtPoolUpdateReply>(
+            leader,
+            Opcode::MgmtPoolUpdate,
+            &MgmtPoolUpdateReq {
+                pool: pool.uuid,
+                op: POOL_UPDATE_EXTEND,
+                rank,
+                targets: Vec::new(),
+                map_version: 0,
+                rank_entry: Blob(e.finish()),
+            },
+        );
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(err) => {
+                let _ = self.engine_call::<Empty>(
+                    rank,
+                    Opcode::MgmtPoolDestroy,
+                    &MgmtPoolDestroyReq {
+                        pool: pool.uuid,
+                        force: Flag(true),
+                    },
+                );
+                return Err(err);
+            }
+        };
+        let mut pools = self.pools.lock().expect("pools lock");
+        if let Some(record) = pools.iter_mut().find(|p| p.uuid == pool.uuid) {
+            record.ranks.push(rank);
+            let added = member.targets.len() as u64;
+            record.scm_bytes += scm_per_target * added;
+            record.nvme_bytes += nvme_per_target * added;
+        }
+        self.persist(&pools)?;
+        Ok(reply)
     }
 
     /// Starts rebuilding `pool` for `map` if some target needs it, replacing any older job
@@ -814,6 +920,7 @@ impl Ms {
                                 rank: 0,
                                 targets: Vec::new(),
                                 map_version: map.version,
+                                rank_entry: Blob(Vec::new()),
                             },
                         )
                     });
@@ -1112,6 +1219,20 @@ impl Ms {
                 self.start_rebuild(&pool, &map);
                 return Ok(PoolUpdateResp {
                     map_version: map.version,
+                });
+            }
+            "extend" => {
+                let reply = self.pool_extend(&pool, req.rank)?;
+                let pool = self.find_pool(&req.id)?;
+                self.start_rebuild(&pool, &reply.map.0);
+                tracing::info!(
+                    "pool {}: extended with rank {}, map version {}",
+                    pool.label,
+                    req.rank,
+                    reply.map_version
+                );
+                return Ok(PoolUpdateResp {
+                    map_version: reply.map_version,
                 });
             }
             _ => {}

@@ -299,7 +299,8 @@ impl Container {
     }
 
     /// `daos_obj_generate_oid`: encodes type and class into `oid` (keeping its user bits).
-    /// `OC_UNKNOWN` picks a class from the container's redundancy factor and the type.
+    /// `OC_UNKNOWN` picks a class from the container's redundancy factor and the type; the
+    /// group count is fitted to the pool (`GX`: every target the pool has now).
     ///
     /// Errors: `-DER_INVAL` for an unknown class id or one the pool cannot hold.
     pub fn generate_oid(
@@ -330,13 +331,11 @@ impl Container {
                 ),
             ));
         }
-        let groups = if class.groups == daos_types::oclass::GROUPS_MAX {
-            class.groups
-        } else {
-            class
-                .groups
-                .min((targets / class.redundancy.group_size()).max(1))
-        };
+        // "GX" is fixed to the pool's size now (as DAOS's `daos_oclass_fit_max`), so that
+        // extending the pool later moves shards without regrouping the object's dkeys.
+        let groups = class
+            .groups
+            .min((targets / class.redundancy.group_size()).max(1));
         Ok(oid.encode(
             otype,
             ObjectClass {

@@ -824,7 +824,7 @@ fn erasure_coded_arrays_read_back_through_the_loss_of_an_engine() {
     let mut arrays: Vec<EcArray> = (1..=9u64)
         .map(|lo| EcArray::new(object(&cont, lo, "EC_2P1G1"), lo))
         .collect();
-    // OC_UNKNOWN protects arrays with erasure code at rd_fac 1, as DAOS does.
+    // OC_UNKNOWN protects arrays with erasure code at rd_fac 1 (EC_2P1GX), as DAOS does.
     let oid = cont
         .generate_oid(
             ObjectId::new(10, 0),
@@ -832,7 +832,8 @@ fn erasure_coded_arrays_read_back_through_the_loss_of_an_engine() {
             daos_types::oclass::OC_UNKNOWN,
         )
         .unwrap();
-    assert_eq!(oid.class().unwrap().name(), "EC_2P1GX");
+    // EC_2P1GX, its group count fitted to the pool's 3 targets when the id is generated.
+    assert_eq!(oid.class().unwrap().name(), "EC_2P1G1");
     arrays.push(EcArray::new(Object::open(&cont, oid, OO_RW).unwrap(), 10));
     for a in &arrays {
         let ranks: BTreeSet<u32> = a.obj.layout().groups[0].iter().map(|s| s.rank).collect();
@@ -869,4 +870,69 @@ fn erasure_coded_arrays_read_back_through_the_loss_of_an_engine() {
     }
     let (_, states) = rank_states(&system, victim);
     assert!(states.iter().all(|s| s.starts_with("down")), "{states:?}");
+}
+
+#[test]
+fn dmg_pool_extend_moves_data_onto_the_new_engine() {
+    let system = TestSystem::start(Options {
+        engines: 3,
+        ..Options::default()
+    });
+    let value = system.dmg_json(&["pool", "create", "--size=2G", "--ranks=0,1", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let client = Client::connect_with_agent(Some(system.agent_socket())).unwrap();
+    let pool = client
+        .run(async |net| Pool::connect(&client, net, "tank", daos_client::pool::PC_RW).await)
+        .unwrap();
+    let mut props = Props::new();
+    props.set(prop::CO_LABEL, PropValue::Text("bucket".into()));
+    client
+        .run(async |net| Container::create(&pool, net, None, props).await)
+        .unwrap();
+    let cont = open(&client, &pool, daos_client::cont::COO_RW);
+    let (replicated, s1) = replicated_and_not(&cont);
+    // SX is fitted to the pool's four targets when its id is generated, so extending the
+    // pool moves its shards but keeps its dkeys' groups.
+    let sx: Vec<Written> = (200..=205)
+        .map(|lo| Written::new(object(&cont, lo, "SX"), lo))
+        .collect();
+    assert!(s1
+        .iter()
+        .all(|w| w.obj.layout().shards().all(|s| s.rank < 2)));
+    let (v0, _) = rank_states(&system, 0);
+
+    let value = system.dmg_json(&["pool", "extend", "--ranks=2", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let twice = system.dmg_json(&["pool", "extend", "--ranks=2", "tank"]);
+    assert_ne!(
+        twice["status"], 0,
+        "extending with a pool rank is refused: {twice}"
+    );
+    let (rebuild, v1) = await_rebuild(&system, v0);
+    assert!(rebuild["bytes"].as_u64().unwrap() > 0, "{rebuild}");
+    assert_eq!(rank_states(&system, 2), (v1, vec!["upin".to_string(); 2]));
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    let all: Vec<&Written> = replicated.iter().chain(&s1).chain(&sx).collect();
+    let on_2 = |w: &&Written| w.obj.layout().shards().any(|s| s.rank == 2);
+    assert!(s1.iter().any(|w| on_2(&w)), "no S1 object moved to rank 2");
+    assert!(
+        replicated.iter().any(|w| on_2(&w)),
+        "no replica moved to rank 2"
+    );
+    assert!(
+        sx.iter().all(|w| on_2(&w)),
+        "SX objects should cover rank 2"
+    );
+    for w in &all {
+        assert!(w.obj.layout().shards().all(|s| s.is_readable()));
+        w.check(&w.obj);
+    }
+    // The copies on rank 2 are real: with rank 1 excluded, replicated objects that kept a
+    // copy there read it, and unreplicated objects that moved there still read.
+    let value = system.dmg_json(&["pool", "exclude", "--rank", "1", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    for w in replicated.iter().chain(s1.iter().filter(|w| on_2(w))) {
+        w.check(&w.obj);
+    }
 }
