@@ -101,6 +101,20 @@ impl SgList {
         self._owner?.downcast::<Vec<Vec<u8>>>().ok().map(|b| *b)
     }
 
+    /// The first `len` bytes of the stream when they lie in its first piece (no copy).
+    pub fn contiguous(&self, len: usize) -> Option<&[u8]> {
+        if len == 0 {
+            return Some(&[]);
+        }
+        let first = self.iovs.first()?;
+        if first.len < len {
+            return None;
+        }
+        // SAFETY: the list's contract makes `first` valid for reads of its length for as long
+        // as the list lives, and the returned slice borrows the list.
+        Some(unsafe { std::slice::from_raw_parts(first.ptr, len) })
+    }
+
     /// Copies `len` bytes at stream offset `offset` into `out`.
     pub fn read_at(&self, mut offset: u64, out: &mut [u8]) {
         let mut done = 0usize;

@@ -346,11 +346,19 @@ impl Object {
         let mut plans = plans.into_iter().peekable();
         for (i, iod) in iods.iter().enumerate() {
             let len = iod.data_len()? as usize;
-            let mut bytes = vec![0u8; len];
-            sgls[i].read_at(0, &mut bytes);
+            let copied;
+            let bytes: &[u8] = match sgls[i].contiguous(len) {
+                Some(bytes) => bytes,
+                None => {
+                    let mut buf = vec![0u8; len];
+                    sgls[i].read_at(0, &mut buf);
+                    copied = buf;
+                    &copied
+                }
+            };
             if iod.kind == IodKind::Single {
                 for shard in &mut shards {
-                    shard.push(iod.clone(), &bytes);
+                    shard.push(iod.clone(), bytes);
                 }
                 continue;
             }
@@ -366,6 +374,44 @@ impl Object {
             for (stripe, pieces) in &by_stripe {
                 let (a, b) = hull(pieces);
                 let width = ((b - a) * rsize) as usize;
+                let recx = Recx {
+                    idx: stripe * ec.cell + a,
+                    nr: b - a,
+                };
+                if let Some(runs) = whole_cells(pieces, ec.k, a, b).filter(|_| !punch && rsize > 0)
+                {
+                    // Each cell is one run of the caller's bytes: encode from them and into
+                    // the parity shards' buffers, with no stripe copy.
+                    let data: Vec<&[u8]> = runs
+                        .iter()
+                        .map(|p| {
+                            let from = (p.user * rsize) as usize;
+                            &bytes[from..from + width]
+                        })
+                        .collect();
+                    let starts: Vec<usize> = shards[ec.k..]
+                        .iter_mut()
+                        .map(|shard| {
+                            let iod = Iod::array(iod.akey.clone(), rsize, vec![recx]);
+                            append_zeroed(shard, iod, width)
+                        })
+                        .collect();
+                    let mut out: Vec<&mut [u8]> = shards[ec.k..]
+                        .iter_mut()
+                        .zip(&starts)
+                        .map(|(shard, &at)| &mut shard.data[at..at + width])
+                        .collect();
+                    ec.codec.encode(&data, &mut out)?;
+                    for (cell, run) in data.iter().enumerate() {
+                        let iod = Iod::array(
+                            iod.akey.clone(),
+                            rsize,
+                            vec![runs[cell].shard_recx(ec.cell)],
+                        );
+                        merge_into(&mut shards[cell], iod, run);
+                    }
+                    continue;
+                }
                 let mut cells: Vec<Vec<u8>> = if rsize == 0 || covers(pieces, ec.k, a, b) {
                     vec![vec![0u8; width]; ec.k]
                 } else {
@@ -402,10 +448,6 @@ impl Object {
                         parity.iter_mut().map(Vec::as_mut_slice).collect();
                     ec.codec.encode(&data, &mut out)?;
                 }
-                let recx = Recx {
-                    idx: stripe * ec.cell + a,
-                    nr: b - a,
-                };
                 for (i, cell) in parity.iter().enumerate() {
                     merge_into(
                         &mut shards[ec.k + i],
@@ -1011,6 +1053,27 @@ fn shard_extent_to_object(ec: &EcShape, position: usize, recx: &Recx) -> Vec<Rec
         idx += nr;
     }
     out
+}
+
+/// The piece of each of the `k` cells when every cell is exactly one piece over `[a, b)` (a
+/// full stripe, or the same offsets of every cell), in cell order.
+fn whole_cells(pieces: &[Piece], k: usize, a: u64, b: u64) -> Option<Vec<Piece>> {
+    let mut runs: Vec<Option<Piece>> = vec![None; k];
+    for p in pieces {
+        if p.off != a || p.off + p.nr != b || runs[p.cell].replace(*p).is_some() {
+            return None;
+        }
+    }
+    runs.into_iter().collect()
+}
+
+/// Adds `iod` (one extent) to a shard's update with `len` zero bytes to fill in; returns where
+/// they start in the shard's data.
+fn append_zeroed(shard: &mut ShardUpdate, iod: Iod, len: usize) -> usize {
+    let at = shard.data.len();
+    merge_into(shard, iod, &[]);
+    shard.data.resize(at + len, 0);
+    at
 }
 
 /// Adds `iod` (one extent) and its bytes to a shard's update, extending the shard's iod of the
