@@ -40,7 +40,8 @@ use crate::dma::{DmaBuf, SLOT_SIZE};
 use crate::target::Ctx;
 use daos_ec::layout::is_end_akey;
 use daos_ec::Codec;
-use daos_placement::{Layout, PoolMap, ShardLocation, TargetState};
+use daos_placement::rebuild::{destinations, ec_sources};
+use daos_placement::{PoolMap, ShardLocation};
 use daos_proto::msg::*;
 use daos_proto::{Opcode, RequestHeader};
 use daos_types::codec::Wire;
@@ -249,60 +250,8 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
     Ok(())
 }
 
-/// Where this target must push its copy of `shard` (see the module documentation).
-pub fn destinations(
-    layout: &Layout,
-    shard: u32,
-    me: (u32, u32),
-    my_state: Option<TargetState>,
-) -> Vec<ShardLocation> {
-    let g = layout.class.redundancy.group_size().max(1);
-    let Some(group) = layout.groups.get((shard / g) as usize) else {
-        return Vec::new();
-    };
-    let Some(mine) = group.iter().find(|s| s.shard == shard).copied() else {
-        return Vec::new();
-    };
-    let on_me = (mine.rank, mine.target) == me;
-    let readable: Vec<&ShardLocation> = group.iter().filter(|s| s.is_readable()).collect();
-    match layout.class.redundancy {
-        Redundancy::Replicated { .. } => {
-            if on_me && mine.is_readable() && readable.first().map(|s| s.shard) == Some(shard) {
-                return group
-                    .iter()
-                    .filter(|s| s.rebuilding && s.available)
-                    .copied()
-                    .collect();
-            }
-        }
-        Redundancy::None => {}
-        Redundancy::ErasureCoded { data, .. } => {
-            let k = (data as usize).min(group.len());
-            let pushes = match group[k..].iter().find(|s| s.is_readable()) {
-                Some(parity) => parity.shard == shard,
-                None => shard < g * (shard / g) + k as u32,
-            };
-            if on_me && mine.is_readable() && pushes {
-                return group
-                    .iter()
-                    .filter(|s| s.rebuilding && s.available)
-                    .copied()
-                    .collect();
-            }
-        }
-    }
-    // A shard that moved away from a live target (draining, or healthy and moving back to a
-    // returning target) with no readable copy in its group is handed over by its holder.
-    let alive = matches!(my_state, Some(TargetState::Drain | TargetState::UpIn));
-    if !on_me && alive && readable.is_empty() && mine.available && mine.rebuilding {
-        return vec![mine];
-    }
-    Vec::new()
-}
-
-/// Drops this target's copy of every object shard that a survivor will push back to it: the
-/// shard is placed here, rebuilding, and its group has a readable copy (for an erasure-coded
-/// group, `k` readable shards) that [`destinations`] makes push. Called when the target turns `Up` after being out. Returns
+/// Drops this target's copy of every object shard that a survivor will push back to it
+/// ([`daos_placement::rebuild::refilled`]). Called when the target turns `Up` after being out. Returns
 /// the LSNs logged.
 pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u64>> {
     let placement = map.placement();
@@ -315,29 +264,7 @@ pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u6
                 let Ok(layout) = placement.layout(oid) else {
                     continue;
                 };
-                let ec = match layout.class.redundancy {
-                    Redundancy::Replicated { .. } => None,
-                    Redundancy::ErasureCoded { data, .. } => Some(data as usize),
-                    Redundancy::None => continue,
-                };
-                let g = layout.class.redundancy.group_size().max(1);
-                let Some(group) = layout.groups.get((shard / g) as usize) else {
-                    continue;
-                };
-                let Some(mine) = group.iter().find(|s| s.shard == shard) else {
-                    continue;
-                };
-                // A copy is refilled from a readable replica, or decoded from k other shards
-                // of an erasure-coded group.
-                let refilled = (mine.rank, mine.target) == me
-                    && mine.rebuilding
-                    && match ec {
-                        None => group.iter().any(|s| s.is_readable()),
-                        Some(k) => {
-                            let g = group.len() as u32;
-                            ec_sources(&layout, (shard / g) as usize, k).len() >= k
-                        }
-                    };
+                let refilled = daos_placement::rebuild::refilled(&layout, shard, me);
                 if refilled {
                     lsns.extend(p.vos.drop_shard(*cont, oid, shard));
                 }
@@ -541,21 +468,6 @@ async fn push_shard(
         }
     }
     Ok(())
-}
-
-/// Up to `k` readable shards of erasure-coded `group` to decode from, by position. Only
-/// shards the layout names readable qualify: a copy left where a shard was before it moved
-/// (back to a returning target, or in a group whose members move) no longer receives
-/// writes, so decoding with it could mix versions. A group with more shards moving than it
-/// has parity therefore cannot be rebuilt in one step, and the job fails rather than guess.
-fn ec_sources(layout: &Layout, group: usize, k: usize) -> Vec<(usize, ShardLocation)> {
-    layout.groups[group]
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_readable())
-        .map(|(i, s)| (i, *s))
-        .take(k)
-        .collect()
 }
 
 /// Names one array akey of a pushed erasure-coded shard.

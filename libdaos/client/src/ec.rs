@@ -49,7 +49,7 @@ use crate::buf::SgList;
 use crate::obj::{FetchResult, Iod, IodKind, Object};
 use daos_ec::Codec;
 use daos_fabric::{MemoryRegion, NetContext};
-use daos_placement::ShardLocation;
+use daos_placement::{Layout, ShardLocation};
 use daos_proto::msg::*;
 use daos_proto::Opcode;
 use daos_types::{Der, Epoch, Error, ObjectId, Result, Uuid, EPOCH_MAX};
@@ -275,26 +275,19 @@ struct Degraded {
 }
 
 impl Object {
-    /// Positions `0..k + p` of `group` that can serve reads.
-    fn ec_readable(&self, group: &[ShardLocation]) -> Vec<Option<ShardLocation>> {
-        group
-            .iter()
-            .map(|s| s.is_readable().then_some(*s))
-            .collect()
-    }
-
     /// A shard holding every key of `group` (each does): a readable one, parity first (its
     /// engine serves no data reads while the group is healthy).
     pub(crate) fn ec_key_shards(
         &self,
         ec: &EcShape,
-        group: &[ShardLocation],
+        layout: &Layout,
+        group: usize,
     ) -> Vec<ShardLocation> {
-        group[ec.k..]
+        let places = layout.readable_places(group);
+        places[ec.k..]
             .iter()
-            .chain(&group[..ec.k])
-            .find(|s| s.is_readable())
-            .copied()
+            .chain(&places[..ec.k])
+            .find_map(|s| *s)
             .into_iter()
             .collect()
     }
@@ -686,7 +679,7 @@ impl Object {
             let group = layout.group_of(dkey);
             // Refuses a group past its fault tolerance.
             self.live_shards(&layout, group)?;
-            let positions = self.ec_readable(&layout.groups[group]);
+            let positions = layout.readable_places(group);
             let all: Vec<ShardLocation> = positions.iter().flatten().copied().collect();
             let attempt =
                 self.ec_fetch_at(net, ec, version, &positions, epoch, flags, dkey, iods, sgls);
@@ -1020,7 +1013,7 @@ impl Object {
             return Ok(best.map(|idx| Recx { idx, nr: 1 }));
         }
         let shard = self
-            .ec_key_shards(ec, shards)
+            .ec_key_shards(ec, &layout, group)
             .pop()
             .ok_or_else(|| Error::new(Der::DataLoss, "no readable shard for the array size"))?;
         let mut req = ask(shard);

@@ -240,13 +240,6 @@ impl Object {
         }
     }
 
-    /// The shards of `dkey`'s group that hold a copy, or the error that the group lost more
-    /// shards than its class tolerates (`-DER_DATA_LOSS`, the pool's redundancy is exceeded).
-    fn group_shards(&self, layout: &Layout, dkey: &[u8]) -> Result<Vec<ShardLocation>> {
-        let group = layout.group_of(dkey);
-        self.live_shards(layout, group)
-    }
-
     pub(crate) fn live_shards(&self, layout: &Layout, group: usize) -> Result<Vec<ShardLocation>> {
         if !layout.group_is_available(group) {
             let lost: Vec<String> = layout.groups[group]
@@ -274,9 +267,12 @@ impl Object {
     /// The shards to read `group` from, best first: complete replicas only, starting at one
     /// picked by `spread` so that readers share the load.
     fn read_order(&self, layout: &Layout, group: usize, spread: u64) -> Result<Vec<ShardLocation>> {
-        let live = self.live_shards(layout, group)?;
-        let mut readable: Vec<ShardLocation> =
-            live.iter().filter(|s| s.is_readable()).copied().collect();
+        self.live_shards(layout, group)?;
+        let mut readable: Vec<ShardLocation> = layout
+            .readable_places(group)
+            .into_iter()
+            .flatten()
+            .collect();
         if readable.is_empty() {
             return Err(Error::new(
                 Der::DataLoss,
@@ -304,7 +300,7 @@ impl Object {
         match &self.ec {
             Some(ec) => {
                 self.live_shards(layout, group)?;
-                Ok(self.ec_key_shards(ec, &layout.groups[group]))
+                Ok(self.ec_key_shards(ec, layout, group))
             }
             None => Ok(vec![self.read_order(layout, group, 0)?[0]]),
         }
@@ -431,16 +427,16 @@ impl Object {
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
-            let shards = match group {
-                Some(dkey) => self.group_shards(&layout, dkey)?,
-                None => {
-                    let mut all = Vec::new();
-                    for g in 0..layout.groups.len() {
-                        all.extend(self.live_shards(&layout, g)?);
-                    }
-                    all
-                }
+            // Every available shard, and the old place of each moving one (its shadow).
+            let groups = match group {
+                Some(dkey) => vec![layout.group_of(dkey)],
+                None => (0..layout.groups.len()).collect(),
             };
+            let mut shards = Vec::new();
+            for g in groups {
+                self.live_shards(&layout, g)?;
+                shards.extend(layout.write_places(g));
+            }
             // A shard `make` has nothing for (an erasure-coded stripe's untouched cell) gets
             // no message.
             let (shards, bodies): (Vec<ShardLocation>, Vec<Q>) = shards
