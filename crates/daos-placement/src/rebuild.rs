@@ -12,8 +12,11 @@
 //!   own copy.
 //! - A target returning to the pool drops each copy that will be pushed back to it
 //!   ([`refilled`]).
+//! - A group with shards to rebuild but fewer complete places than it needs to rebuild them
+//!   from ([`cannot_rebuild`]) fails the job: a finished job makes every shard its layout
+//!   places count as complete, so it must not finish over a shard it could not fill.
 
-use crate::{Layout, ShardLocation, TargetState};
+use crate::{Layout, PoolMap, ShardLocation, TargetState};
 use daos_types::oclass::Redundancy;
 
 /// Where the target `me` (in state `my_state`) must push its copy of `shard`.
@@ -105,4 +108,29 @@ pub fn refilled(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
         }
         Redundancy::None => false,
     }
+}
+
+/// Whether `group` has shards to rebuild but fewer readable places (shards or shadows) than
+/// rebuilding them needs: one copy for replicated and unreplicated classes, `k` for `EC_kPp`.
+/// A shard returning with its own target (`Up`) keeps its copy when nothing can refill it
+/// (the last copy of a group that lost the others comes back this way), so only shards
+/// placed elsewhere count. A rebuild job seeing such a group fails rather than finish
+/// without filling them.
+pub fn cannot_rebuild(map: &PoolMap, layout: &Layout, group: usize) -> bool {
+    let shards = &layout.groups[group];
+    let returning = |s: &ShardLocation| {
+        map.target(s.rank, s.target)
+            .is_some_and(|t| t.state == TargetState::Up)
+    };
+    if !shards
+        .iter()
+        .any(|s| s.available && s.rebuilding && !returning(s))
+    {
+        return false;
+    }
+    let needed = match layout.class.redundancy {
+        Redundancy::ErasureCoded { data, .. } => data as usize,
+        _ => 1,
+    };
+    layout.readable_places(group).iter().flatten().count() < needed
 }

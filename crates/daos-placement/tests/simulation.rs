@@ -21,7 +21,7 @@
 //! the integration tests with real processes. `DAOS_SIM_SEED=<n>` replays one seed;
 //! `DAOS_SIM_SEEDS=<n>` runs that many (default 300).
 
-use daos_placement::rebuild::{destinations, ec_sources, refilled};
+use daos_placement::rebuild::{cannot_rebuild, destinations, ec_sources, refilled};
 use daos_placement::{PoolMap, RankEntry, ShardLocation, TargetEntry, TargetState};
 use daos_types::oclass::{ObjectClass, Redundancy};
 use daos_types::oid::ObjectType;
@@ -181,6 +181,11 @@ impl Sim {
             let state = self.map.target(loc.0, loc.1).map(|t| t.state);
             for (&(oid, shard), versions) in shards {
                 let layout = placement.layout(oid).unwrap();
+                let g = layout.class.redundancy.group_size();
+                if cannot_rebuild(&self.map, &layout, (shard / g) as usize) {
+                    failed = true;
+                    continue;
+                }
                 for dest in destinations(&layout, shard, loc, state) {
                     let copied = match layout.class.redundancy {
                         Redundancy::ErasureCoded { data, .. } if dest.shard != shard => {
@@ -435,10 +440,12 @@ fn run_all(overlap: bool) {
 /// Engines die and return at any time, also while rebuilds are unfinished (at most two dead
 /// at once): no client may ever read an old or corrupt version.
 ///
-/// Ignored: it still finds stale reads (first at seed 4) where a failure lands while an
-/// earlier return is being rebuilt; the layout rules re-derive old moves from today's target
-/// states, and rule 5's base does not cover every such re-derivation. Run with `--ignored`
-/// to reproduce; see the issue notes.
+/// Ignored: it still finds stale or empty reads (53 of 300 seeds, first seed 4) where a
+/// failure lands while an earlier return is being rebuilt. Traced on seed 4: a returning
+/// engine dropped its stale replica because a complete copy could refill it, that copy's
+/// engine then died, and the job finished with nothing to fill the replica, which the next
+/// layout counts as complete; the returning target no longer stores the shard, so nothing in
+/// the scan notices. Run with `--ignored` to reproduce; see the issue notes.
 #[test]
 #[ignore = "finds stale reads with overlapping failures (known, see the doc comment)"]
 fn overlapping_failures_never_serve_stale_data() {
@@ -448,9 +455,9 @@ fn overlapping_failures_never_serve_stale_data() {
 /// Each death or return waits for the previous rebuild to finish (at most two dead at once):
 /// no stale reads, and once every engine is back, every object reads its latest version.
 ///
-/// Ignored: some seeds (first 6) end with an erasure-coded group that no rebuild can complete
-/// (fewer than k shards complete by the base layout's account, though their data is
-/// current), so the pool stays degraded. Run with `--ignored` to reproduce.
+/// Ignored: 9 of 300 seeds (first 6) end with groups that no rebuild completes (fewer
+/// complete places than needed by the base layout's account, though the data is current),
+/// so the pool stays degraded. Run with `--ignored` to reproduce.
 #[test]
 #[ignore = "finds erasure-coded groups that never finish rebuilding (known, see the doc comment)"]
 fn failures_one_rebuild_at_a_time_lose_nothing() {

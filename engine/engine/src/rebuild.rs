@@ -225,6 +225,16 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
             let Ok(layout) = placement.layout(oid) else {
                 continue;
             };
+            let g = layout.class.redundancy.group_size().max(1);
+            if daos_placement::rebuild::cannot_rebuild(&map, &layout, (shard / g) as usize) {
+                return Err(Error::new(
+                    Der::DataLoss,
+                    format!(
+                        "object {oid:?}: group {} has shards to rebuild and too few complete copies to rebuild them from",
+                        shard / g
+                    ),
+                ));
+            }
             for dest in destinations(&layout, shard, me, my_state) {
                 work.push(Work {
                     cont: *cont,
