@@ -43,6 +43,29 @@ pub struct Member {
     pub error: String,
 }
 
+impl Member {
+    /// This engine's entry in a pool map, every target in `state`.
+    fn rank_entry(&self, state: TargetState) -> RankEntry {
+        RankEntry {
+            rank: self.rank,
+            domain: self.host.clone(),
+            service_addr: self.service.clone(),
+            targets: self
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, addr)| TargetEntry {
+                    index: i as u32,
+                    addr: addr.clone(),
+                    state,
+                    fseq: 0,
+                    drained: false,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A pool in the database.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PoolRecord {
@@ -502,23 +525,7 @@ impl Ms {
             version: 1,
             ranks: chosen
                 .iter()
-                .map(|m| RankEntry {
-                    rank: m.rank,
-                    domain: m.host.clone(),
-                    service_addr: m.service.clone(),
-                    targets: m
-                        .targets
-                        .iter()
-                        .enumerate()
-                        .map(|(i, addr)| TargetEntry {
-                            index: i as u32,
-                            addr: addr.clone(),
-                            state: TargetState::UpIn,
-                            fseq: 0,
-                            drained: false,
-                        })
-                        .collect(),
-                })
+                .map(|m| m.rank_entry(TargetState::UpIn))
                 .collect(),
             base: None,
         };
@@ -707,23 +714,7 @@ impl Ms {
             },
         };
         self.engine_call::<Empty>(rank, Opcode::MgmtPoolCreate, &create)?;
-        let entry = RankEntry {
-            rank,
-            domain: member.host.clone(),
-            service_addr: member.service.clone(),
-            targets: member
-                .targets
-                .iter()
-                .enumerate()
-                .map(|(i, addr)| TargetEntry {
-                    index: i as u32,
-                    addr: addr.clone(),
-                    state: TargetState::New,
-                    fseq: 0,
-                    drained: false,
-                })
-                .collect(),
-        };
+        let entry = member.rank_entry(TargetState::New);
         let mut e = daos_types::codec::Encoder::new();
         e.put(&entry);
         let reply = self.engine_call::<MgmtPoolUpdateReply>(
