@@ -144,18 +144,26 @@ pub trait Codec: Send + Sync + fmt::Debug {
 }
 
 /// The best codec compiled in for `k` data and `p` parity cells: ISA-L with the `isal`
-/// feature, else reed-solomon-erasure. Building one inverts a `k × k` matrix; keep the `Arc`.
+/// feature, else reed-solomon-erasure. Building one inverts a `k × k` matrix, so each scheme
+/// is built once per process and shared (callers open objects often).
 ///
 /// Errors: `-DER_INVAL` unless `k` is in `1..=16` and `p` in `1..=3`.
 pub fn codec(k: usize, p: usize) -> Result<Arc<dyn Codec>> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<(usize, usize), Arc<dyn Codec>>>;
+    static CODECS: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let mut codecs = CODECS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(codec) = codecs.get(&(k, p)) {
+        return Ok(codec.clone());
+    }
     #[cfg(feature = "isal")]
-    {
-        isal_codec(k, p)
-    }
+    let codec = isal_codec(k, p)?;
     #[cfg(not(feature = "isal"))]
-    {
-        rust_codec(k, p)
-    }
+    let codec = rust_codec(k, p)?;
+    codecs.insert((k, p), codec.clone());
+    Ok(codec)
 }
 
 /// The pure-Rust codec (reed-solomon-erasure) for `k` data and `p` parity cells.

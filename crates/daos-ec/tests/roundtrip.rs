@@ -454,3 +454,16 @@ fn cell_length_limit_is_daos_largest_cell() {
         "fits ISA-L's int lengths"
     );
 }
+
+#[test]
+fn codec_is_built_once_per_scheme() {
+    let a = daos_ec::codec(4, 2).unwrap();
+    let b = daos_ec::codec(4, 2).unwrap();
+    assert!(Arc::ptr_eq(&a, &b), "codec(4, 2) built twice");
+    let c = daos_ec::codec(2, 1).unwrap();
+    assert_eq!((c.data_cells(), c.parity_cells()), (2, 1));
+    assert_eq!(
+        daos_ec::codec(17, 1).unwrap_err().der(),
+        daos_types::Der::Inval
+    );
+}

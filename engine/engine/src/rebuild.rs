@@ -41,7 +41,7 @@ use crate::target::Ctx;
 use daos_ec::layout::is_end_akey;
 use daos_ec::Codec;
 use daos_placement::rebuild::{destinations, ec_sources};
-use daos_placement::{PoolMap, ShardLocation};
+use daos_placement::{Layout, PoolMap, ShardLocation};
 use daos_proto::msg::*;
 use daos_proto::{Opcode, RequestHeader};
 use daos_types::codec::Wire;
@@ -66,6 +66,9 @@ const PUSHES_IN_FLIGHT: usize = 4;
 const PIECE_MAX: u64 = 2 << 20;
 /// Data smaller than this travels inside the request instead of by RMA.
 const INLINE_MAX: u64 = 16 * 1024;
+/// Checksum chunk a rebuild asks its decoding sources for: the bytes they return are
+/// verified against it, whatever the container's own chunk size.
+const SOURCE_CSUM_CHUNK: u64 = 32 * 1024;
 /// How long one push waits for its destination.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -202,6 +205,8 @@ struct Work {
     oid: ObjectId,
     shard: u32,
     dest: ShardLocation,
+    /// The object's layout in the job's map (computed once by the scan).
+    layout: Arc<Layout>,
 }
 
 async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Result<()> {
@@ -225,6 +230,7 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
             let Ok(layout) = placement.layout(oid) else {
                 continue;
             };
+            let layout = Arc::new(layout);
             let g = layout.class.redundancy.group_size().max(1);
             if daos_placement::rebuild::cannot_rebuild(&map, &layout, (shard / g) as usize) {
                 return Err(Error::new(
@@ -241,6 +247,7 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
                     oid,
                     shard,
                     dest,
+                    layout: layout.clone(),
                 });
             }
         }
@@ -435,7 +442,7 @@ async fn push_shard(
         oid: work.oid,
         shard: work.dest.shard,
     };
-    let ec = EcPlan::new(map, job, &work)?;
+    let ec = EcPlan::new(job, &work)?;
     for step in history(&object) {
         if job.stop.get() {
             return Ok(());
@@ -548,15 +555,15 @@ impl EcPlan {
     /// The plan for `work`, or `None` when its object is not erasure-coded.
     ///
     /// Errors: `-DER_DATA_LOSS` with fewer than `k` readable shards in the group.
-    fn new(map: &PoolMap, job: &Job, work: &Work) -> Result<Option<EcPlan>> {
-        let layout = map.placement().layout(work.oid)?;
+    fn new(job: &Job, work: &Work) -> Result<Option<EcPlan>> {
+        let layout = &work.layout;
         let Redundancy::ErasureCoded { data, parity } = layout.class.redundancy else {
             return Ok(None);
         };
         let (k, p) = (data as usize, parity as usize);
         let g = (k + p) as u32;
         let lost = (work.dest.shard % g) as usize;
-        let sources = ec_sources(&layout, (work.dest.shard / g) as usize, k);
+        let sources = ec_sources(layout, (work.dest.shard / g) as usize, k);
         if sources.len() < k {
             return Err(Error::new(
                 Der::DataLoss,
@@ -698,7 +705,7 @@ impl EcPlan {
                     .collect(),
             )
         };
-        let chunk = 32 * 1024;
+        let chunk = SOURCE_CSUM_CHUNK;
         let req = ObjFetchReq {
             target: ObjTarget {
                 shard: source.shard,

@@ -382,19 +382,7 @@ impl Object {
                             &bytes[from..from + width]
                         })
                         .collect();
-                    let starts: Vec<usize> = shards[ec.k..]
-                        .iter_mut()
-                        .map(|shard| {
-                            let iod = Iod::array(iod.akey.clone(), rsize, vec![recx]);
-                            append_zeroed(shard, iod, width)
-                        })
-                        .collect();
-                    let mut out: Vec<&mut [u8]> = shards[ec.k..]
-                        .iter_mut()
-                        .zip(&starts)
-                        .map(|(shard, &at)| &mut shard.data[at..at + width])
-                        .collect();
-                    ec.codec.encode(&data, &mut out)?;
+                    encode_parity(ec, &mut shards, &iod.akey, rsize, recx, &data)?;
                     for (cell, run) in data.iter().enumerate() {
                         let iod = Iod::array(
                             iod.akey.clone(),
@@ -421,9 +409,8 @@ impl Object {
                         let from = (piece.user * rsize) as usize;
                         cell.copy_from_slice(&bytes[from..from + n]);
                     }
-                    let recx = piece.shard_recx(ec.cell);
-                    let mut shard_iod = Iod::array(iod.akey.clone(), iod.size, vec![recx]);
-                    shard_iod.flags = 0;
+                    let shard_iod =
+                        Iod::array(iod.akey.clone(), iod.size, vec![piece.shard_recx(ec.cell)]);
                     let data: &[u8] = if punch {
                         &[]
                     } else {
@@ -434,20 +421,8 @@ impl Object {
                 if rsize == 0 {
                     continue;
                 }
-                let mut parity = vec![vec![0u8; width]; ec.p];
-                {
-                    let data: Vec<&[u8]> = cells.iter().map(Vec::as_slice).collect();
-                    let mut out: Vec<&mut [u8]> =
-                        parity.iter_mut().map(Vec::as_mut_slice).collect();
-                    ec.codec.encode(&data, &mut out)?;
-                }
-                for (i, cell) in parity.iter().enumerate() {
-                    merge_into(
-                        &mut shards[ec.k + i],
-                        Iod::array(iod.akey.clone(), rsize, vec![recx]),
-                        cell,
-                    );
-                }
+                let data: Vec<&[u8]> = cells.iter().map(Vec::as_slice).collect();
+                encode_parity(ec, &mut shards, &iod.akey, rsize, recx, &data)?;
             }
             // End marks: set one at the update's end; a punch removes those in its range.
             let marks = end_akey(&iod.akey);
@@ -1058,6 +1033,30 @@ fn whole_cells(pieces: &[Piece], k: usize, a: u64, b: u64) -> Option<Vec<Piece>>
         }
     }
     runs.into_iter().collect()
+}
+
+/// Encodes the parity of the `k` cell runs `data` (each `recx.nr` records of `rsize` bytes,
+/// at shard index `recx`) straight into the parity shards' updates.
+fn encode_parity(
+    ec: &EcShape,
+    shards: &mut [ShardUpdate],
+    akey: &[u8],
+    rsize: u64,
+    recx: Recx,
+    data: &[&[u8]],
+) -> Result<()> {
+    let width = (recx.nr * rsize) as usize;
+    let parity = &mut shards[ec.k..];
+    let starts: Vec<usize> = parity
+        .iter_mut()
+        .map(|shard| append_zeroed(shard, Iod::array(akey.to_vec(), rsize, vec![recx]), width))
+        .collect();
+    let mut out: Vec<&mut [u8]> = parity
+        .iter_mut()
+        .zip(&starts)
+        .map(|(shard, &at)| &mut shard.data[at..at + width])
+        .collect();
+    ec.codec.encode(data, &mut out)
 }
 
 /// Adds `iod` (one extent) to a shard's update with `len` zero bytes to fill in; returns where

@@ -403,10 +403,11 @@ impl Object {
         }
     }
 
-    /// Sends one request (built by `make` from each shard's address and the change's epoch)
-    /// to every live shard of `group` (`None`: every group) at once, and waits for all. A
-    /// replicated class's copies all get one epoch from the client's HLC; otherwise (0) each
-    /// engine picks its own. An engine that does not answer makes it wait for a new pool map
+    /// Sends one request (built by `make` from each shard, its address and the change's
+    /// epoch; `None` sends nothing to that shard) to every live shard of `group` (`None`:
+    /// every group) and to the shadows of moving ones, at once, and waits for all. The shards
+    /// of a redundant class (replicas, erasure-coded cells) all get one epoch from the
+    /// client's HLC; otherwise (0) each engine picks its own. An engine that does not answer makes it wait for a new pool map
     /// and send again, with the same epoch: a replay rewrites the same version. Returns the
     /// highest epoch the engines reported.
     pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
