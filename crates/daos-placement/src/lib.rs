@@ -53,15 +53,29 @@
 //!    its moves was caused by a target still in `Down` or `Drain` (rebuild not finished), or
 //!    when it sits on a target in [`TargetState::Up`] (being reintegrated).
 //! 5. **Base.** The map keeps the map of the last finished rebuild ([`PoolMap::base`]; before
-//!    any, the map the pool was created with). A shard is complete only where the base layout
-//!    places it; placed anywhere else it is `rebuilding`, and its place in the base layout,
-//!    while that target is alive, is its *shadow* ([`Layout::shadows`]), written and readable
-//!    until a rebuild finishes. This covers what the states alone cannot tell: a shard that
-//!    had no place when its target's rebuild ran (so nothing was copied) and finds one later
-//!    because another target returned, its group moved, or the rebuild's own completion made
-//!    a group-mate count as complete; shards that move because a group-mate moves; and a
-//!    failure during an unfinished rebuild. When the group count differs from the base's (a
-//!    pool extended under `GX`), every shard is `rebuilding`.
+//!    any, the map the pool was created with), and that map keeps its own base, and so on
+//!    ([`BASE_DEPTH`] levels). A shard is complete only where the base's layout (computed
+//!    with all these rules, from its own base) held it complete: at its place there, or at
+//!    its shadow there, on a target that has not failed since (not `Up`). Placed anywhere
+//!    else it is `rebuilding`, and that complete place, while its target is alive (`UpIn` or
+//!    `Drain`), is its *shadow* ([`Layout::shadows`]), written and readable until a rebuild
+//!    finishes; a shard with no live place keeps a shadow likewise. This covers what the
+//!    states alone cannot tell: a shard that had no place when its target's rebuild ran (so
+//!    nothing was copied) and finds one later because another target returned, its group
+//!    moved, or the rebuild's own completion made a group-mate count as complete; shards
+//!    that move because a group-mate moves; and failures during an unfinished rebuild.
+//!    When the group count differs from the base's (a pool extended under `GX`), every shard
+//!    is `rebuilding`.
+//! 6. **Unfillable shards.** In a group with fewer readable places (complete shards and
+//!    shadows) than a rebuild needs (one copy; `k` for `EC_kPp`), no rebuild can fill its
+//!    `rebuilding` shards, so they are made unavailable, and I/O to the group is refused
+//!    when that exceeds its redundancy: a finished job must never make an empty place count
+//!    as complete. The one exception is a shard returning with its own target (`Up`) that
+//!    holds the group's last copy: the base held it complete there and no other place of the
+//!    group failed after it (a target failing again before its reintegration finished keeps
+//!    the `fseq` of its earlier failure, since what it holds complete dates from then). A
+//!    shard without a live place whose complete data sits on a failed target is reported
+//!    there, [`ShardLocation::stranded`]; it comes back with that target.
 //!
 //! Dkeys pick their group by hash ([`Layout::group_of`]).
 #![forbid(unsafe_code)]
@@ -187,6 +201,11 @@ impl RankEntry {
     }
 }
 
+/// How many levels of [`PoolMap::base`] a map keeps (the base, its base, ...). The oldest
+/// kept level is taken as exact; the levels above it tell which shards each finished rebuild
+/// really filled (rule 6 of the module documentation).
+pub const BASE_DEPTH: usize = 64;
+
 /// A pool map: which engines and targets a pool spans, versioned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PoolMap {
@@ -217,6 +236,10 @@ pub struct ShardLocation {
     /// `Down` or `Drain` target whose rebuild has not finished, or its target is `Up`, being
     /// reintegrated). Write to it; do not read from it. Always false when not `available`.
     pub rebuilding: bool,
+    /// When not `available`: its target failed holding the shard's complete data, which
+    /// comes back with the target (rule 6 of the module documentation); false when that
+    /// place never held it complete. Always false when `available`.
+    pub stranded: bool,
 }
 
 impl ShardLocation {
@@ -233,10 +256,11 @@ pub struct Layout {
     pub class: ObjectClass,
     /// One entry per redundancy group.
     pub groups: Vec<Vec<ShardLocation>>,
-    /// Where shards that are moving (rebuilding at their new place) are still complete: their
-    /// place in the base layout, on a target that is still alive (`UpIn` or `Drain`). Until
-    /// the rebuild finishes, writes go there too and reads may use them (DAOS writes both the
-    /// old and the new place of a moving shard likewise). Each is readable.
+    /// Where shards that are moving (rebuilding at their new place) or have no live place are
+    /// still complete: where the base layout held them, on a target that is still alive
+    /// (`UpIn` or `Drain`). Until a rebuild finishes, writes go there too and reads may use
+    /// them (DAOS writes both the old and the new place of a moving shard likewise). Each is
+    /// readable.
     pub shadows: Vec<ShardLocation>,
 }
 
@@ -284,9 +308,12 @@ impl Layout {
         self.groups.iter().flatten()
     }
 
-    /// How many shards of `group` have no live location.
+    /// How many shards of `group` have no live location: unavailable, and no shadow.
     pub fn lost_shards(&self, group: usize) -> u32 {
-        self.groups[group].iter().filter(|s| !s.available).count() as u32
+        self.groups[group]
+            .iter()
+            .filter(|s| !s.available && self.shadow_of(s.shard).is_none())
+            .count() as u32
     }
 
     /// Whether `group` has lost no more shards than its redundancy tolerates, so its data is
@@ -440,6 +467,18 @@ impl PoolMap {
         Ok(())
     }
 
+    /// A copy of this map keeping at most `depth` levels of its base chain.
+    fn truncated(&self, depth: usize) -> Box<PoolMap> {
+        Box::new(PoolMap {
+            version: self.version,
+            ranks: self.ranks.clone(),
+            base: match depth {
+                0 => None,
+                _ => self.base.as_ref().map(|b| b.truncated(depth - 1)),
+            },
+        })
+    }
+
     /// A copy of this map without its base, to become the base of the next change.
     fn without_base(&self) -> Box<PoolMap> {
         Box::new(PoolMap {
@@ -451,9 +490,19 @@ impl PoolMap {
 
     fn exclude(t: &mut TargetEntry, version: u32) -> bool {
         match t.state {
-            TargetState::UpIn | TargetState::Up => {
+            TargetState::UpIn => {
                 t.state = TargetState::Down;
                 t.fseq = version;
+                t.drained = false;
+                true
+            }
+            // Failing again before its reintegration finished: what it holds complete dates
+            // from its earlier failure, which keeps its place in the order.
+            TargetState::Up => {
+                t.state = TargetState::Down;
+                if t.fseq == 0 {
+                    t.fseq = version;
+                }
                 t.drained = false;
                 true
             }
@@ -488,8 +537,9 @@ impl PoolMap {
         }
     }
 
-    /// Excludes every target of `rank` (`UpIn` or `Up` → `Down` with `fseq` = the new version;
-    /// `Drain` → `Down` keeping its `fseq`). Targets already down or `New` are left alone.
+    /// Excludes every target of `rank` (`UpIn` → `Down` with `fseq` = the new version; `Drain`,
+    /// and `Up` after an earlier failure, → `Down` keeping their `fseq`). Targets already down
+    /// or `New` are left alone.
     ///
     /// Errors: `-DER_NONEXIST` for an unknown rank; `-DER_INVAL` if no target changed.
     pub fn exclude_rank(&mut self, rank: u32) -> Result<()> {
@@ -540,7 +590,7 @@ impl PoolMap {
     /// rebuild fills it. Bumps the version and returns true if anything changed; otherwise
     /// leaves the map as it is.
     pub fn rebuild_done(&mut self) -> bool {
-        let job = self.without_base();
+        let job = self.truncated(BASE_DEPTH - 1);
         let mut changed = self.base.as_ref().is_none_or(|b| b.ranks != job.ranks);
         self.base = Some(job);
         let version = self.version.wrapping_add(1);
@@ -926,34 +976,128 @@ impl Placement {
                     && matches!(t.state, TargetState::UpIn | TargetState::Drain)
             })
         };
-        // Rule 5: a shard is complete only where the base layout places it.
-        let before = base.layout_in_map(oid, class).ok();
+        // Rule 5: a shard is complete only where the base layout holds it: at its place
+        // there, or, if it had none, at its shadow there.
+        let before = base.layout_for(oid, class).ok();
         let same_groups = before
             .as_ref()
             .is_some_and(|b| b.groups.len() == layout.groups.len());
+        let held = |g: usize, i: usize| -> Option<ShardLocation> {
+            let b = before.as_ref().filter(|_| same_groups)?;
+            let was = b.groups[g][i];
+            let held = if was.available {
+                was
+            } else {
+                b.shadow_of(was.shard)?
+            };
+            Some(ShardLocation {
+                available: true,
+                rebuilding: false,
+                stranded: false,
+                ..held
+            })
+        };
+        // A shard without a live place has its data, if anywhere, where the base held it
+        // complete: on a target that failed with it, it is stranded there and comes back
+        // with it.
+        let strand = |shard: &mut ShardLocation, g: usize, i: usize| {
+            shard.stranded = false;
+            let Some(b) = before
+                .as_ref()
+                .filter(|_| same_groups)
+                .map(|b| b.groups[g][i])
+            else {
+                return;
+            };
+            let failed = self.node(b.rank, b.target).is_some_and(|t| t.failed);
+            if (b.available || b.stranded) && failed {
+                shard.rank = b.rank;
+                shard.target = b.target;
+                shard.stranded = true;
+            }
+        };
         for (g, group) in layout.groups.iter_mut().enumerate() {
             for (i, shard) in group.iter_mut().enumerate() {
-                let complete = same_groups
-                    && before.as_ref().is_some_and(|b| {
-                        let was = &b.groups[g][i];
-                        was.available && (was.rank, was.target) == (shard.rank, shard.target)
-                    });
-                if shard.available && !complete {
-                    shard.rebuilding = true;
+                if !shard.available {
+                    strand(shard, g, i);
                 }
-                if shard.available && shard.rebuilding && same_groups {
-                    let was = before.as_ref().map(|b| b.groups[g][i]);
-                    if let Some(was) = was.filter(|w| {
-                        w.available
-                            && (w.rank, w.target) != (shard.rank, shard.target)
-                            && alive(w.rank, w.target)
-                    }) {
+                let here = (shard.rank, shard.target);
+                let was = held(g, i);
+                // Held complete here by the base, and its target alive since (a target that
+                // failed since came back `Up`, having dropped or missed what it held).
+                let complete = was.is_some_and(|w| (w.rank, w.target) == here)
+                    && self
+                        .node(here.0, here.1)
+                        .is_some_and(|t| t.state != TargetState::Up);
+                if shard.available {
+                    shard.rebuilding = !complete;
+                }
+                if shard.rebuilding || !shard.available {
+                    if let Some(was) =
+                        was.filter(|w| (w.rank, w.target) != here && alive(w.rank, w.target))
+                    {
                         layout.shadows.push(was);
                     }
                 }
             }
         }
+        // Rule 6: a group with fewer complete places than a rebuild needs cannot fill its
+        // rebuilding shards, so they hold nothing anyone may read or rely on: they are
+        // unavailable (I/O to the group is refused when that exceeds its redundancy),
+        // except a shard returning with its own target that holds the group's last copy.
+        let needed = match class.redundancy {
+            Redundancy::ErasureCoded { data, .. } => data as usize,
+            _ => 1,
+        };
+        for g in 0..layout.groups.len() {
+            if layout.readable_places(g).iter().flatten().count() >= needed {
+                continue;
+            }
+            let base_group: Option<Vec<ShardLocation>> = before
+                .as_ref()
+                .filter(|_| same_groups)
+                .map(|b| b.groups[g].clone());
+            // Places that held the group's data and failed: a returning copy is the last
+            // one only if none of them failed after it (nothing took writes without it).
+            let mut places: Vec<(u32, u32)> = layout.groups[g]
+                .iter()
+                .map(|s| (s.rank, s.target))
+                .collect();
+            places.extend(base_group.iter().flatten().map(|s| (s.rank, s.target)));
+            let fseq_of_failed = |place: (u32, u32)| {
+                self.node(place.0, place.1)
+                    .filter(|t| t.state != TargetState::UpIn)
+                    .map(|t| t.fseq)
+            };
+            for (i, shard) in layout.groups[g].iter_mut().enumerate() {
+                if !(shard.available && shard.rebuilding) {
+                    continue;
+                }
+                let here = (shard.rank, shard.target);
+                let last_copy = self.node(here.0, here.1).is_some_and(|t| {
+                    t.state == TargetState::Up
+                        && base_group.as_ref().is_some_and(|b| {
+                            (b[i].rank, b[i].target) == here && (b[i].available || b[i].stranded)
+                        })
+                        && places
+                            .iter()
+                            .filter(|&&p| p != here)
+                            .all(|&p| fseq_of_failed(p).is_none_or(|f| f <= t.fseq))
+                });
+                if !last_copy {
+                    shard.available = false;
+                    shard.rebuilding = false;
+                    strand(shard, g, i);
+                }
+            }
+        }
         Ok(layout)
+    }
+
+    fn node(&self, rank: u32, target: u32) -> Option<&TargetNode> {
+        self.targets
+            .iter()
+            .find(|t| self.ranks[t.rank].rank == rank && t.index == target)
     }
 
     /// The layout of `oid` in this placement's own map (rules 1 to 4).
@@ -1075,6 +1219,7 @@ impl Placement {
                             available: available[shard],
                             rebuilding: available[shard]
                                 && (rebuilding[shard] || node.state == TargetState::Up),
+                            stranded: !available[shard] && !rebuilding[shard],
                         }
                     })
                     .collect()
@@ -1162,31 +1307,73 @@ impl Wire for RankEntry {
     }
 }
 
+/// The map is encoded as its version and ranks, then each level of its base chain, newest
+/// first, as a delta from the level above it: flag 1, the version, the number of ranks, and
+/// per rank its number and either 0 (the same entry as above) or 1 and the full entry; flag
+/// 0 ends the chain. Levels differ in a few target states, so a deep chain stays small.
 impl Wire for PoolMap {
     const ENCODED_SIZE_MIN: usize = 8;
     fn encode(&self, e: &mut Encoder) {
         e.u32(self.version).put(&self.ranks);
-        match &self.base {
-            None => e.u8(0),
-            Some(base) => e.u8(1).u32(base.version).put(&base.ranks),
-        };
+        let mut above = &self.ranks;
+        let mut base = self.base.as_deref();
+        while let Some(b) = base {
+            e.u8(1).u32(b.version).len_prefix(b.ranks.len());
+            for r in &b.ranks {
+                e.u32(r.rank);
+                if rank_in(above, r.rank) == Some(r) {
+                    e.u8(0);
+                } else {
+                    e.u8(1).put(r);
+                }
+            }
+            above = &b.ranks;
+            base = b.base.as_deref();
+        }
+        e.u8(0);
     }
     fn decode(d: &mut Decoder<'_>) -> Result<Self> {
         let version = d.u32("map version")?;
         let ranks: Vec<RankEntry> = d.get()?;
-        let base = match d.u8("map base")? {
-            0 => None,
-            1 => {
-                let base = PoolMap {
-                    version: d.u32("base map version")?,
-                    ranks: d.get()?,
-                    base: None,
-                };
-                check_ranks(&base)?;
-                Some(Box::new(base))
+        let mut chain: Vec<PoolMap> = Vec::new();
+        loop {
+            match d.u8("map base")? {
+                0 => break,
+                1 if chain.len() < BASE_DEPTH => {
+                    let version = d.u32("base map version")?;
+                    let n = d.len_prefix(u16::MAX as usize, 5, "base map ranks")?;
+                    let above = chain.last().map_or(&ranks, |m| &m.ranks);
+                    let mut level = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let rank = d.u32("base map rank")?;
+                        let entry = match d.u8("base map rank flag")? {
+                            0 => rank_in(above, rank).cloned().ok_or_else(|| {
+                                Error::new(Der::Proto, format!("base map rank {rank} not above"))
+                            })?,
+                            1 => d.get::<RankEntry>()?,
+                            _ => return Err(Error::new(Der::Proto, "bad base map rank flag")),
+                        };
+                        if entry.rank != rank {
+                            return Err(Error::new(Der::Proto, "base map rank mismatch"));
+                        }
+                        level.push(entry);
+                    }
+                    let base = PoolMap {
+                        version,
+                        ranks: level,
+                        base: None,
+                    };
+                    check_ranks(&base)?;
+                    chain.push(base);
+                }
+                1 => return Err(Error::new(Der::Proto, "pool map base chain too long")),
+                _ => return Err(Error::new(Der::Proto, "bad pool map base flag")),
             }
-            _ => return Err(Error::new(Der::Proto, "bad pool map base flag")),
-        };
+        }
+        let base = chain.into_iter().rev().fold(None, |below, mut b| {
+            b.base = below;
+            Some(Box::new(b))
+        });
         let map = PoolMap {
             version,
             ranks,
@@ -1195,6 +1382,14 @@ impl Wire for PoolMap {
         check_ranks(&map)?;
         Ok(map)
     }
+}
+
+/// The entry of `rank` in `ranks` (sorted by rank).
+fn rank_in(ranks: &[RankEntry], rank: u32) -> Option<&RankEntry> {
+    ranks
+        .binary_search_by_key(&rank, |r| r.rank)
+        .ok()
+        .map(|i| &ranks[i])
 }
 
 /// Checks that a decoded map lists each rank once and its targets in index order.
@@ -1804,10 +1999,15 @@ mod tests {
                     let (Ok(old), Ok(new)) = (before.layout(*id), m.layout(*id)) else {
                         continue;
                     };
-                    for (o, n) in old.shards().zip(new.shards()) {
-                        if n.is_readable() {
+                    // Where each shard was readable before: its place, or its shadow.
+                    let was: Vec<Option<ShardLocation>> =
+                        (0..old.groups.len()).flat_map(|g| old.readable_places(g)).collect();
+                    let now: Vec<Option<ShardLocation>> =
+                        (0..new.groups.len()).flat_map(|g| new.readable_places(g)).collect();
+                    for (o, n) in was.iter().zip(&now) {
+                        if let Some(n) = n {
                             prop_assert!(
-                                o.is_readable() && (o.rank, o.target) == (n.rank, n.target),
+                                o.is_some_and(|o| (o.rank, o.target) == (n.rank, n.target)),
                                 "{id:?} shard {} readable on {}:{} after {op}/{rank}; before: {o:?}",
                                 n.shard, n.rank, n.target
                             );
@@ -1848,16 +2048,26 @@ mod tests {
                     let (lb, la) = (pb.layout(id).unwrap(), pa.layout(id).unwrap());
                     prop_assert_eq!(lb.groups.len(), la.groups.len());
                     for (b, a) in lb.shards().zip(la.shards()) {
-                        if at(b) == (rank, index) {
-                            prop_assert!(b.available);
+                        if at(b) == (rank, index) && !b.available {
+                            // Unfillable there (rule 6): still nothing to read anywhere.
+                            prop_assert!(!a.is_readable());
+                        } else if at(b) == (rank, index) {
                             if a.available {
                                 prop_assert_ne!(at(a), (rank, index));
-                                prop_assert!(a.rebuilding);
-                            } else {
+                                // Complete at once only where it already was complete: back
+                                // at its shadow, when it was moving onto the victim.
+                                prop_assert!(a.rebuilding || !b.is_readable());
+                            } else if b.is_readable() && !drain {
+                                // Lost with its target: its data stays there.
                                 prop_assert_eq!(at(a), (rank, index));
+                                prop_assert!(a.stranded);
                             }
-                        } else {
-                            prop_assert_eq!(a, b);
+                        } else if a != b {
+                            // Rule 6: a shard being rebuilt whose group just lost the
+                            // sources to rebuild it from holds nothing usable (its data is
+                            // stranded where it was complete, if anywhere).
+                            prop_assert!(!b.is_readable() && !a.available, "{:?} -> {:?}", b, a);
+                            prop_assert!(at(a) == at(b) || a.stranded, "{:?} -> {:?}", b, a);
                         }
                     }
                 }
@@ -1976,10 +2186,18 @@ mod tests {
                         );
                         if enough {
                             // A shard is unavailable only because its target failed with
-                            // its bytes (lost), never for want of a place.
+                            // its bytes (lost) or its group has too few complete places to
+                            // rebuild it from (rule 6), never for want of a place.
+                            let needed = match class.redundancy {
+                                Redundancy::ErasureCoded { data, .. } => data as usize,
+                                _ => 1,
+                            };
+                            let g = (group[0].shard / size as u32) as usize;
+                            let sources = layout.readable_places(g).iter().flatten().count();
                             for s in group.iter().filter(|s| !s.available) {
                                 prop_assert!(
-                                    matches!(state(&m, s), TargetState::Down | TargetState::DownOut),
+                                    matches!(state(&m, s), TargetState::Down | TargetState::DownOut)
+                                        || sources < needed,
                                     "{} {:?}", name, group
                                 );
                             }

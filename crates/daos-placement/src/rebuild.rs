@@ -2,16 +2,18 @@
 //! every shard is pushed by exactly one target): pure rules shared by the engine's rebuild
 //! (`daos_engine::rebuild`) and the deterministic simulation in `tests/simulation.rs`.
 //!
-//! - **Replicated** (`RP_n`): in each group with shards marked `rebuilding`, the readable
-//!   shard with the lowest index pushes its copy to every rebuilding shard of the group.
-//! - **Erasure-coded** (`EC_kPp`): the first readable parity shard (or, when none is
-//!   readable, every readable data shard) decodes every rebuilding shard of the group from
-//!   `k` readable shards ([`ec_sources`]).
-//! - **A shard that moved away from a live target** (`Drain`, or `UpIn` holding a copy that
-//!   moves elsewhere) when its group has no readable shard: the target holding it pushes its
-//!   own copy.
+//! Sources are *readable places* ([`Layout::readable_places`]): a shard's own place when it is
+//! complete, else its shadow (where the base layout held it, on a live target).
+//! - **Replicated** (`RP_n`): in each group with shards marked `rebuilding`, the first
+//!   readable place pushes its copy to every rebuilding shard of the group.
+//! - **Erasure-coded** (`EC_kPp`): the first readable parity place (or, when none is
+//!   readable, every readable data place) decodes every rebuilding shard of the group from
+//!   `k` readable places ([`ec_sources`]).
+//! - **Unreplicated** (`S1`, `SX`): a moving shard's shadow (its old place on a live target,
+//!   draining or holding a copy that moves back to a returning target) hands it over.
 //! - A target returning to the pool drops each copy that will be pushed back to it
-//!   ([`refilled`]).
+//!   ([`refilled`]) and owes it until the job finishes: a job in which an owed shard is no
+//!   longer refilled fails.
 //! - A group with shards to rebuild but fewer complete places than it needs to rebuild them
 //!   from ([`cannot_rebuild`]) fails the job: a finished job makes every shard its layout
 //!   places count as complete, so it must not finish over a shard it could not fill.
@@ -19,55 +21,44 @@
 use crate::{Layout, PoolMap, ShardLocation, TargetState};
 use daos_types::oclass::Redundancy;
 
-/// Where the target `me` (in state `my_state`) must push its copy of `shard`.
-pub fn destinations(
-    layout: &Layout,
-    shard: u32,
-    me: (u32, u32),
-    my_state: Option<TargetState>,
-) -> Vec<ShardLocation> {
+/// Where the target `me` must push its copy of `shard`: nowhere unless `me` holds the
+/// shard's readable copy in `layout` (its own place when readable, else its shadow; see
+/// [`Layout::readable_places`]) and the rules of the module documentation make that copy the
+/// group's pusher.
+pub fn destinations(layout: &Layout, shard: u32, me: (u32, u32)) -> Vec<ShardLocation> {
     let g = layout.class.redundancy.group_size().max(1);
-    let Some(group) = layout.groups.get((shard / g) as usize) else {
+    let index = (shard / g) as usize;
+    let Some(group) = layout.groups.get(index) else {
         return Vec::new();
     };
-    let Some(mine) = group.iter().find(|s| s.shard == shard).copied() else {
+    let Some(position) = group.iter().position(|s| s.shard == shard) else {
         return Vec::new();
     };
-    let on_me = (mine.rank, mine.target) == me;
-    let readable: Vec<&ShardLocation> = group.iter().filter(|s| s.is_readable()).collect();
-    match layout.class.redundancy {
-        Redundancy::Replicated { .. } => {
-            if on_me && mine.is_readable() && readable.first().map(|s| s.shard) == Some(shard) {
-                return group
-                    .iter()
-                    .filter(|s| s.rebuilding && s.available)
-                    .copied()
-                    .collect();
-            }
-        }
-        Redundancy::None => {}
+    let places = layout.readable_places(index);
+    if places[position].is_none_or(|p| (p.rank, p.target) != me) {
+        return Vec::new();
+    }
+    let pushes = match layout.class.redundancy {
+        // The first readable copy, be it a shard's place or its shadow.
+        Redundancy::Replicated { .. } => places.iter().position(Option::is_some) == Some(position),
         Redundancy::ErasureCoded { data, .. } => {
             let k = (data as usize).min(group.len());
-            let pushes = match group[k..].iter().find(|s| s.is_readable()) {
-                Some(parity) => parity.shard == shard,
-                None => shard < g * (shard / g) + k as u32,
-            };
-            if on_me && mine.is_readable() && pushes {
-                return group
-                    .iter()
-                    .filter(|s| s.rebuilding && s.available)
-                    .copied()
-                    .collect();
+            match places[k..].iter().position(Option::is_some) {
+                Some(parity) => position == k + parity,
+                None => position < k,
             }
         }
+        // The holder of a moving shard's old place hands it over.
+        Redundancy::None => true,
+    };
+    if !pushes {
+        return Vec::new();
     }
-    // A shard that moved away from a live target (draining, or healthy and moving back to a
-    // returning target) with no readable copy in its group is handed over by its holder.
-    let alive = matches!(my_state, Some(TargetState::Drain | TargetState::UpIn));
-    if !on_me && alive && readable.is_empty() && mine.available && mine.rebuilding {
-        return vec![mine];
-    }
-    Vec::new()
+    group
+        .iter()
+        .filter(|s| s.rebuilding && s.available)
+        .copied()
+        .collect()
 }
 
 /// Up to `k` readable places of erasure-coded `group` to decode from, by position: each
@@ -85,10 +76,13 @@ pub fn ec_sources(layout: &Layout, group: usize, k: usize) -> Vec<(usize, ShardL
         .collect()
 }
 
-/// Whether the target `me`, returning to the pool, will get `shard` pushed back: the shard is
-/// placed there, rebuilding, and its group has a readable copy (for an erasure-coded group,
-/// `k` readable shards) that [`destinations`] makes push. Its own copy is then stale and is
-/// dropped first, so that versions the survivors aggregated away or punched cannot reappear.
+/// Whether a rebuild of `layout` will push `shard` to the target `me`: the shard is placed
+/// there, rebuilding, and [`destinations`] makes some readable shard of its group, or the live
+/// holder of its old place, push to it (for an erasure-coded group, from `k` readable places,
+/// [`ec_sources`]). A returning target drops each such copy before the job (its own is stale;
+/// versions the survivors aggregated away or punched must not reappear) and remembers it as
+/// owed until the job finishes; a job in which an owed shard is no longer refilled (its
+/// sources failed in the meantime) must fail rather than finish over it.
 pub fn refilled(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
     let g = layout.class.redundancy.group_size().max(1);
     let Some(group) = layout.groups.get((shard / g) as usize) else {
@@ -97,17 +91,23 @@ pub fn refilled(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
     let Some(mine) = group.iter().find(|s| s.shard == shard) else {
         return false;
     };
-    if (mine.rank, mine.target) != me || !mine.rebuilding {
+    if (mine.rank, mine.target) != me || !mine.rebuilding || !mine.available {
         return false;
     }
-    match layout.class.redundancy {
-        Redundancy::Replicated { .. } => group.iter().any(|s| s.is_readable()),
-        Redundancy::ErasureCoded { data, .. } => {
-            let k = data as usize;
-            ec_sources(layout, (shard / g) as usize, k).len() >= k
+    if let Redundancy::ErasureCoded { data, .. } = layout.class.redundancy {
+        if ec_sources(layout, (shard / g) as usize, data as usize).len() < data as usize {
+            return false;
         }
-        Redundancy::None => false,
     }
+    layout
+        .readable_places((shard / g) as usize)
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            destinations(layout, s.shard, (s.rank, s.target))
+                .iter()
+                .any(|d| d.shard == shard)
+        })
 }
 
 /// Whether `group` has shards to rebuild but fewer readable places (shards or shadows) than

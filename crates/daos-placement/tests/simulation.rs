@@ -10,7 +10,9 @@
 //! at once (`self_heal`); a rebuild pushes along the real rules (a replica's or holder's
 //! versions are copied; an erasure-coded cell is decoded for a version only if all `k`
 //! sources hold that version, otherwise the copy is marked corrupt); a returning engine first
-//! drops the copies that will be pushed back ([`daos_placement::rebuild::refilled`]).
+//! drops the copies that will be pushed back ([`daos_placement::rebuild::refilled`]) and
+//! remembers them as owed until a job finishes; a job in which an owed shard can no longer be
+//! refilled fails, as in the engine.
 //!
 //! Checked after every step (safety): whatever a client could read from a readable shard is
 //! the latest acknowledged version, never an older or a corrupt one. Checked at the end
@@ -55,6 +57,9 @@ struct Sim {
     map: PoolMap,
     /// What each target holds on disk: (object, shard) → versions.
     disk: BTreeMap<Loc, BTreeMap<(ObjectId, u32), Versions>>,
+    /// Shards each returning target dropped and is owed until a job finishes (kept on its
+    /// disk, so they survive its death).
+    owed: BTreeMap<Loc, BTreeSet<(ObjectId, u32)>>,
     alive: BTreeSet<u32>,
     objects: Vec<ObjectId>,
     latest: BTreeMap<ObjectId, u64>,
@@ -99,6 +104,7 @@ impl Sim {
                 base: None,
             },
             disk: BTreeMap::new(),
+            owed: BTreeMap::new(),
             alive: (0..RANKS).collect(),
             objects,
             latest: BTreeMap::new(),
@@ -155,9 +161,14 @@ impl Sim {
         let mut dropped = 0;
         for t in 0..TARGETS {
             if let Some(d) = self.disk.get_mut(&(rank, t)) {
-                d.retain(|(oid, shard), _| {
-                    let keep = !refilled(&placement.layout(*oid).unwrap(), *shard, (rank, t));
-                    dropped += usize::from(!keep);
+                let owed = self.owed.entry((rank, t)).or_default();
+                d.retain(|&(oid, shard), _| {
+                    let layout = placement.layout(oid).unwrap();
+                    let keep = !refilled(&layout, shard, (rank, t));
+                    if !keep {
+                        dropped += 1;
+                        owed.insert((oid, shard));
+                    }
                     keep
                 });
             }
@@ -178,7 +189,6 @@ impl Sim {
             if !self.alive.contains(&loc.0) {
                 continue;
             }
-            let state = self.map.target(loc.0, loc.1).map(|t| t.state);
             for (&(oid, shard), versions) in shards {
                 let layout = placement.layout(oid).unwrap();
                 let g = layout.class.redundancy.group_size();
@@ -186,7 +196,7 @@ impl Sim {
                     failed = true;
                     continue;
                 }
-                for dest in destinations(&layout, shard, loc, state) {
+                for dest in destinations(&layout, shard, loc) {
                     let copied = match layout.class.redundancy {
                         Redundancy::ErasureCoded { data, .. } if dest.shard != shard => {
                             let g = layout.class.redundancy.group_size();
@@ -214,6 +224,22 @@ impl Sim {
                 }
             }
         }
+        // As in the engine, a shard a returning target dropped and is no longer refilled
+        // fails the job.
+        for (&loc, owed) in &self.owed {
+            if !self.alive.contains(&loc.0) {
+                continue;
+            }
+            for &(oid, shard) in owed {
+                let layout = placement.layout(oid).unwrap();
+                let placed_here = layout
+                    .shards()
+                    .any(|s| s.shard == shard && (s.rank, s.target) == loc && s.available);
+                if placed_here && !refilled(&layout, shard, loc) {
+                    failed = true;
+                }
+            }
+        }
         let n = pushes.len();
         for (loc, oid, shard, versions) in pushes {
             assert!(self.alive.contains(&loc.0), "push to dead rank {}", loc.0);
@@ -225,6 +251,14 @@ impl Sim {
                 .extend(versions);
         }
         let done = finish && !failed && self.map.rebuild_done();
+        if done {
+            // A finished job filled every owed shard of the targets it integrated.
+            let map = &self.map;
+            self.owed.retain(|loc, _| {
+                map.target(loc.0, loc.1)
+                    .is_some_and(|t| t.state != TargetState::UpIn)
+            });
+        }
         self.log.push(format!(
             "rebuild ({n} pushes{}){}",
             if failed { ", failed" } else { "" },
@@ -291,7 +325,11 @@ impl Sim {
                         "{}@{}{}{} {:?}",
                         s.shard,
                         s.rank,
-                        if s.available { "" } else { "!" },
+                        match (s.available, s.stranded) {
+                            (true, _) => "",
+                            (false, true) => "!s",
+                            (false, false) => "!",
+                        },
                         if s.rebuilding { "r" } else { "" },
                         self.held(s, *oid)
                     )
@@ -438,28 +476,16 @@ fn run_all(overlap: bool) {
 }
 
 /// Engines die and return at any time, also while rebuilds are unfinished (at most two dead
-/// at once): no client may ever read an old or corrupt version.
-///
-/// Ignored: it still finds stale or empty reads (53 of 300 seeds, first seed 4) where a
-/// failure lands while an earlier return is being rebuilt. Traced on seed 4: a returning
-/// engine dropped its stale replica because a complete copy could refill it, that copy's
-/// engine then died, and the job finished with nothing to fill the replica, which the next
-/// layout counts as complete; the returning target no longer stores the shard, so nothing in
-/// the scan notices. Run with `--ignored` to reproduce; see the issue notes.
+/// at once): no client may ever read an old or corrupt version. Groups that lose every
+/// complete copy are refused (unavailable) until the engines holding them return.
 #[test]
-#[ignore = "finds stale reads with overlapping failures (known, see the doc comment)"]
 fn overlapping_failures_never_serve_stale_data() {
     run_all(true);
 }
 
 /// Each death or return waits for the previous rebuild to finish (at most two dead at once):
 /// no stale reads, and once every engine is back, every object reads its latest version.
-///
-/// Ignored: 9 of 300 seeds (first 6) end with groups that no rebuild completes (fewer
-/// complete places than needed by the base layout's account, though the data is current),
-/// so the pool stays degraded. Run with `--ignored` to reproduce.
 #[test]
-#[ignore = "finds erasure-coded groups that never finish rebuilding (known, see the doc comment)"]
 fn failures_one_rebuild_at_a_time_lose_nothing() {
     run_all(false);
 }

@@ -110,6 +110,23 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::from(e).with_context(dir.display()))
 }
 
+/// Replaces `path` with `bytes` durably and atomically: writes a `.tmp` sibling, syncs it,
+/// renames it over `path` and syncs the directory (creating it if needed), so a crash leaves
+/// either the old content or the new one.
+///
+/// Errors: I/O errors mapped by errno, with the path as context.
+pub fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::from(e).with_context(tmp.display()))?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::from(e).with_context(tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::from(e).with_context(path.display()))?;
+    sync_dir(dir)
+}
+
 /// Reads exactly `buf.len()` bytes at `offset` (synchronous; recovery and tools).
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> Result<()> {
     use std::os::unix::fs::FileExt;

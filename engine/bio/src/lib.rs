@@ -10,5 +10,8 @@ pub mod file;
 pub mod uring;
 
 pub use buf::{AlignedBuf, IoBuf, ALIGNMENT};
-pub use file::{open_direct, read_exact_at, release, reserve, sync_dir, write_all_at, Durability};
+pub use file::{
+    open_direct, read_exact_at, release, replace_durably, reserve, sync_dir, write_all_at,
+    Durability,
+};
 pub use uring::{IoFuture, Uring};

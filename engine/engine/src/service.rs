@@ -145,16 +145,7 @@ struct PoolSvc {
 
 impl PoolSvc {
     fn persist(&self) -> Result<()> {
-        let dir = self.path.parent().expect("svc.meta has a parent");
-        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
-        let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, self.meta.encode())
-            .map_err(|e| Error::from(e).with_context(tmp.display()))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(Error::from)?;
-        std::fs::rename(&tmp, &self.path).map_err(Error::from)?;
-        daos_bio::sync_dir(dir)
+        daos_bio::replace_durably(&self.path, &self.meta.encode())
     }
 
     fn find_container(&self, cont: &EntityRef) -> Result<&ContMeta> {

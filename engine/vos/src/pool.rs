@@ -160,15 +160,7 @@ impl VosPool {
                 format!("{} already holds a pool", dir.display()),
             ));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
-        let tmp = dir.join("pool.meta.tmp");
-        std::fs::write(&tmp, meta.encode())
-            .map_err(|e| Error::from(e).with_context(tmp.display()))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(Error::from)?;
-        std::fs::rename(&tmp, dir.join("pool.meta")).map_err(Error::from)?;
-        daos_bio::sync_dir(dir)?;
+        daos_bio::replace_durably(&dir.join("pool.meta"), meta.encode().as_bytes())?;
         if let Some(parent) = dir.parent() {
             daos_bio::sync_dir(parent)?;
         }
