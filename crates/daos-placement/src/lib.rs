@@ -583,29 +583,36 @@ impl PoolMap {
         self.transition(rank, Some(index), "reintegrate", PoolMap::reintegrate)
     }
 
-    /// Records that the rebuild for this map finished: it becomes the base (every shard its
-    /// layouts place is complete there), then `Down` and `Drain` → `DownOut`, `Up` → `UpIn`.
+    /// Records that the rebuild for this map finished: it becomes the base, with its own base
+    /// chain (every shard its layouts place is complete there), then `Down` and `Drain` →
+    /// `DownOut`, `Up` → `UpIn`.
     /// These transitions can place a shard that the job's layouts left without a place (a
     /// group-mate counted as complete only now); the base keeps it `rebuilding` until a later
     /// rebuild fills it. Bumps the version and returns true if anything changed; otherwise
     /// leaves the map as it is.
     pub fn rebuild_done(&mut self) -> bool {
-        let job = self.truncated(BASE_DEPTH - 1);
-        let mut changed = self.base.as_ref().is_none_or(|b| b.ranks != job.ranks);
-        self.base = Some(job);
-        let version = self.version.wrapping_add(1);
+        let transitions = |t: &TargetEntry| {
+            matches!(
+                t.state,
+                TargetState::Down | TargetState::Drain | TargetState::Up
+            )
+        };
+        let unchanged = self.base.as_ref().is_some_and(|b| b.ranks == self.ranks)
+            && !self.ranks.iter().flat_map(|r| &r.targets).any(transitions);
+        if unchanged {
+            // A map's content changes only with its version.
+            return false;
+        }
+        self.base = Some(self.truncated(BASE_DEPTH - 1));
+        self.version = self.version.wrapping_add(1);
         for t in self.ranks.iter_mut().flat_map(|r| r.targets.iter_mut()) {
             match t.state {
                 TargetState::Down | TargetState::Drain => t.state = TargetState::DownOut,
                 TargetState::Up => t.state = TargetState::UpIn,
-                _ => continue,
+                _ => {}
             }
-            changed = true;
         }
-        if changed {
-            self.version = version;
-        }
-        changed
+        true
     }
 
     /// Adds an engine to the pool (`dmg pool extend`): its targets join in state `New`, with
@@ -687,6 +694,8 @@ pub struct Placement {
     domains: Vec<std::ops::Range<usize>>,
     ranks: Vec<RankNode>,
     targets: Vec<TargetNode>,
+    /// Index into `targets` by `(rank, target index)`.
+    by_place: std::collections::HashMap<(u32, u32), usize>,
     /// The placement of the map's base (see [`PoolMap::base`]).
     base: Option<Box<Placement>>,
 }
@@ -845,6 +854,7 @@ impl Placement {
             domains: Vec::with_capacity(domain_names.len()),
             ranks: Vec::with_capacity(ranks.len()),
             targets: Vec::new(),
+            by_place: std::collections::HashMap::new(),
             base: map.base.as_deref().map(|b| Box::new(Placement::new(b))),
         };
         for (d, name) in domain_names.iter().enumerate() {
@@ -853,6 +863,9 @@ impl Placement {
                 let first_target = placement.targets.len();
                 let rank_node = placement.ranks.len();
                 for t in r.targets.iter().filter(|t| t.state != TargetState::New) {
+                    placement
+                        .by_place
+                        .insert((r.rank, t.index), placement.targets.len());
                     placement.targets.push(TargetNode {
                         rank: rank_node,
                         index: t.index,
@@ -970,20 +983,18 @@ impl Placement {
             return Ok(layout);
         };
         let alive = |rank: u32, target: u32| {
-            self.targets.iter().any(|t| {
-                self.ranks[t.rank].rank == rank
-                    && t.index == target
-                    && matches!(t.state, TargetState::UpIn | TargetState::Drain)
-            })
+            self.node(rank, target)
+                .is_some_and(|t| matches!(t.state, TargetState::UpIn | TargetState::Drain))
         };
         // Rule 5: a shard is complete only where the base layout holds it: at its place
         // there, or, if it had none, at its shadow there.
-        let before = base.layout_for(oid, class).ok();
-        let same_groups = before
-            .as_ref()
-            .is_some_and(|b| b.groups.len() == layout.groups.len());
+        // A base with another group count (a pool extended under `GX`) holds nothing.
+        let before = base
+            .layout_for(oid, class)
+            .ok()
+            .filter(|b| b.groups.len() == layout.groups.len());
         let held = |g: usize, i: usize| -> Option<ShardLocation> {
-            let b = before.as_ref().filter(|_| same_groups)?;
+            let b = before.as_ref()?;
             let was = b.groups[g][i];
             let held = if was.available {
                 was
@@ -1002,11 +1013,7 @@ impl Placement {
         // with it.
         let strand = |shard: &mut ShardLocation, g: usize, i: usize| {
             shard.stranded = false;
-            let Some(b) = before
-                .as_ref()
-                .filter(|_| same_groups)
-                .map(|b| b.groups[g][i])
-            else {
+            let Some(b) = before.as_ref().map(|b| b.groups[g][i]) else {
                 return;
             };
             let failed = self.node(b.rank, b.target).is_some_and(|t| t.failed);
@@ -1053,17 +1060,20 @@ impl Placement {
             if layout.readable_places(g).iter().flatten().count() >= needed {
                 continue;
             }
-            let base_group: Option<Vec<ShardLocation>> = before
-                .as_ref()
-                .filter(|_| same_groups)
-                .map(|b| b.groups[g].clone());
+            let base_group: Option<&[ShardLocation]> = before.as_ref().map(|b| &b.groups[g][..]);
             // Places that held the group's data and failed: a returning copy is the last
             // one only if none of them failed after it (nothing took writes without it).
             let mut places: Vec<(u32, u32)> = layout.groups[g]
                 .iter()
                 .map(|s| (s.rank, s.target))
                 .collect();
-            places.extend(base_group.iter().flatten().map(|s| (s.rank, s.target)));
+            places.extend(
+                base_group
+                    .iter()
+                    .copied()
+                    .flatten()
+                    .map(|s| (s.rank, s.target)),
+            );
             let fseq_of_failed = |place: (u32, u32)| {
                 self.node(place.0, place.1)
                     .filter(|t| t.state != TargetState::UpIn)
@@ -1076,7 +1086,7 @@ impl Placement {
                 let here = (shard.rank, shard.target);
                 let last_copy = self.node(here.0, here.1).is_some_and(|t| {
                     t.state == TargetState::Up
-                        && base_group.as_ref().is_some_and(|b| {
+                        && base_group.is_some_and(|b| {
                             (b[i].rank, b[i].target) == here && (b[i].available || b[i].stranded)
                         })
                         && places
@@ -1095,9 +1105,9 @@ impl Placement {
     }
 
     fn node(&self, rank: u32, target: u32) -> Option<&TargetNode> {
-        self.targets
-            .iter()
-            .find(|t| self.ranks[t.rank].rank == rank && t.index == target)
+        self.by_place
+            .get(&(rank, target))
+            .map(|&i| &self.targets[i])
     }
 
     /// The layout of `oid` in this placement's own map (rules 1 to 4).
@@ -2201,6 +2211,48 @@ mod tests {
                                     "{} {:?}", name, group
                                 );
                             }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Whatever the history, every shard a layout marks `rebuilding` is pushed by some
+        /// readable place of its group ([`rebuild::refilled`]), unless it is a returning
+        /// engine's own last copy (its group has no readable place to push from, and it
+        /// needs none). So a job that finishes has filled every place its layouts count as
+        /// complete from then on (rule 6 keeps unfillable shards unavailable).
+        #[test]
+        fn every_rebuilding_shard_is_refilled(
+            hosts in 1u32..7,
+            engines in 1u32..3,
+            targets in 1u32..3,
+            history in history(),
+            lo in any::<u64>(),
+        ) {
+            let mut m = map(hosts, engines, targets);
+            apply(&mut m, &history);
+            let placement = m.placement();
+            for name in CLASSES {
+                let class = class(name);
+                if class.redundancy.group_size() as usize > placement.target_count() {
+                    continue;
+                }
+                let needed = match class.redundancy {
+                    Redundancy::ErasureCoded { data, .. } => data as usize,
+                    _ => 1,
+                };
+                for id in (0..8).map(|i| oid(lo.wrapping_add(i), class)) {
+                    let layout = placement.layout(id).unwrap();
+                    for (g, group) in layout.groups.iter().enumerate() {
+                        let readable = layout.readable_places(g).iter().flatten().count();
+                        for s in group.iter().filter(|s| s.available && s.rebuilding) {
+                            let last_copy =
+                                state(&m, s) == TargetState::Up && readable < needed;
+                            prop_assert!(
+                                last_copy || rebuild::refilled(&layout, s.shard, at(s)),
+                                "{} {:?} shadows {:?}", name, group, layout.shadows
+                            );
                         }
                     }
                 }

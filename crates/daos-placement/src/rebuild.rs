@@ -12,13 +12,15 @@
 //! - **Unreplicated** (`S1`, `SX`): a moving shard's shadow (its old place on a live target,
 //!   draining or holding a copy that moves back to a returning target) hands it over.
 //! - A target returning to the pool drops each copy that will be pushed back to it
-//!   ([`refilled`]) and owes it until the job finishes: a job in which an owed shard is no
-//!   longer refilled fails.
-//! - A group with shards to rebuild but fewer complete places than it needs to rebuild them
-//!   from ([`cannot_rebuild`]) fails the job: a finished job makes every shard its layout
-//!   places count as complete, so it must not finish over a shard it could not fill.
+//!   ([`refilled`]).
+//!
+//! A finished job makes every shard its layouts place count as complete, so every shard a
+//! layout marks `rebuilding` must have a pusher: placement's rule 6 makes a rebuilding shard
+//! of a group without enough readable places unavailable instead (except a returning last
+//! copy, which needs no push). The property test `every_rebuilding_shard_is_refilled` in the
+//! crate checks this over random histories.
 
-use crate::{Layout, PoolMap, ShardLocation, TargetState};
+use crate::{Layout, ShardLocation};
 use daos_types::oclass::Redundancy;
 
 /// Where the target `me` must push its copy of `shard`: nowhere unless `me` holds the
@@ -80,9 +82,7 @@ pub fn ec_sources(layout: &Layout, group: usize, k: usize) -> Vec<(usize, ShardL
 /// there, rebuilding, and [`destinations`] makes some readable shard of its group, or the live
 /// holder of its old place, push to it (for an erasure-coded group, from `k` readable places,
 /// [`ec_sources`]). A returning target drops each such copy before the job (its own is stale;
-/// versions the survivors aggregated away or punched must not reappear) and remembers it as
-/// owed until the job finishes; a job in which an owed shard is no longer refilled (its
-/// sources failed in the meantime) must fail rather than finish over it.
+/// versions the survivors aggregated away or punched must not reappear).
 pub fn refilled(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
     let g = layout.class.redundancy.group_size().max(1);
     let Some(group) = layout.groups.get((shard / g) as usize) else {
@@ -108,29 +108,4 @@ pub fn refilled(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
                 .iter()
                 .any(|d| d.shard == shard)
         })
-}
-
-/// Whether `group` has shards to rebuild but fewer readable places (shards or shadows) than
-/// rebuilding them needs: one copy for replicated and unreplicated classes, `k` for `EC_kPp`.
-/// A shard returning with its own target (`Up`) keeps its copy when nothing can refill it
-/// (the last copy of a group that lost the others comes back this way), so only shards
-/// placed elsewhere count. A rebuild job seeing such a group fails rather than finish
-/// without filling them.
-pub fn cannot_rebuild(map: &PoolMap, layout: &Layout, group: usize) -> bool {
-    let shards = &layout.groups[group];
-    let returning = |s: &ShardLocation| {
-        map.target(s.rank, s.target)
-            .is_some_and(|t| t.state == TargetState::Up)
-    };
-    if !shards
-        .iter()
-        .any(|s| s.available && s.rebuilding && !returning(s))
-    {
-        return false;
-    }
-    let needed = match layout.class.redundancy {
-        Redundancy::ErasureCoded { data, .. } => data as usize,
-        _ => 1,
-    };
-    layout.readable_places(group).iter().flatten().count() < needed
 }

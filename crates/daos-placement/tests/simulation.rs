@@ -10,9 +10,7 @@
 //! at once (`self_heal`); a rebuild pushes along the real rules (a replica's or holder's
 //! versions are copied; an erasure-coded cell is decoded for a version only if all `k`
 //! sources hold that version, otherwise the copy is marked corrupt); a returning engine first
-//! drops the copies that will be pushed back ([`daos_placement::rebuild::refilled`]) and
-//! remembers them as owed until a job finishes; a job in which an owed shard can no longer be
-//! refilled fails, as in the engine.
+//! drops the copies that will be pushed back ([`daos_placement::rebuild::refilled`]).
 //!
 //! Checked after every step (safety): whatever a client could read from a readable shard is
 //! the latest acknowledged version, never an older or a corrupt one. Checked at the end
@@ -23,7 +21,7 @@
 //! the integration tests with real processes. `DAOS_SIM_SEED=<n>` replays one seed;
 //! `DAOS_SIM_SEEDS=<n>` runs that many (default 300).
 
-use daos_placement::rebuild::{cannot_rebuild, destinations, ec_sources, refilled};
+use daos_placement::rebuild::{destinations, ec_sources, refilled};
 use daos_placement::{PoolMap, RankEntry, ShardLocation, TargetEntry, TargetState};
 use daos_types::oclass::{ObjectClass, Redundancy};
 use daos_types::oid::ObjectType;
@@ -57,9 +55,6 @@ struct Sim {
     map: PoolMap,
     /// What each target holds on disk: (object, shard) → versions.
     disk: BTreeMap<Loc, BTreeMap<(ObjectId, u32), Versions>>,
-    /// Shards each returning target dropped and is owed until a job finishes (kept on its
-    /// disk, so they survive its death).
-    owed: BTreeMap<Loc, BTreeSet<(ObjectId, u32)>>,
     alive: BTreeSet<u32>,
     objects: Vec<ObjectId>,
     latest: BTreeMap<ObjectId, u64>,
@@ -104,7 +99,6 @@ impl Sim {
                 base: None,
             },
             disk: BTreeMap::new(),
-            owed: BTreeMap::new(),
             alive: (0..RANKS).collect(),
             objects,
             latest: BTreeMap::new(),
@@ -161,14 +155,9 @@ impl Sim {
         let mut dropped = 0;
         for t in 0..TARGETS {
             if let Some(d) = self.disk.get_mut(&(rank, t)) {
-                let owed = self.owed.entry((rank, t)).or_default();
                 d.retain(|&(oid, shard), _| {
-                    let layout = placement.layout(oid).unwrap();
-                    let keep = !refilled(&layout, shard, (rank, t));
-                    if !keep {
-                        dropped += 1;
-                        owed.insert((oid, shard));
-                    }
+                    let keep = !refilled(&placement.layout(oid).unwrap(), shard, (rank, t));
+                    dropped += usize::from(!keep);
                     keep
                 });
             }
@@ -191,11 +180,6 @@ impl Sim {
             }
             for (&(oid, shard), versions) in shards {
                 let layout = placement.layout(oid).unwrap();
-                let g = layout.class.redundancy.group_size();
-                if cannot_rebuild(&self.map, &layout, (shard / g) as usize) {
-                    failed = true;
-                    continue;
-                }
                 for dest in destinations(&layout, shard, loc) {
                     let copied = match layout.class.redundancy {
                         Redundancy::ErasureCoded { data, .. } if dest.shard != shard => {
@@ -224,22 +208,6 @@ impl Sim {
                 }
             }
         }
-        // As in the engine, a shard a returning target dropped and is no longer refilled
-        // fails the job.
-        for (&loc, owed) in &self.owed {
-            if !self.alive.contains(&loc.0) {
-                continue;
-            }
-            for &(oid, shard) in owed {
-                let layout = placement.layout(oid).unwrap();
-                let placed_here = layout
-                    .shards()
-                    .any(|s| s.shard == shard && (s.rank, s.target) == loc && s.available);
-                if placed_here && !refilled(&layout, shard, loc) {
-                    failed = true;
-                }
-            }
-        }
         let n = pushes.len();
         for (loc, oid, shard, versions) in pushes {
             assert!(self.alive.contains(&loc.0), "push to dead rank {}", loc.0);
@@ -251,14 +219,6 @@ impl Sim {
                 .extend(versions);
         }
         let done = finish && !failed && self.map.rebuild_done();
-        if done {
-            // A finished job filled every owed shard of the targets it integrated.
-            let map = &self.map;
-            self.owed.retain(|loc, _| {
-                map.target(loc.0, loc.1)
-                    .is_some_and(|t| t.state != TargetState::UpIn)
-            });
-        }
         self.log.push(format!(
             "rebuild ({n} pushes{}){}",
             if failed { ", failed" } else { "" },

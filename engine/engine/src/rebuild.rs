@@ -35,9 +35,7 @@
 //! client's layout lists it as writable), so the copy is complete once every push is
 //! acknowledged. A target coming back (`Up` after `Down`/`DownOut`) first drops every stale
 //! shard that a survivor will push again ([`drop_stale_shards`]), so versions that the
-//! survivors aggregated away or punched while it was gone cannot reappear, and owes them
-//! ([`Owed`]) until it is `UpIn`: a job in which an owed shard can no longer be refilled
-//! fails on this target.
+//! survivors aggregated away or punched while it was gone cannot reappear.
 
 use crate::dma::{DmaBuf, SLOT_SIZE};
 use crate::target::Ctx;
@@ -225,24 +223,6 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
     }
     let placement = map.placement();
     let me = (ctx.rank, ctx.index);
-    let owed = ctx.with_pool(&pool, |p| Ok(p.owed.shards.clone()))?;
-    for (cont, oid, shard) in owed {
-        let Ok(layout) = placement.layout(oid) else {
-            continue;
-        };
-        // Rule 6 already makes a shard nothing can fill unavailable; this guards it.
-        let here = layout
-            .shards()
-            .any(|s| s.shard == shard && (s.rank, s.target) == me && s.available);
-        if here && !daos_placement::rebuild::refilled(&layout, shard, me) {
-            return Err(Error::new(
-                Der::DataLoss,
-                format!(
-                    "object {oid:?} of container {cont}: shard {shard} was dropped here to be refilled and its group has nothing left to refill it from"
-                ),
-            ));
-        }
-    }
     let mut work = Vec::new();
     for (cont, container) in index.containers.iter() {
         for &(oid, shard) in container.objects.keys() {
@@ -251,16 +231,6 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
                 continue;
             };
             let layout = Arc::new(layout);
-            let g = layout.class.redundancy.group_size().max(1);
-            if daos_placement::rebuild::cannot_rebuild(&map, &layout, (shard / g) as usize) {
-                return Err(Error::new(
-                    Der::DataLoss,
-                    format!(
-                        "object {oid:?}: group {} has shards to rebuild and too few complete copies to rebuild them from",
-                        shard / g
-                    ),
-                ));
-            }
             for dest in destinations(&layout, shard, me) {
                 work.push(Work {
                     cont: *cont,
@@ -288,31 +258,24 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
 }
 
 /// Drops this target's copy of every object shard that a survivor will push back to it
-/// ([`daos_placement::rebuild::refilled`]), recording each as owed first. Called when the
-/// target turns `Up` after being out. Returns the LSNs logged.
+/// ([`daos_placement::rebuild::refilled`]). Called when the target turns `Up` after being
+/// out. Returns the LSNs logged.
 pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u64>> {
     let placement = map.placement();
     let me = (ctx.rank, ctx.index);
     ctx.with_pool(pool, |p| {
         let index = p.vos.index().clone();
-        let mut stale = Vec::new();
+        let mut lsns = Vec::new();
         for (cont, container) in index.containers.iter() {
             for &(oid, shard) in container.objects.keys() {
                 let Ok(layout) = placement.layout(oid) else {
                     continue;
                 };
                 if daos_placement::rebuild::refilled(&layout, shard, me) {
-                    stale.push((*cont, oid, shard));
+                    lsns.extend(p.vos.drop_shard(*cont, oid, shard));
                 }
             }
         }
-        // Owed before dropped: a crash in between leaves a shard owed that is still here,
-        // which only makes a job check that it can be refilled.
-        p.owed.add(p.vos.dir(), &stale)?;
-        let lsns: Vec<u64> = stale
-            .iter()
-            .filter_map(|&(cont, oid, shard)| p.vos.drop_shard(cont, oid, shard))
-            .collect();
         if !lsns.is_empty() {
             tracing::info!(
                 "target {}: dropped {} stale shards of pool {pool} before reintegration",
@@ -322,78 +285,6 @@ pub fn drop_stale_shards(ctx: &Ctx, pool: &Uuid, map: &PoolMap) -> Result<Vec<u6
         }
         Ok(lsns)
     })
-}
-
-/// The object shards a returning target dropped to have them pushed back, kept in the
-/// file `rebuild-owed` of its pool directory until the target is `UpIn` again. A rebuild job
-/// in which one of them can no longer be refilled (the copies it was to come from failed in
-/// the meantime) fails on this target: finishing would make the layouts count the empty
-/// place as complete.
-#[derive(Debug, Default)]
-pub struct Owed {
-    /// `(container, object, shard)` entries.
-    pub shards: std::collections::BTreeSet<(Uuid, ObjectId, u32)>,
-}
-
-const OWED_FILE: &str = "rebuild-owed";
-const OWED_MAGIC: u32 = 0x4f57_4544; // "OWED"
-
-impl Owed {
-    /// Loads the set kept in `dir` (empty when there is no file).
-    ///
-    /// Errors: `-DER_PROTO` for a damaged file (bad magic, length or checksum); I/O errors.
-    pub fn load(dir: &std::path::Path) -> Result<Owed> {
-        let path = dir.join(OWED_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Owed::default()),
-            Err(e) => return Err(Error::from(e).with_context(path.display())),
-        };
-        let damaged = || Error::new(Der::Proto, format!("{} is damaged", path.display()));
-        let (body, crc) = bytes.split_at(bytes.len().checked_sub(4).ok_or_else(damaged)?);
-        if crc32c::crc32c(body).to_le_bytes() != crc {
-            return Err(damaged());
-        }
-        let mut d = daos_types::codec::Decoder::new(body);
-        if d.u32("owed magic")? != OWED_MAGIC {
-            return Err(damaged());
-        }
-        let n = d.len_prefix(usize::MAX, 16 + 16 + 4, "owed shards")?;
-        let mut shards = std::collections::BTreeSet::new();
-        for _ in 0..n {
-            shards.insert((d.uuid("container")?, d.oid("object")?, d.u32("shard")?));
-        }
-        d.finish()?;
-        Ok(Owed { shards })
-    }
-
-    /// Adds `shards` and makes the set durable in `dir`.
-    pub fn add(&mut self, dir: &std::path::Path, shards: &[(Uuid, ObjectId, u32)]) -> Result<()> {
-        if shards.is_empty() {
-            return Ok(());
-        }
-        self.shards.extend(shards.iter().copied());
-        let mut e = daos_types::codec::Encoder::new();
-        e.u32(OWED_MAGIC).len_prefix(self.shards.len());
-        for (cont, oid, shard) in &self.shards {
-            e.uuid(cont).oid(*oid).u32(*shard);
-        }
-        let mut bytes = e.finish();
-        let crc = crc32c::crc32c(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
-        daos_bio::replace_durably(&dir.join(OWED_FILE), &bytes)
-    }
-
-    /// Forgets every owed shard (the target is integrated), durably.
-    pub fn clear(&mut self, dir: &std::path::Path) -> Result<()> {
-        if self.shards.is_empty() {
-            return Ok(());
-        }
-        self.shards.clear();
-        let path = dir.join(OWED_FILE);
-        std::fs::remove_file(&path).map_err(|e| Error::from(e).with_context(path.display()))?;
-        daos_bio::sync_dir(dir)
-    }
 }
 
 /// One step of a shard's history.
@@ -1145,40 +1036,4 @@ async fn call(
         return Err(Error::new(der, format!("rebuild {opcode:?} refused")));
     }
     Ok(reply)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owed_shards_survive_a_restart_until_cleared() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(Owed::load(dir.path()).unwrap().shards.is_empty());
-        let cont = Uuid::new_v4();
-        let a = (cont, ObjectId::new(7, 1), 0);
-        let b = (cont, ObjectId::new(8, 2), 3);
-        let mut owed = Owed::default();
-        owed.add(dir.path(), &[a]).unwrap();
-        owed.add(dir.path(), &[b, a]).unwrap();
-        let reloaded = Owed::load(dir.path()).unwrap();
-        assert_eq!(reloaded.shards.into_iter().collect::<Vec<_>>(), vec![a, b]);
-        owed.clear(dir.path()).unwrap();
-        assert!(Owed::load(dir.path()).unwrap().shards.is_empty());
-    }
-
-    #[test]
-    fn a_damaged_owed_file_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut owed = Owed::default();
-        owed.add(dir.path(), &[(Uuid::new_v4(), ObjectId::new(1, 1), 0)])
-            .unwrap();
-        let path = dir.path().join(OWED_FILE);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[10] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        assert_eq!(Owed::load(dir.path()).unwrap_err().der(), Der::Proto);
-        std::fs::write(&path, [1, 2]).unwrap();
-        assert_eq!(Owed::load(dir.path()).unwrap_err().der(), Der::Proto);
-    }
 }

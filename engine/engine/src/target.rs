@@ -238,16 +238,11 @@ pub struct TargetPool {
     /// recomputed by each aggregation step, which runs every [`URGENT_AGGREGATION_INTERVAL`]
     /// while it holds.
     pub pressure: bool,
-    /// Object shards this target dropped on returning to the pool and is owed by the rebuild
-    /// that reintegrates it ([`crate::rebuild::Owed`]).
-    pub owed: crate::rebuild::Owed,
 }
 
 impl TargetPool {
-    fn new(vos: VosPool, blob: File) -> Result<TargetPool> {
-        let owed = crate::rebuild::Owed::load(vos.dir())?;
-        Ok(TargetPool {
-            owed,
+    fn new(vos: VosPool, blob: File) -> TargetPool {
+        TargetPool {
             vos,
             blob,
             handles: HashMap::new(),
@@ -261,7 +256,7 @@ impl TargetPool {
             pressure: false,
             map: None,
             rebuild_handle: None,
-        })
+        }
     }
 }
 
@@ -358,7 +353,7 @@ impl Ctx {
             self.state
                 .borrow_mut()
                 .pools
-                .insert(uuid, TargetPool::new(vos, blob)?);
+                .insert(uuid, TargetPool::new(vos, blob));
         }
         Ok(())
     }
@@ -420,7 +415,7 @@ impl Ctx {
         self.state
             .borrow_mut()
             .pools
-            .insert(uuid, TargetPool::new(vos, blob)?);
+            .insert(uuid, TargetPool::new(vos, blob));
         Ok(())
     }
 
@@ -856,10 +851,6 @@ fn install_map(ctx: &Rc<Ctx>, pool: Uuid, map: Arc<PoolMap>) -> Result<Option<u6
     };
     // `before` may still be `UpIn` when this engine never saw its own exclusion (it was
     // unreachable then): what it holds is stale all the same.
-    if me(&map) == Some(TargetState::UpIn) {
-        // Integrated: the job that did it filled every shard owed.
-        ctx.with_pool(&pool, |p| p.owed.clear(p.vos.dir()))?;
-    }
     let returning = me(&map) == Some(TargetState::Up) && before != Some(TargetState::Up);
     if !returning {
         return Ok(None);
