@@ -62,6 +62,23 @@ pub enum Hold {
     Other(Box<dyn Any + Send>),
 }
 
+/// What posting a send or an RMA gave: the operation, or, when the provider answered
+/// `-FI_EAGAIN` for [`POST_ATTEMPTS`] attempts in a row, the memory it would have held, to be
+/// posted again once other tasks have run (see `rpc`).
+pub enum Posted {
+    /// Posted; completes as a future.
+    Op(OpHandle),
+    /// Not posted: the provider stayed busy.
+    Busy(Hold),
+}
+
+/// Attempts of a send or RMA post that the provider answers `-FI_EAGAIN` (progress is driven
+/// between them) before the caller gets [`Posted::Busy`].
+pub const POST_ATTEMPTS: u32 = 512;
+/// Attempts of a receive post before it fails: receives do not depend on a peer, so busy
+/// here means the receive queue itself is full.
+const RECV_ATTEMPTS: u32 = 2_000_000;
+
 impl Hold {
     /// The byte buffer, if this holds one.
     pub fn into_bytes(self) -> Option<Vec<u8>> {
@@ -318,14 +335,18 @@ impl NetContext {
     }
 
     /// Posts one operation: `post` receives the libfabric context pointer. Retries on
-    /// `-FI_EAGAIN` while driving progress, as libfabric requires.
+    /// `-FI_EAGAIN` while driving progress, as libfabric requires, up to `attempts` times;
+    /// then gives the operation's memory back as [`Posted::Busy`], so that an async caller
+    /// can let other tasks run and post again (a peer that is gone keeps the provider busy
+    /// for a long time: blocking here would freeze every task of the thread).
     fn submit(
         self: &Arc<Self>,
         kind: OpKind,
         hold: Hold,
         what: &'static str,
+        attempts: u32,
         mut post: impl FnMut(*mut c_void) -> isize,
-    ) -> Result<OpHandle> {
+    ) -> Result<Posted> {
         if self.closing.load(Ordering::Relaxed) {
             return Err(Error::new(Der::Shutdown, "network context is closing"));
         }
@@ -339,34 +360,35 @@ impl NetContext {
             }),
         });
         let ptr = Arc::into_raw(cell.clone()) as *mut c_void;
-        let mut attempts: u32 = 0;
+        let mut tried: u32 = 0;
         loop {
             let rc = post(ptr);
             if rc == 0 {
                 self.touch();
                 self.in_flight.fetch_add(1, Ordering::Relaxed);
-                return Ok(OpHandle {
+                return Ok(Posted::Op(OpHandle {
                     cell,
                     ctx: self.clone(),
-                });
+                }));
             }
             if rc != -(libc::EAGAIN as isize) {
                 // SAFETY: the post failed, so libfabric holds no reference; reclaim ours.
                 drop(unsafe { Arc::from_raw(ptr as *const OpCell) });
                 return Err(fi_error(rc as i32, what));
             }
-            attempts += 1;
-            if self.progress() == 0 && attempts % 64 == 0 {
-                // Connection set-up in progress: let the provider's own threads run.
-                std::thread::yield_now();
-            }
-            if attempts > 2_000_000 {
+            tried += 1;
+            if tried >= attempts {
                 // SAFETY: as above, the post never succeeded.
                 drop(unsafe { Arc::from_raw(ptr as *const OpCell) });
-                return Err(Error::new(
-                    Der::Timedout,
-                    format!("{what}: provider stayed busy"),
-                ));
+                let hold = std::mem::replace(
+                    &mut cell.state.lock().expect("op state poisoned").hold,
+                    Hold::None,
+                );
+                return Ok(Posted::Busy(hold));
+            }
+            if self.progress() == 0 && tried % 64 == 0 {
+                // Connection set-up in progress: let the provider's own threads run.
+                std::thread::yield_now();
             }
         }
     }
@@ -375,24 +397,41 @@ impl NetContext {
     pub fn post_recv(self: &Arc<Self>, mut buf: Vec<u8>, tag: u64) -> Result<OpHandle> {
         let (ptr, len) = (buf.as_mut_ptr(), buf.len());
         let ep = self.ep.raw;
-        self.submit(OpKind::Normal, Hold::Bytes(buf), "fi_trecv", |ctx| {
-            // SAFETY: buf lives in the op's Hold until completion; ep is valid.
-            unsafe { sys::dfab_trecv(ep, ptr.cast(), len, std::ptr::null_mut(), tag, 0, ctx) }
-        })
+        let posted = self.submit(
+            OpKind::Normal,
+            Hold::Bytes(buf),
+            "fi_trecv",
+            RECV_ATTEMPTS,
+            |ctx| {
+                // SAFETY: buf lives in the op's Hold until completion; ep is valid.
+                unsafe { sys::dfab_trecv(ep, ptr.cast(), len, std::ptr::null_mut(), tag, 0, ctx) }
+            },
+        )?;
+        match posted {
+            Posted::Op(op) => Ok(op),
+            Posted::Busy(_) => Err(Error::new(Der::Timedout, "fi_trecv: provider stayed busy")),
+        }
     }
 
-    /// Sends `msg` to `dest` with `tag`.
-    pub fn post_send(self: &Arc<Self>, dest: FiAddr, tag: u64, msg: Vec<u8>) -> Result<OpHandle> {
+    /// Sends `msg` to `dest` with `tag`; [`Posted::Busy`] gives `msg` back (as
+    /// `Hold::Bytes`) when the provider stays busy.
+    pub fn post_send(self: &Arc<Self>, dest: FiAddr, tag: u64, msg: Vec<u8>) -> Result<Posted> {
         let iov = sys::dfab_iov {
             base: msg.as_ptr() as *mut c_void,
             len: msg.len(),
             desc: std::ptr::null_mut(),
         };
         let ep = self.ep.raw;
-        self.submit(OpKind::Normal, Hold::Bytes(msg), "fi_tsend", |ctx| {
-            // SAFETY: the message lives in the op's Hold until completion.
-            unsafe { sys::dfab_tsendv(ep, &iov, 1, dest.0, tag, ctx) }
-        })
+        self.submit(
+            OpKind::Normal,
+            Hold::Bytes(msg),
+            "fi_tsend",
+            POST_ATTEMPTS,
+            |ctx| {
+                // SAFETY: the message lives in the op's Hold until completion.
+                unsafe { sys::dfab_tsendv(ep, &iov, 1, dest.0, tag, ctx) }
+            },
+        )
     }
 
     /// Reads `remote` from `peer` into local registered memory.
@@ -408,9 +447,9 @@ impl NetContext {
         peer: FiAddr,
         remote: RemoteRegion,
         hold: Hold,
-    ) -> Result<OpHandle> {
+    ) -> Result<Posted> {
         let ep = self.ep.raw;
-        self.submit(OpKind::Normal, hold, "fi_read", |ctx| {
+        self.submit(OpKind::Normal, hold, "fi_read", POST_ATTEMPTS, |ctx| {
             // SAFETY: guaranteed by the caller.
             unsafe {
                 sys::dfab_read(
@@ -438,9 +477,9 @@ impl NetContext {
         peer: FiAddr,
         remote: RemoteRegion,
         hold: Hold,
-    ) -> Result<OpHandle> {
+    ) -> Result<Posted> {
         let ep = self.ep.raw;
-        self.submit(OpKind::Normal, hold, "fi_write", |ctx| {
+        self.submit(OpKind::Normal, hold, "fi_write", POST_ATTEMPTS, |ctx| {
             // SAFETY: guaranteed by the caller.
             unsafe {
                 sys::dfab_write(

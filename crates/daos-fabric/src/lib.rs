@@ -14,7 +14,7 @@ pub mod exec;
 pub mod fabric;
 pub mod rpc;
 
-pub use context::{Completion, Hold, Incoming, NetContext, OpHandle, REQUEST_TAG};
+pub use context::{Completion, Hold, Incoming, NetContext, OpHandle, Posted, REQUEST_TAG};
 pub use exec::{block_on, run_until_idle, Executor};
 pub use fabric::{provider_name, Access, Fabric, FabricAttrs, MemoryRegion, RemoteRegion};
 pub use rpc::RmaBuffer;

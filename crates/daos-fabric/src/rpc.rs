@@ -7,7 +7,7 @@
 //! [`RemoteRegion`], and the engine moves it with `fi_read` / `fi_write` directly between the
 //! client's buffer and its own DMA buffer.
 
-use crate::context::{NetContext, OpHandle, REQUEST_TAG};
+use crate::context::{Hold, NetContext, OpHandle, Posted, REQUEST_TAG};
 use crate::fabric::RemoteRegion;
 use crate::{fi_error, FiAddr, Result};
 use daos_types::{Der, Error};
@@ -51,8 +51,9 @@ pub async fn call(
     timeout: Duration,
 ) -> Result<Vec<u8>> {
     debug_assert!(rpc_id & REQUEST_TAG == 0);
+    let deadline = Instant::now() + timeout;
     let reply = ctx.post_recv(vec![0u8; reply_capacity], rpc_id)?;
-    let sent = match ctx.post_send(dest, REQUEST_TAG, request) {
+    let sent = match post_send_until(ctx, dest, REQUEST_TAG, request, deadline).await {
         Ok(sent) => sent,
         Err(err) => {
             reply.cancel();
@@ -62,10 +63,60 @@ pub async fn call(
     let outcome = Call {
         reply: Some(reply),
         sent: Some(sent),
-        sleep: ctx.sleep_until(Instant::now() + timeout),
+        sleep: ctx.sleep_until(deadline),
     }
     .await;
     outcome
+}
+
+/// How long a send without a timeout of its own (a reply) or an RMA may wait for the
+/// provider to take it.
+const POST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause between posts while the provider stays busy; other tasks of the thread run.
+const BUSY_PAUSE: Duration = Duration::from_millis(1);
+
+/// Posts with `post` until the provider takes the operation or `deadline` passes. While it
+/// stays busy ([`Posted::Busy`], as when connecting to a peer that is gone), this task
+/// sleeps [`BUSY_PAUSE`] so that the thread's other tasks go on, then posts the returned
+/// memory again.
+///
+/// Errors: `-DER_TIMEDOUT` when the provider is still busy at `deadline`; those of `post`.
+async fn post_until(
+    ctx: &Arc<NetContext>,
+    what: &str,
+    deadline: Instant,
+    mut hold: Hold,
+    mut post: impl FnMut(Hold) -> Result<Posted>,
+) -> Result<OpHandle> {
+    loop {
+        match post(hold)? {
+            Posted::Op(op) => return Ok(op),
+            Posted::Busy(back) => {
+                if Instant::now() >= deadline {
+                    return Err(Error::new(
+                        Der::Timedout,
+                        format!("{what}: provider stayed busy"),
+                    ));
+                }
+                hold = back;
+                ctx.sleep_until(Instant::now() + BUSY_PAUSE).await;
+            }
+        }
+    }
+}
+
+async fn post_send_until(
+    ctx: &Arc<NetContext>,
+    dest: FiAddr,
+    tag: u64,
+    msg: Vec<u8>,
+    deadline: Instant,
+) -> Result<OpHandle> {
+    post_until(ctx, "fi_tsend", deadline, Hold::Bytes(msg), |hold| {
+        let msg = hold.into_bytes().expect("a send holds its message");
+        ctx.post_send(dest, tag, msg)
+    })
+    .await
 }
 
 struct Call {
@@ -128,7 +179,8 @@ impl Future for Call {
 ///
 /// Errors: `-DER_UNREACH` when the message cannot be delivered.
 pub async fn send(ctx: &Arc<NetContext>, dest: FiAddr, tag: u64, msg: Vec<u8>) -> Result<()> {
-    let (done, _) = ctx.post_send(dest, tag, msg)?.await;
+    let sent = post_send_until(ctx, dest, tag, msg, Instant::now() + POST_TIMEOUT).await?;
+    let (done, _) = sent.await;
     if done.err != 0 {
         return Err(Error::new(
             Der::Unreach,
@@ -160,14 +212,23 @@ async fn rma<B: RmaBuffer>(
     // moving buf into the Hold keeps it alive until the completion is read.
     let (ptr, desc) = unsafe { (buf.as_mut_ptr().add(offset), buf.desc()) };
     let hold = crate::context::Hold::Other(Box::new(buf));
-    // SAFETY: see above; the descriptor covers the buffer by RmaBuffer's contract.
-    let op = unsafe {
-        if read {
-            ctx.post_read(ptr, desc, peer, remote, hold)?
-        } else {
-            ctx.post_write(ptr, desc, peer, remote, hold)?
-        }
-    };
+    let what = if read { "fi_read" } else { "fi_write" };
+    // SAFETY: see above (a re-post gets the same boxed buffer back); the descriptor covers
+    // the buffer by RmaBuffer's contract.
+    let op = post_until(
+        ctx,
+        what,
+        Instant::now() + POST_TIMEOUT,
+        hold,
+        |hold| unsafe {
+            if read {
+                ctx.post_read(ptr, desc, peer, remote, hold)
+            } else {
+                ctx.post_write(ptr, desc, peer, remote, hold)
+            }
+        },
+    )
+    .await?;
     let (done, hold) = op.await;
     if done.err != 0 {
         return Err(Error::new(
