@@ -615,6 +615,30 @@ impl PoolMap {
         true
     }
 
+    /// Whether every target is `UpIn` (or `New`, holding nothing yet): no data is out,
+    /// draining or returning.
+    pub fn all_in(&self) -> bool {
+        self.ranks
+            .iter()
+            .flat_map(|r| &r.targets)
+            .all(|t| matches!(t.state, TargetState::UpIn | TargetState::New))
+    }
+
+    /// Records that a rebuild pass over this map moved nothing and found every object shard's
+    /// group complete at its places (no shard unreadable, no shadow), as reported by every
+    /// target scanning what it stores. If every target is then `UpIn`, every layout is the
+    /// plain one of this map, so the base chain is dropped (the map reads as unchanged since
+    /// creation) and the version bumped; returns whether it was. With targets out or
+    /// returning, the chain still tells what their shards hold, and is kept.
+    pub fn rebuild_clean(&mut self) -> bool {
+        if !self.all_in() || self.base.is_none() {
+            return false;
+        }
+        self.base = None;
+        self.version = self.version.wrapping_add(1);
+        true
+    }
+
     /// Adds an engine to the pool (`dmg pool extend`): its targets join in state `New`, with
     /// `fseq` 0, and take no shards until reintegrated.
     ///
@@ -1622,6 +1646,33 @@ mod tests {
     }
 
     #[test]
+    fn a_clean_pass_drops_the_base_chain_once_every_target_is_in() {
+        let mut m = map(4, 1, 2);
+        assert!(!m.rebuild_clean(), "a map with no base has nothing to drop");
+        m.exclude_rank(1).unwrap();
+        assert!(m.rebuild_done());
+        m.reintegrate_rank(1).unwrap();
+        assert!(!m.all_in());
+        let version = m.version;
+        assert!(!m.rebuild_clean(), "rank 1 is still returning");
+        assert_eq!(m.version, version);
+        assert!(m.rebuild_done());
+        assert!(m.all_in());
+        assert!(m.base.is_some());
+        let version = m.version;
+        assert!(m.rebuild_clean());
+        assert!(m.base.is_none());
+        assert_eq!(m.version, version + 1);
+        // Without the chain every layout is this map's plain one.
+        let placement = m.placement();
+        let id = ObjectId::new(7, 0).encode(ObjectType::MultiHashed, class("RP_2G1"));
+        let layout = placement.layout(id).unwrap();
+        assert!(layout.shards().all(|s| s.is_readable()));
+        assert!(layout.shadows.is_empty());
+        assert!(!m.rebuild_clean());
+    }
+
+    #[test]
     fn transitions_check_input_and_bump_the_version() {
         let mut m = map(2, 2, 2);
         assert!(m.is_healthy());
@@ -1668,6 +1719,7 @@ mod tests {
         // A pass over the transitioned map records it as the base; then nothing is left.
         assert!(m.rebuild_done());
         assert_eq!(m.version, 7);
+        assert_eq!(m.base.as_ref().unwrap().version, 6);
         assert!(!m.rebuild_done());
         assert_eq!(m.version, 7);
 
@@ -1685,6 +1737,12 @@ mod tests {
         assert_eq!(m.target(0, 0).unwrap().state, TargetState::UpIn);
         assert_eq!(m.target(1, 0).unwrap().state, TargetState::DownOut);
         assert_eq!(m.target(1, 1).unwrap().state, TargetState::UpIn);
+        // A clean pass drops the chain only once every target is in.
+        assert!(!m.all_in());
+        let version = m.version;
+        assert!(!m.rebuild_clean());
+        assert_eq!(m.version, version);
+        assert!(m.base.is_some());
 
         let mut extra = m.ranks[3].clone();
         assert_eq!(der(m.extend(extra.clone())), Der::Inval);

@@ -174,12 +174,19 @@ impl Sim {
         let mut pushes: Vec<(Loc, ObjectId, u32, Versions)> = Vec::new();
         // As in the engine, a lost cell with fewer than k readable sources fails the job.
         let mut failed = false;
+        // Shards scanned whose group is not complete everywhere (as the engine counts them).
+        let mut unclean = 0;
         for (&loc, shards) in &self.disk {
             if !self.alive.contains(&loc.0) {
                 continue;
             }
             for (&(oid, shard), versions) in shards {
                 let layout = placement.layout(oid).unwrap();
+                let g = layout.class.redundancy.group_size();
+                let group = &layout.groups[(shard / g) as usize];
+                if !layout.shadows.is_empty() || group.iter().any(|s| !s.is_readable()) {
+                    unclean += 1;
+                }
                 for dest in destinations(&layout, shard, loc) {
                     let copied = match layout.class.redundancy {
                         Redundancy::ErasureCoded { data, .. } if dest.shard != shard => {
@@ -218,12 +225,18 @@ impl Sim {
                 .or_default()
                 .extend(versions);
         }
-        let done = finish && !failed && self.map.rebuild_done();
+        // As the control plane does: the first pass over a map change is recorded; a
+        // follow-up pass only if it moved something.
+        let record = self.pending() || n > 0;
+        let done = finish && !failed && record && self.map.rebuild_done();
+        let clean = finish && !failed && !record && unclean == 0 && self.map.rebuild_clean();
         self.log.push(format!(
             "rebuild ({n} pushes{}){}",
             if failed { ", failed" } else { "" },
             if done {
                 format!(" done -> map v{}", self.map.version)
+            } else if clean {
+                format!(" clean -> map v{}", self.map.version)
             } else {
                 String::new()
             }

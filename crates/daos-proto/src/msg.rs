@@ -932,6 +932,10 @@ pub const POOL_UPDATE_REBUILD_DONE: u32 = 4;
 /// `MgmtPoolUpdateReq::op`: add the engine of `rank_entry` to the pool and start integrating
 /// its targets (`dmg pool extend`).
 pub const POOL_UPDATE_EXTEND: u32 = 5;
+/// `MgmtPoolUpdateReq::op`: a rebuild pass over map version `map_version` found every object
+/// shard's group complete and moved nothing; if every target is `UpIn`, the map forgets its
+/// base chain (`PoolMap::rebuild_clean`). Refused with `-DER_STALE` if the map moved on.
+pub const POOL_UPDATE_REBUILD_CLEAN: u32 = 6;
 
 wire_struct! {
     /// `MgmtPoolUpdate` request: one rank's targets change state in a pool's map.
@@ -1038,6 +1042,7 @@ impl RebuildStatus {
             total.objects += part.objects;
             total.records += part.records;
             total.bytes += part.bytes;
+            total.unclean += part.unclean;
             if total.der == 0 && part.der != 0 {
                 total.der = part.der;
                 total.error = part.error;
@@ -1093,6 +1098,9 @@ wire_struct! {
         pub records: u64,
         /// Bytes of data pushed.
         pub bytes: u64,
+        /// Object shards scanned whose group is not complete everywhere in the job's layout
+        /// (a shard not readable at its place, or a shadow).
+        pub unclean: u64,
         /// 0, or the DER number of the first failure (positive: 1013 for `DER_AGAIN`).
         pub der: u32,
         /// What failed, for the administrator.

@@ -328,15 +328,23 @@ impl TestSystem {
 
     /// Kills one engine with SIGKILL, as a crash of its node would, and waits until it is gone.
     pub fn kill_engine(&self, rank: u32) {
-        let Some(pid) = self.engine_pid(rank) else {
-            panic!("engine {rank} is not running");
-        };
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        self.kill_engines(&[rank]);
+    }
+
+    /// Kills several engines with SIGKILL at once (every signal is sent before waiting), as
+    /// overlapping crashes would, and waits until all are gone.
+    pub fn kill_engines(&self, ranks: &[u32]) {
+        for &rank in ranks {
+            let Some(pid) = self.engine_pid(rank) else {
+                panic!("engine {rank} is not running");
+            };
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.engine_pid(rank).is_some() && Instant::now() < deadline {
+        while ranks.iter().any(|&r| self.engine_pid(r).is_some()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
     }

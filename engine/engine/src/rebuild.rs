@@ -231,6 +231,11 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
                 continue;
             };
             let layout = Arc::new(layout);
+            let g = layout.class.redundancy.group_size().max(1);
+            let group = (shard / g) as usize;
+            if !layout.shadows.is_empty() || layout.groups[group].iter().any(|s| !s.is_readable()) {
+                job.status.borrow_mut().unclean += 1;
+            }
             for dest in destinations(&layout, shard, me) {
                 work.push(Work {
                     cont: *cont,

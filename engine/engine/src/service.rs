@@ -974,7 +974,7 @@ impl Service {
     fn mgmt_pool_update(&mut self, req: MgmtPoolUpdateReq) -> Result<Vec<u8>> {
         let svc = self.pool(&req.pool)?;
         let mut map = svc.meta.map.clone();
-        if req.op == POOL_UPDATE_REBUILD_DONE {
+        if req.op == POOL_UPDATE_REBUILD_DONE || req.op == POOL_UPDATE_REBUILD_CLEAN {
             if map.version != req.map_version {
                 return Err(Error::new(
                     Der::Stale,
@@ -984,8 +984,17 @@ impl Service {
                     ),
                 ));
             }
-            if !map.rebuild_done() {
-                return Err(Error::new(Der::Inval, "no target is being rebuilt"));
+            let changed = if req.op == POOL_UPDATE_REBUILD_CLEAN {
+                map.rebuild_clean()
+            } else {
+                map.rebuild_done()
+            };
+            if !changed {
+                // Nothing to record: the map (and its version) stay as they are.
+                return Ok(encode(&MgmtPoolUpdateReply {
+                    map_version: map.version,
+                    map: WireMap(map),
+                }));
             }
         } else if req.op == POOL_UPDATE_EXTEND {
             let entry: daos_placement::RankEntry = decode_body(Decoder::new(&req.rank_entry.0))?;

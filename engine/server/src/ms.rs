@@ -14,8 +14,9 @@ use daos_proto::msg::{
     Blob, Credential, Empty, Flag, MgmtPoolCreateReq, MgmtPoolDestroyReq, MgmtPoolQueryReply,
     MgmtPoolQueryReq, MgmtPoolUpdateReply, MgmtPoolUpdateReq, MgmtRebuildReq, RebuildStatus,
     WireMap, WireProps, POOL_UPDATE_DRAIN, POOL_UPDATE_EXCLUDE, POOL_UPDATE_EXTEND,
-    POOL_UPDATE_REBUILD_DONE, POOL_UPDATE_REINTEGRATE, REBUILD_BUSY, REBUILD_DONE, REBUILD_FAILED,
-    REBUILD_IDLE, REBUILD_PREPARE, REBUILD_QUERY, REBUILD_START, REBUILD_STOP, REBUILD_STOPPED,
+    POOL_UPDATE_REBUILD_CLEAN, POOL_UPDATE_REBUILD_DONE, POOL_UPDATE_REINTEGRATE, REBUILD_BUSY,
+    REBUILD_DONE, REBUILD_FAILED, REBUILD_IDLE, REBUILD_PREPARE, REBUILD_QUERY, REBUILD_START,
+    REBUILD_STOP, REBUILD_STOPPED,
 };
 use daos_proto::Opcode;
 use daos_types::label::EntityRef;
@@ -110,8 +111,12 @@ pub struct Ms {
 
 /// How often a rebuild driver polls the engines.
 const REBUILD_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often a call to an engine checks that the engine has not stopped.
+const MEMBER_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Attempts of one rebuild job before it is reported failed.
 const REBUILD_ATTEMPTS: u32 = 5;
+/// Passes of one rebuild job at most (see `Ms::drive_rebuild`).
+const REBUILD_PASSES: u32 = 4;
 
 /// A rebuild job as the control plane drives it (DAOS: the pool service leader's rebuild
 /// global status).
@@ -119,8 +124,11 @@ const REBUILD_ATTEMPTS: u32 = 5;
 struct RebuildJob {
     /// Distinguishes jobs: a driver whose job was replaced stops.
     id: u64,
-    /// Map version rebuilt for.
+    /// Map version of the running pass (engines know the job by it).
     version: u32,
+    /// Map version of the change that started the job, as `dmg pool query` reports it: a
+    /// job of several passes is the rebuild of that change.
+    reported: u32,
     /// `busy`, `done`, `stopped` or `failed`.
     state: &'static str,
     /// Sums over the engines.
@@ -383,7 +391,27 @@ impl Ms {
         let client = self.engine_client()?;
         let addr = client.service_addr(rank)?.to_vec();
         client
-            .run(async |net| client.call(net, &addr, opcode, body, 1 << 20).await)
+            .run(async |net| {
+                // An engine that stops or dies will not answer: end the call when its member
+                // state says so rather than at the RPC timeout.
+                let call = std::pin::pin!(client.call(net, &addr, opcode, body, 1 << 20));
+                let gone = std::pin::pin!(async {
+                    while !matches!(
+                        self.member_state(rank).as_deref(),
+                        Some("stopped" | "errored")
+                    ) {
+                        net.sleep_until(std::time::Instant::now() + MEMBER_POLL)
+                            .await;
+                    }
+                });
+                match futures::future::select(call, gone).await {
+                    futures::future::Either::Left((result, _)) => result,
+                    futures::future::Either::Right(((), _)) => Err(Error::new(
+                        Der::Unreach,
+                        "the engine stopped during the call",
+                    )),
+                }
+            })
             .map_err(|e| e.with_context(format!("rank {rank}")))
     }
 
@@ -754,8 +782,10 @@ impl Ms {
         Ok(reply)
     }
 
-    /// Starts rebuilding `pool` for `map` if some target needs it, replacing any older job
-    /// (DAOS starts a rebuild for every map change that excludes, drains or reintegrates).
+    /// Starts rebuilding `pool` for `map` if some target needs it, replacing any job for an
+    /// older map (DAOS starts a rebuild for every map change that excludes, drains or
+    /// reintegrates). A map no newer than the last job's is ignored: replies to concurrent
+    /// map changes can arrive out of order.
     pub fn start_rebuild(self: &Arc<Self>, pool: &PoolRecord, map: &PoolMap) {
         if !needs_rebuild(map) {
             return;
@@ -764,7 +794,7 @@ impl Ms {
             let mut jobs = self.rebuilds.lock().expect("rebuilds lock");
             if jobs
                 .get(&pool.uuid)
-                .is_some_and(|j| j.version >= map.version && j.state == "busy")
+                .is_some_and(|j| j.version.max(j.reported) >= map.version)
             {
                 return;
             }
@@ -774,6 +804,7 @@ impl Ms {
                 RebuildJob {
                     id,
                     version: map.version,
+                    reported: map.version,
                     state: "busy",
                     progress: RebuildStatus {
                         map_version: map.version,
@@ -818,11 +849,68 @@ impl Ms {
         }
     }
 
-    /// Runs one rebuild job: prepares every live engine of the pool (so each knows the job's
-    /// handle before any pushes to it), starts them, polls their progress, and once every one
-    /// reports done records `rebuild done` in the map through the leader. A failed attempt is
-    /// retried; a newer map change or `dmg pool rebuild stop` ends the job.
-    fn drive_rebuild(self: Arc<Self>, pool: &PoolRecord, map: PoolMap, id: u64) {
+    /// Runs one rebuild job in passes. Each pass prepares every live engine of the pool (so
+    /// each knows the pass's handle before any pushes to it), starts them, polls their
+    /// progress, and once every one reports done records `rebuild done` in the map through
+    /// the leader. Recording can make more shards fillable (a returning engine's last copy
+    /// becomes readable, so its group-mates can be filled from it), so a pass that moved
+    /// objects is followed by another on the new map, recorded only if it moves something
+    /// too, up to [`REBUILD_PASSES`]. A later pass that moves nothing and finds every group
+    /// complete while every target is in records the map clean, dropping its base chain. A failed attempt is retried; a newer map change or `dmg
+    /// pool rebuild stop` ends the job. Progress and the final status sum the passes.
+    fn drive_rebuild(self: Arc<Self>, pool: &PoolRecord, mut map: PoolMap, id: u64) {
+        let mut earlier: Option<RebuildStatus> = None;
+        // The job is reported as the rebuild of the change that started it.
+        let first_version = map.version;
+        for pass in 1..=REBUILD_PASSES {
+            let Some((done, next)) = self.rebuild_pass(pool, &map, id, pass, earlier.as_ref())
+            else {
+                return;
+            };
+            let mut total = match earlier.take() {
+                Some(e) => RebuildStatus::combine([e, done.clone()]),
+                None => done.clone(),
+            };
+            total.map_version = first_version;
+            match next {
+                // Another pass if this one moved data (more may be fillable now), or if
+                // every target is in again and a scan may find the base chain unneeded.
+                Some(next)
+                    if pass < REBUILD_PASSES
+                        && (done.objects > 0 || (next.all_in() && next.base.is_some())) =>
+                {
+                    map = next;
+                    if let Some(job) = self
+                        .rebuilds
+                        .lock()
+                        .expect("rebuilds lock")
+                        .get_mut(&pool.uuid)
+                        .filter(|j| j.id == id)
+                    {
+                        job.version = map.version;
+                        job.progress = total.clone();
+                    }
+                    earlier = Some(total);
+                }
+                _ => {
+                    self.rebuild_finish(&pool.uuid, id, "done", total);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One pass of job `id` for `map` (see [`Ms::drive_rebuild`]). Returns its
+    /// status and the map after recording it (`None` for a later pass that moved nothing and
+    /// was not recorded), or `None` when the job ended (replaced, or failed and finished).
+    fn rebuild_pass(
+        &self,
+        pool: &PoolRecord,
+        map: &PoolMap,
+        id: u64,
+        pass: u32,
+        earlier: Option<&RebuildStatus>,
+    ) -> Option<(RebuildStatus, Option<PoolMap>)> {
         let engines: Vec<u32> = map
             .ranks
             .iter()
@@ -837,14 +925,14 @@ impl Ms {
             handle,
         };
         tracing::info!(
-            "pool {}: rebuild for map version {} on ranks {engines:?}",
+            "pool {}: rebuild pass {pass} for map version {} on ranks {engines:?}",
             pool.label,
             map.version
         );
         let mut last = RebuildStatus::default();
         for attempt in 1..=REBUILD_ATTEMPTS {
             if !self.rebuild_current(&pool.uuid, id) {
-                return;
+                return None;
             }
             let outcome = (|| -> Result<RebuildStatus> {
                 for op in [REBUILD_PREPARE, REBUILD_START] {
@@ -867,6 +955,13 @@ impl Ms {
                         parts.push(s);
                     }
                     let total = RebuildStatus::combine(parts);
+                    let shown = match earlier {
+                        Some(e) => RebuildStatus {
+                            map_version: e.map_version,
+                            ..RebuildStatus::combine([e.clone(), total.clone()])
+                        },
+                        None => total.clone(),
+                    };
                     if let Some(job) = self
                         .rebuilds
                         .lock()
@@ -874,7 +969,7 @@ impl Ms {
                         .get_mut(&pool.uuid)
                         .filter(|j| j.id == id)
                     {
-                        job.progress = total.clone();
+                        job.progress = shown;
                     }
                     match total.state {
                         REBUILD_DONE => return Ok(total),
@@ -899,7 +994,13 @@ impl Ms {
             match outcome {
                 Ok(done) => {
                     if !self.rebuild_current(&pool.uuid, id) {
-                        return;
+                        return None;
+                    }
+                    if pass > 1 && done.objects == 0 {
+                        if done.unclean == 0 {
+                            self.record_clean(pool, map);
+                        }
+                        return Some((done, None));
                     }
                     let recorded = self.pool_leader(pool).and_then(|leader| {
                         self.engine_call::<MgmtPoolUpdateReply>(
@@ -915,10 +1016,10 @@ impl Ms {
                             },
                         )
                     });
-                    match recorded {
+                    return match recorded {
                         Ok(reply) => {
                             tracing::info!(
-                                "pool {}: rebuild of map version {} done ({} objects, {} records, {} bytes); map version {}",
+                                "pool {}: rebuild pass {pass} of map version {} done ({} objects, {} records, {} bytes); map version {}",
                                 pool.label,
                                 map.version,
                                 done.objects,
@@ -926,7 +1027,8 @@ impl Ms {
                                 done.bytes,
                                 reply.map_version
                             );
-                            self.rebuild_finish(&pool.uuid, id, "done", done);
+                            let moved = reply.map_version != map.version;
+                            Some((done, moved.then_some(reply.map.0)))
                         }
                         // The map moved on: the driver of the newer change takes over.
                         Err(err) => {
@@ -944,9 +1046,9 @@ impl Ms {
                                     ..done
                                 },
                             );
+                            None
                         }
-                    }
-                    return;
+                    };
                 }
                 Err(err) => {
                     tracing::warn!(
@@ -966,6 +1068,36 @@ impl Ms {
             }
         }
         self.rebuild_finish(&pool.uuid, id, "failed", last);
+        None
+    }
+
+    /// Tells the leader that a pass over `map` found every group complete, so that a map
+    /// with every target `UpIn` drops its base chain (`POOL_UPDATE_REBUILD_CLEAN`). Best
+    /// effort: the chain is only kept longer if this fails.
+    fn record_clean(&self, pool: &PoolRecord, map: &PoolMap) {
+        let recorded = self.pool_leader(pool).and_then(|leader| {
+            self.engine_call::<MgmtPoolUpdateReply>(
+                leader,
+                Opcode::MgmtPoolUpdate,
+                &MgmtPoolUpdateReq {
+                    pool: pool.uuid,
+                    op: POOL_UPDATE_REBUILD_CLEAN,
+                    rank: 0,
+                    targets: Vec::new(),
+                    map_version: map.version,
+                    rank_entry: Blob(Vec::new()),
+                },
+            )
+        });
+        match recorded {
+            Ok(reply) => tracing::info!(
+                "pool {}: every group complete at map version {}; map version {}",
+                pool.label,
+                map.version,
+                reply.map_version
+            ),
+            Err(err) => tracing::info!("pool {}: clean map not recorded: {err}", pool.label),
+        }
     }
 
     /// `dmg pool rebuild stop`: stops the running job on every engine (the map keeps its
@@ -1028,11 +1160,23 @@ impl Ms {
             if !joined.iter().any(|m| m.rank == *rank) {
                 continue;
             }
-            let reply: MgmtPoolQueryReply = self.engine_call(
+            let reply: MgmtPoolQueryReply = match self.engine_call(
                 *rank,
                 Opcode::MgmtPoolQuery,
                 &MgmtPoolQueryReq { pool: pool.uuid },
-            )?;
+            ) {
+                Ok(reply) => reply,
+                // An engine that died since `joined` was read: its targets show no space
+                // (and their state, from the leader's map); only the leader must answer.
+                Err(err) if *rank != leader => {
+                    tracing::debug!(
+                        "pool {}: rank {rank} did not answer a query: {err}",
+                        pool.label
+                    );
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
             if *rank == leader {
                 handles = reply.handles;
                 map = reply.map.0.clone();
@@ -1106,7 +1250,7 @@ impl Ms {
             },
             Some(job) => PoolRebuildStatus {
                 state: job.state.into(),
-                map_version: job.version,
+                map_version: job.reported,
                 objects: job.progress.objects,
                 records: job.progress.records,
                 bytes: job.progress.bytes,
@@ -1206,6 +1350,7 @@ impl Ms {
                     }
                     // Let start_rebuild replace it.
                     job.version = 0;
+                    job.reported = 0;
                 }
                 self.start_rebuild(&pool, &map);
                 return Ok(PoolUpdateResp {

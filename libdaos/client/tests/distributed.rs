@@ -510,6 +510,90 @@ fn a_stopped_engine_restarts_and_is_reintegrated_with_current_data() {
     }
 }
 
+/// Waits until every target of `ranks` is `downout` (excluded and rebuilt around), then for
+/// the rebuild after `after` to be reported done; returns the map version.
+fn await_out(system: &TestSystem, ranks: &[u32], after: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ranks
+        .iter()
+        .all(|&r| rank_states(system, r).1.iter().all(|s| s == "downout"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "ranks {ranks:?} not excluded: {}",
+            system.dmg_json(&["pool", "query", "tank"])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    await_rebuild(system, after).1
+}
+
+#[test]
+fn a_returning_last_copy_refills_its_group() {
+    let (system, client, pool, cont) = engines(4, 2, Props::new());
+    // RP_2G1 objects; those with both replicas on ranks 1 and 2 lose both at once.
+    let objects: Vec<Written> = (1..=64u64)
+        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
+        .collect();
+    let on_1_and_2 = |w: &Written| {
+        let ranks: BTreeSet<u32> = w.obj.layout().shards().map(|s| s.rank).collect();
+        ranks == BTreeSet::from([1, 2])
+    };
+    let both: Vec<&Written> = objects.iter().filter(|w| on_1_and_2(w)).collect();
+    assert!(
+        !both.is_empty(),
+        "no object has its replicas on ranks 1 and 2"
+    );
+    let (v0, _) = rank_states(&system, 0);
+
+    // Ranks 1 and 2 crash together: beyond the redundancy of those objects, which are
+    // refused with -DER_DATA_LOSS (not read empty); every other object reads back.
+    system.kill_engines(&[1, 2]);
+    let v1 = await_out(&system, &[1, 2], v0);
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    for w in &objects {
+        if on_1_and_2(w) {
+            let err = get(&w.obj, b"small", 200).unwrap_err();
+            assert_eq!(err.der(), Der::DataLoss, "{err}");
+        } else {
+            w.check(&w.obj);
+        }
+    }
+
+    // The engine excluded last holds the last copy of those objects (the other one's copy
+    // may miss writes made in between); it returns. Its reintegration makes that copy
+    // readable only when the first pass is recorded; a second pass then copies it to the
+    // group's other place, so the objects are replicated again.
+    let map = pool.map();
+    let last = *[1u32, 2]
+        .iter()
+        .max_by_key(|&&r| map.target(r, 0).unwrap().fseq)
+        .unwrap();
+    let rank = last.to_string();
+    let start = system.dmg_json(&["system", "start", "--ranks", &rank]);
+    assert_eq!(start["status"], 0, "{start}");
+    let value = system.dmg_json(&["pool", "reintegrate", "--rank", &rank, "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let (rebuild, v2) = await_rebuild(&system, v1);
+    assert_eq!(
+        rank_states(&system, last),
+        (v2, vec!["upin".to_string(); 2]),
+        "{rebuild}"
+    );
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    for w in &objects {
+        w.check(&w.obj);
+    }
+
+    // It crashes again: those objects read from the copies the second pass made.
+    system.kill_engine(last);
+    await_out(&system, &[last], v2);
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    for w in &objects {
+        w.check(&w.obj);
+    }
+}
+
 /// Cell size of the erasure-coded tests' containers: small, so that a few KiB span stripes.
 const EC_CELL: u64 = 4096;
 /// Bytes of each erasure-coded test array that the tests write into and read back.
