@@ -402,6 +402,13 @@ pub struct EngineConfig {
     pub log_mask: Option<String>,
     /// Fault domain (host name).
     pub host: String,
+    /// UDP address of `daos_server`'s SWIM member, which the engine joins through (none: the
+    /// engine runs no failure detection).
+    #[serde(default)]
+    pub swim_seed: Option<std::net::SocketAddr>,
+    /// Members of the SWIM cluster (engines plus the server), which tunes its timing.
+    #[serde(default)]
+    pub swim_members: u32,
 }
 
 /// Rounds a GB figure from a DAOS config to bytes (read as GiB).

@@ -331,6 +331,18 @@ impl TestSystem {
         self.kill_engines(&[rank]);
     }
 
+    /// Stops one engine with SIGSTOP, as a hang would: its process lives on and answers
+    /// nothing (SWIM is what can tell).
+    pub fn pause_engine(&self, rank: u32) {
+        let Some(pid) = self.engine_pid(rank) else {
+            panic!("engine {rank} is not running");
+        };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGSTOP,
+        );
+    }
+
     /// Kills several engines with SIGKILL at once (every signal is sent before waiting), as
     /// overlapping crashes would, and waits until all are gone.
     pub fn kill_engines(&self, ranks: &[u32]) {

@@ -37,6 +37,10 @@ pub struct ReadyInfo {
     pub targets: Vec<String>,
     /// Process id.
     pub pid: u32,
+    /// Incarnation of the engine's SWIM member (0: none), so that `daos_server` acts only on
+    /// reports about this life of the engine.
+    #[serde(default)]
+    pub swim: u64,
 }
 
 /// Prefix of the readiness line.
@@ -153,11 +157,13 @@ pub fn run(
     }
     let service =
         service::Service::new(config.rank, config.meta_dir.clone(), hlc, mailboxes.clone())?;
+    let swim = start_swim(&config)?;
     on_ready(ReadyInfo {
         rank: config.rank,
         service: hex(service_net.name()),
         targets: target_addrs,
         pid: std::process::id(),
+        swim: swim.as_ref().map_or(0, |s| s.id().incarnation),
     });
     tracing::info!(
         "engine rank {} ready with {} targets",
@@ -172,5 +178,36 @@ pub fn run(
     for thread in threads {
         let _ = thread.join();
     }
+    drop(swim);
     Ok(())
+}
+
+/// Joins the system's SWIM cluster through `config.swim_seed`, as rank `config.rank`, on UDP
+/// at the engine's fabric address and port (`127.0.0.1` for providers without one). The
+/// engine only answers probes and gossips; `daos_server` acts on what SWIM concludes.
+///
+/// Errors: `-DER_INVAL` for an address that does not parse; the socket's error, mapped from
+/// its errno (a port already taken, say).
+fn start_swim(config: &EngineConfig) -> Result<Option<daos_swim::Swim>> {
+    let Some(seed) = config.swim_seed else {
+        return Ok(None);
+    };
+    let host = if config.node.is_empty() {
+        "127.0.0.1"
+    } else {
+        config.node.as_str()
+    };
+    let addr: std::net::SocketAddr = format!("{host}:{}", config.port)
+        .parse()
+        .map_err(|e| Error::new(Der::Inval, format!("SWIM address {host}: {e}")))?;
+    let me = daos_swim::SwimId {
+        rank: config.rank,
+        addr,
+        incarnation: daos_swim::incarnation_now(),
+    };
+    daos_swim::Swim::start(me, Some(seed), config.swim_members, |event| {
+        tracing::debug!("membership: {event:?}");
+    })
+    .map(Some)
+    .map_err(|e| Error::from(e).with_context(format!("SWIM member on UDP {addr}")))
 }

@@ -155,6 +155,7 @@ async fn start_engine(
             .map(|t| decode(t))
             .collect::<Result<_, _>>()?,
         error: String::new(),
+        swim: ready.swim,
     });
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -171,9 +172,12 @@ async fn start_engine(
             let ms = ms.clone();
             tokio::task::spawn_blocking(move || ms.self_heal(rank));
         } else {
-            let text = status
+            let mut text = status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|e| e.to_string());
+            if ms.take_fenced(rank) {
+                text = format!("unresponsive, killed after SWIM declared it down ({text})");
+            }
             tracing::error!("engine {rank} exited unexpectedly: {text}");
             eprintln!("daos_server: engine {rank} exited unexpectedly: {text}");
             ms.member_down(rank, "errored", format!("exited: {text}"));
@@ -260,7 +264,7 @@ fn main() {
         eprintln!("daos_server: warning: config key {key:?} is accepted but not used by daos-rs");
         tracing::warn!("config key {key:?} is accepted but not used");
     }
-    let engines = setup::engine_configs(&config).unwrap_or_else(|e| fail(e));
+    let mut engines = setup::engine_configs(&config).unwrap_or_else(|e| fail(e));
     let socket_dir = config
         .socket_dir
         .clone()
@@ -282,6 +286,31 @@ fn main() {
         Ms::new(config.name.clone(), config.provider.clone(), address, db)
             .unwrap_or_else(|e| fail(e)),
     );
+    // The system's SWIM cluster: this server's member, which every engine joins through, on
+    // the first engine's fabric address and the management port number (UDP).
+    let swim_host = engines
+        .first()
+        .map(|e| e.node.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    let swim_addr: std::net::SocketAddr = format!("{swim_host}:{}", config.port)
+        .parse()
+        .unwrap_or_else(|e| fail(format!("SWIM address {swim_host}: {e}")));
+    let _swim = {
+        let ms = ms.clone();
+        let me = daos_swim::SwimId {
+            rank: daos_swim::CONTROL_RANK,
+            addr: swim_addr,
+            incarnation: daos_swim::incarnation_now(),
+        };
+        daos_swim::Swim::start(me, None, engines.len() as u32 + 1, move |event| {
+            ms.swim_event(event)
+        })
+        .unwrap_or_else(|e| fail(format!("cannot run SWIM on UDP {swim_addr}: {e}")))
+    };
+    for engine in &mut engines {
+        engine.swim_seed = Some(swim_addr);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -42,6 +42,8 @@ pub struct Member {
     pub targets: Vec<Vec<u8>>,
     /// Why the engine stopped, if it did.
     pub error: String,
+    /// Incarnation of the engine's SWIM member (0: none).
+    pub swim: u64,
 }
 
 impl Member {
@@ -105,6 +107,8 @@ pub struct Ms {
     pub pids: Mutex<std::collections::HashMap<u32, u32>>,
     /// Ranks `dmg system stop` asked to stop (their exit is not a failure to report).
     stop_requested: Mutex<std::collections::HashSet<u32>>,
+    /// Ranks killed because SWIM declared them down while their process ran.
+    fenced: Mutex<std::collections::HashSet<u32>>,
     /// Set when the whole server stops.
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -197,6 +201,7 @@ impl Ms {
             launch: Mutex::new(std::collections::HashMap::new()),
             pids: Mutex::new(std::collections::HashMap::new()),
             stop_requested: Mutex::new(std::collections::HashSet::new()),
+            fenced: Mutex::new(std::collections::HashSet::new()),
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
@@ -243,6 +248,56 @@ impl Ms {
     /// Whether `dmg system stop` asked rank `rank` to stop (and forgets the request).
     pub fn take_stop_request(&self, rank: u32) -> bool {
         self.stop_requested.lock().expect("stop lock").remove(&rank)
+    }
+
+    /// Whether rank `rank` was fenced after SWIM declared it down (and forgets it).
+    pub fn take_fenced(&self, rank: u32) -> bool {
+        self.fenced.lock().expect("fenced lock").remove(&rank)
+    }
+
+    /// Acts on what the system's SWIM cluster concluded. An engine declared down while its
+    /// process still runs (hung, paused, or cut off from the others) is fenced: killed, so
+    /// that it can serve nothing from an old pool map, after which its exit excludes it from
+    /// its pools as a crash would (DAOS's engines exclude a rank SWIM declares dead). Reports
+    /// about an earlier life of the rank (another incarnation), the server itself, or an
+    /// engine already stopping are ignored.
+    pub fn swim_event(&self, event: daos_swim::MemberEvent) {
+        let daos_swim::MemberEvent::Down(id) = event else {
+            return;
+        };
+        if id.rank == daos_swim::CONTROL_RANK
+            || self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+            || self
+                .stop_requested
+                .lock()
+                .expect("stop lock")
+                .contains(&id.rank)
+        {
+            return;
+        }
+        let current = self
+            .members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .any(|m| m.rank == id.rank && m.state == "joined" && m.swim == id.incarnation);
+        let pid = self.pids.lock().expect("pids lock").get(&id.rank).copied();
+        let (true, Some(pid)) = (current, pid) else {
+            return;
+        };
+        tracing::error!(
+            "rank {}: declared down by SWIM (no answer to direct or indirect probes); fencing process {pid}",
+            id.rank
+        );
+        eprintln!(
+            "daos_server: engine {} unresponsive (SWIM declared it down), killing it",
+            id.rank
+        );
+        self.fenced.lock().expect("fenced lock").insert(id.rank);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 
     fn member_state(&self, rank: u32) -> Option<String> {

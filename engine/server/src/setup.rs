@@ -120,6 +120,9 @@ pub fn engine_configs(config: &ServerConfig) -> Result<Vec<EngineConfig>> {
             log_file: engine.log_file.clone(),
             log_mask: engine.log_mask.clone(),
             host: host.clone(),
+            // Set by daos_server once its own SWIM member is bound.
+            swim_seed: None,
+            swim_members: config.engines.len() as u32 + 1,
         });
     }
     Ok(out)

@@ -299,6 +299,64 @@ fn replicated_objects_survive_the_loss_of_an_engine() {
 }
 
 #[test]
+fn a_hung_engine_is_declared_down_by_swim_and_excluded() {
+    let (system, client, pool, cont) = three_engines();
+    let objects: Vec<Written> = (1..=12u64)
+        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
+        .collect();
+    let (v0, _) = rank_states(&system, 0);
+
+    // Rank 2 hangs: its process lives on (so no exit to notice) and answers nothing.
+    system.pause_engine(2);
+    let paused = Instant::now();
+    let member = |rank: u32| -> serde_json::Value {
+        let value = system.dmg_json(&["system", "query"]);
+        value["response"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["rank"] == rank)
+            .cloned()
+            .unwrap()
+    };
+    let deadline = paused + Duration::from_secs(60);
+    let found = loop {
+        let m = member(2);
+        if m["state"] != "joined" {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "rank 2 still joined: {m}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let took = paused.elapsed();
+    println!(
+        "hung rank 2 detected and fenced {:.1} s after it stopped answering",
+        took.as_secs_f64()
+    );
+    assert_eq!(found["state"], "errored", "{found}");
+    assert!(
+        found.to_string().contains("SWIM"),
+        "the reason names SWIM: {found}"
+    );
+    assert!(system.engine_pid(2).is_none(), "the hung engine was killed");
+
+    // Its pools excluded it and rebuilt; every replicated object reads back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !rank_states(&system, 2).1.iter().all(|s| s == "downout") {
+        assert!(Instant::now() < deadline, "rank 2 not excluded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    await_rebuild(&system, v0);
+    client.run(async |net| pool.refresh_map(net).await).unwrap();
+    for w in &objects {
+        w.check(&w.obj);
+    }
+    // The healthy engines were not suspected meanwhile.
+    assert_eq!(member(0)["state"], "joined");
+    assert_eq!(member(1)["state"], "joined");
+}
+
+#[test]
 fn rebuild_restores_redundancy_with_the_whole_history() {
     let (system, client, _pool, cont) = three_engines();
     // RP_2 objects with history: a value overwritten after a snapshot, a punched akey.
