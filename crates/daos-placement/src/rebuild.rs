@@ -109,3 +109,24 @@ pub fn refilled(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
                 .any(|d| d.shard == shard)
         })
 }
+
+/// Whether `me`'s copy of object shard `shard` is an orphan to reclaim (DAOS's rebuild
+/// reclaim): the layout places that shard on another target, no shard of the object is moving
+/// (so no copy off its place is anyone's shadow or source), and every shard of its group is
+/// readable at its place. Clients route by the layout, engines refuse another map version,
+/// and rebuild reads only places and shadows, so nothing reads this copy again; if a later
+/// map sends the shard back here, the base chain counts it incomplete and rebuild refills it.
+/// Only for a target that is `UpIn` (a returning target's copies are handled by
+/// [`refilled`]; a failed one's may be the last).
+pub fn orphaned(layout: &Layout, shard: u32, me: (u32, u32)) -> bool {
+    let g = layout.class.redundancy.group_size().max(1);
+    let Some(group) = layout.groups.get((shard / g) as usize) else {
+        return false;
+    };
+    let Some(mine) = group.iter().find(|s| s.shard == shard) else {
+        return false;
+    };
+    (mine.rank, mine.target) != me
+        && layout.shadows.is_empty()
+        && group.iter().all(|s| s.is_readable())
+}

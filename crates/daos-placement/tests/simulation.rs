@@ -21,7 +21,7 @@
 //! the integration tests with real processes. `DAOS_SIM_SEED=<n>` replays one seed;
 //! `DAOS_SIM_SEEDS=<n>` runs that many (default 300).
 
-use daos_placement::rebuild::{destinations, ec_sources, refilled};
+use daos_placement::rebuild::{destinations, ec_sources, orphaned, refilled};
 use daos_placement::{PoolMap, RankEntry, ShardLocation, TargetEntry, TargetState};
 use daos_types::oclass::{ObjectClass, Redundancy};
 use daos_types::oid::ObjectType;
@@ -225,13 +225,33 @@ impl Sim {
                 .or_default()
                 .extend(versions);
         }
+        // As each engine does once its pushes succeeded: reclaim the copies the layout no
+        // longer places on a target that is in, whose groups are whole elsewhere.
+        let mut reclaimed = 0;
+        if !failed {
+            for (&loc, shards) in self.disk.iter_mut() {
+                let is_in = self
+                    .map
+                    .target(loc.0, loc.1)
+                    .is_some_and(|t| t.state == TargetState::UpIn);
+                if !self.alive.contains(&loc.0) || !is_in {
+                    continue;
+                }
+                shards.retain(|&(oid, shard), _| {
+                    let layout = placement.layout(oid).unwrap();
+                    let orphan = orphaned(&layout, shard, loc);
+                    reclaimed += usize::from(orphan);
+                    !orphan
+                });
+            }
+        }
         // As the control plane does: the first pass over a map change is recorded; a
         // follow-up pass only if it moved something.
         let record = self.pending() || n > 0;
         let done = finish && !failed && record && self.map.rebuild_done();
         let clean = finish && !failed && !record && unclean == 0 && self.map.rebuild_clean();
         self.log.push(format!(
-            "rebuild ({n} pushes{}){}",
+            "rebuild ({n} pushes, {reclaimed} reclaimed{}){}",
             if failed { ", failed" } else { "" },
             if done {
                 format!(" done -> map v{}", self.map.version)

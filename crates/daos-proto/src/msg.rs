@@ -1043,6 +1043,7 @@ impl RebuildStatus {
             total.records += part.records;
             total.bytes += part.bytes;
             total.unclean += part.unclean;
+            total.reclaimed += part.reclaimed;
             if total.der == 0 && part.der != 0 {
                 total.der = part.der;
                 total.error = part.error;
@@ -1101,6 +1102,9 @@ wire_struct! {
         /// Object shards scanned whose group is not complete everywhere in the job's layout
         /// (a shard not readable at its place, or a shadow).
         pub unclean: u64,
+        /// Object shards deleted because the layout places them elsewhere and their group is
+        /// whole there (`daos_placement::rebuild::orphaned`).
+        pub reclaimed: u64,
         /// 0, or the DER number of the first failure (positive: 1013 for `DER_AGAIN`).
         pub der: u32,
         /// What failed, for the administrator.

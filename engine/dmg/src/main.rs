@@ -595,6 +595,7 @@ async fn pool(
                 "records": rebuild.records,
                 "bytes": rebuild.bytes,
                 "scanned": rebuild.scanned,
+                "reclaimed": rebuild.reclaimed,
                 "map_version": rebuild.map_version,
                 "seconds": rebuild.seconds,
                 "error": rebuild.error,

@@ -223,7 +223,11 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
     }
     let placement = map.placement();
     let me = (ctx.rank, ctx.index);
+    let reclaims = map
+        .target(ctx.rank, ctx.index)
+        .is_some_and(|t| t.state == daos_placement::TargetState::UpIn);
     let mut work = Vec::new();
+    let mut orphans = Vec::new();
     for (cont, container) in index.containers.iter() {
         for &(oid, shard) in container.objects.keys() {
             job.status.borrow_mut().scanned += 1;
@@ -235,6 +239,9 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
             let group = (shard / g) as usize;
             if !layout.shadows.is_empty() || layout.groups[group].iter().any(|s| !s.is_readable()) {
                 job.status.borrow_mut().unclean += 1;
+            }
+            if reclaims && daos_placement::rebuild::orphaned(&layout, shard, me) {
+                orphans.push((*cont, oid, shard));
             }
             for dest in destinations(&layout, shard, me) {
                 work.push(Work {
@@ -259,6 +266,26 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
         result?;
         job.status.borrow_mut().objects += 1;
     }
+    drop(pushes);
+    // Reclaim (DAOS's rebuild reclaim): copies the layout no longer places here, whose groups
+    // are whole elsewhere. Only while the target still holds the job's map, checked in the
+    // same step as the drops (no client write by a newer map can come in between).
+    let reclaimed = ctx.with_pool(&pool, |p| {
+        if p.map.as_ref().map(|m| m.version) != Some(job.version) {
+            return Ok(0);
+        }
+        Ok(orphans
+            .iter()
+            .filter_map(|&(cont, oid, shard)| p.vos.drop_shard(cont, oid, shard))
+            .count() as u64)
+    })?;
+    if reclaimed > 0 {
+        tracing::info!(
+            "target {}: reclaimed {reclaimed} object shards of pool {pool} placed elsewhere",
+            ctx.index
+        );
+    }
+    job.status.borrow_mut().reclaimed += reclaimed;
     Ok(())
 }
 

@@ -1297,7 +1297,8 @@ impl Ms {
 
     fn pool_query(&self, req: PoolQueryReq) -> Result<PoolQueryResp> {
         let pool = self.find_pool(&req.id)?;
-        let (summary, targets, handles, map) = self.pool_space(&pool)?;
+        // The job's state is read before the map: a job reported done has recorded its
+        // passes, so the map read next includes them.
         let rebuild = match self.rebuilds.lock().expect("rebuilds lock").get(&pool.uuid) {
             None => PoolRebuildStatus {
                 state: "idle".into(),
@@ -1310,6 +1311,7 @@ impl Ms {
                 records: job.progress.records,
                 bytes: job.progress.bytes,
                 scanned: job.progress.scanned,
+                reclaimed: job.progress.reclaimed,
                 status: job.progress.der,
                 error: job.progress.error.clone(),
                 seconds: job
@@ -1319,6 +1321,7 @@ impl Ms {
                     .as_secs_f64(),
             },
         };
+        let (summary, targets, handles, map) = self.pool_space(&pool)?;
         let min = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).min().unwrap_or(0);
         let max = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).max().unwrap_or(0);
         Ok(PoolQueryResp {

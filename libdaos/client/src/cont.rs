@@ -313,14 +313,13 @@ impl Container {
             daos_placement::default_class(
                 otype.is_array(),
                 self.redundancy_factor(),
-                self.pool.map().ranks.len(),
+                self.pool.rank_count(),
             )
         } else {
             ObjectClass::from_id(class)
                 .ok_or_else(|| Error::new(Der::Inval, format!("unknown object class {class:#x}")))?
         };
-        let map = self.pool.map();
-        let targets = map.target_count() as u32;
+        let targets = self.pool.target_count() as u32;
         if class.redundancy.group_size() > targets {
             return Err(Error::new(
                 Der::Inval,

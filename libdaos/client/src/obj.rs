@@ -197,12 +197,12 @@ impl Object {
             }
             _ => None,
         };
-        let map = cont.pool().map();
-        let layout = map.layout(oid)?;
+        let (version, placement) = cont.pool().placement();
+        let layout = placement.layout(oid)?;
         Ok(Object {
             cont: cont.clone(),
             oid,
-            layout: Arc::new(RwLock::new((map.version, Arc::new(layout)))),
+            layout: Arc::new(RwLock::new((version, Arc::new(layout)))),
             writable,
             ec,
         })
@@ -227,11 +227,11 @@ impl Object {
                 return held.1.clone();
             }
         }
-        let map = pool.map();
-        match map.layout(self.oid) {
+        let (version, placement) = pool.placement();
+        match placement.layout(self.oid) {
             Ok(layout) => {
                 let layout = Arc::new(layout);
-                *self.layout.write().expect("layout lock") = (map.version, layout.clone());
+                *self.layout.write().expect("layout lock") = (version, layout.clone());
                 layout
             }
             // The class was valid at open; a map too small for it now leaves the old layout,

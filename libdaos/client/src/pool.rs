@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use daos_fabric::NetContext;
-use daos_placement::PoolMap;
+use daos_placement::{Placement, PoolMap};
 use daos_proto::msg::{
     ContListReply, PoolConnectReply, PoolConnectReq, PoolHandleReq, PoolQueryReply, Space,
 };
@@ -55,6 +55,8 @@ pub struct Pool {
     handle: Uuid,
     svc_ranks: Vec<u32>,
     map: RwLock<PoolMap>,
+    /// The placement of `map` and its version, built on first use (see [`Pool::placement`]).
+    placement: RwLock<Option<(u32, Arc<Placement>)>>,
     /// When [`Pool::refresh_map`] last asked the pool service.
     last_map_refresh: Mutex<Option<std::time::Instant>>,
     props: Props,
@@ -106,6 +108,7 @@ impl Pool {
                         handle,
                         svc_ranks,
                         map: RwLock::new(reply.map.0),
+                        placement: RwLock::new(None),
                         last_map_refresh: Mutex::new(None),
                         props: reply.props.0,
                         flags,
@@ -186,6 +189,38 @@ impl Pool {
             *last = Some(std::time::Instant::now());
         }
         self.query(net).await.map(drop)
+    }
+
+    /// The placement of the pool map held, and that map's version. Built once per map version
+    /// and shared by every object of this handle: building one walks every target, once per
+    /// level of the map's base chain, which is far more than computing a layout from it
+    /// (`cargo bench -p daos-placement` measures both).
+    pub fn placement(&self) -> (u32, Arc<Placement>) {
+        let version = self.map_version();
+        if let Some((held, placement)) = &*self.placement.read().expect("placement lock") {
+            if *held == version {
+                return (*held, placement.clone());
+            }
+        }
+        let (version, placement) = {
+            let map = self.map.read().expect("pool map lock");
+            (map.version, Arc::new(map.placement()))
+        };
+        let mut cached = self.placement.write().expect("placement lock");
+        if cached.as_ref().is_none_or(|(held, _)| *held < version) {
+            *cached = Some((version, placement.clone()));
+        }
+        (version, placement)
+    }
+
+    /// Engines in the pool map held (without copying the map).
+    pub fn rank_count(&self) -> usize {
+        self.map.read().expect("pool map lock").ranks.len()
+    }
+
+    /// Targets in the pool map held (without copying the map).
+    pub fn target_count(&self) -> usize {
+        self.map.read().expect("pool map lock").target_count()
     }
 
     /// The version of the pool map held.
@@ -356,6 +391,7 @@ impl Pool {
             handle,
             svc_ranks,
             map: RwLock::new(map),
+            placement: RwLock::new(None),
             last_map_refresh: Mutex::new(None),
             props,
             flags,

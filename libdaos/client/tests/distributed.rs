@@ -1052,6 +1052,12 @@ fn dmg_pool_extend_moves_data_onto_the_new_engine() {
     );
     let (rebuild, v1) = await_rebuild(&system, v0);
     assert!(rebuild["bytes"].as_u64().unwrap() > 0, "{rebuild}");
+    // Every shard that moved left a copy at its old place; once the move is recorded, a
+    // second pass reclaims each of them (and nothing else).
+    assert_eq!(
+        rebuild["reclaimed"], rebuild["objects"],
+        "old copies reclaimed: {rebuild}"
+    );
     assert_eq!(rank_states(&system, 2), (v1, vec!["upin".to_string(); 2]));
     client.run(async |net| pool.refresh_map(net).await).unwrap();
     let all: Vec<&Written> = replicated.iter().chain(&s1).chain(&sx).collect();
