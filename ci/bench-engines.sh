@@ -52,3 +52,7 @@ done
 start_configured --config "$config" --agent
 "$bin/dmg" pool create --size=9G bench >/dev/null
 "$bin/daos_perf" --pool bench --dir "$work" "$@"
+stop_system
+trap - EXIT
+# The engines' storage is gigabytes; the logs stay.
+rm -rf "$work"/scm* "$work"/bdev*

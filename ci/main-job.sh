@@ -116,5 +116,7 @@ PY
 step "stopping the system"
 stop_system
 trap - EXIT
+# The pool's files and the copied-out tree are gigabytes; the logs and figures stay.
+rm -rf "$work/home" "$work/out"
 tail -n 2 "$work/server.out"
 echo "main job done"

@@ -895,13 +895,20 @@ impl Ms {
             .is_some_and(|j| j.id == id && j.state == "busy")
     }
 
-    fn rebuild_finish(&self, pool: &Uuid, id: u64, state: &'static str, progress: RebuildStatus) {
+    /// Applies `change` to job `id` of `pool`, if it is still the pool's job.
+    fn update_job(&self, pool: &Uuid, id: u64, change: impl FnOnce(&mut RebuildJob)) {
         let mut jobs = self.rebuilds.lock().expect("rebuilds lock");
         if let Some(job) = jobs.get_mut(pool).filter(|j| j.id == id) {
+            change(job);
+        }
+    }
+
+    fn rebuild_finish(&self, pool: &Uuid, id: u64, state: &'static str, progress: RebuildStatus) {
+        self.update_job(pool, id, |job| {
             job.state = state;
             job.progress = progress;
             job.ended = Some(std::time::Instant::now());
-        }
+        });
     }
 
     /// Runs one rebuild job in passes. Each pass prepares every live engine of the pool (so
@@ -935,16 +942,10 @@ impl Ms {
                         && (done.objects > 0 || (next.all_in() && next.base.is_some())) =>
                 {
                     map = next;
-                    if let Some(job) = self
-                        .rebuilds
-                        .lock()
-                        .expect("rebuilds lock")
-                        .get_mut(&pool.uuid)
-                        .filter(|j| j.id == id)
-                    {
+                    self.update_job(&pool.uuid, id, |job| {
                         job.version = map.version;
                         job.progress = total.clone();
-                    }
+                    });
                     earlier = Some(total);
                 }
                 _ => {
@@ -1017,15 +1018,7 @@ impl Ms {
                         },
                         None => total.clone(),
                     };
-                    if let Some(job) = self
-                        .rebuilds
-                        .lock()
-                        .expect("rebuilds lock")
-                        .get_mut(&pool.uuid)
-                        .filter(|j| j.id == id)
-                    {
-                        job.progress = shown;
-                    }
+                    self.update_job(&pool.uuid, id, |job| job.progress = shown);
                     match total.state {
                         REBUILD_DONE => return Ok(total),
                         REBUILD_FAILED => {

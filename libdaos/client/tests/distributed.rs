@@ -181,21 +181,21 @@ fn fetch_at(obj: &Object, epoch: u64, akey: &[u8], len: usize) -> (u64, Vec<u8>)
 
 /// Twelve `RP_2G1` objects and twelve `S1` objects, written.
 fn replicated_and_not(cont: &Arc<Container>) -> (Vec<Written>, Vec<Written>) {
-    let write = |range: std::ops::RangeInclusive<u64>, class: &str| -> Vec<Written> {
-        range
-            .map(|lo| Written::new(object(cont, lo, class), lo))
-            .collect()
-    };
-    (write(1..=12, "RP_2G1"), write(100..=111, "S1"))
+    (write(cont, 1..=12, "RP_2G1"), write(cont, 100..=111, "S1"))
+}
+
+/// Objects of `class` with ids `range`, each with both values written.
+fn write(cont: &Arc<Container>, range: std::ops::RangeInclusive<u64>, class: &str) -> Vec<Written> {
+    range
+        .map(|lo| Written::new(object(cont, lo, class), lo))
+        .collect()
 }
 
 #[test]
 fn objects_spread_over_every_engine_of_a_pool() {
     let (_system, client, pool, cont) = three_engines();
 
-    let objects: Vec<Written> = (1..=24u64)
-        .map(|lo| Written::new(object(&cont, lo, "S1"), lo))
-        .collect();
+    let objects: Vec<Written> = write(&cont, 1..=24, "S1");
     let ranks: BTreeSet<u32> = objects
         .iter()
         .flat_map(|w| w.obj.layout().shards().map(|s| s.rank).collect::<Vec<_>>())
@@ -301,9 +301,7 @@ fn replicated_objects_survive_the_loss_of_an_engine() {
 #[test]
 fn a_hung_engine_is_declared_down_by_swim_and_excluded() {
     let (system, client, pool, cont) = three_engines();
-    let objects: Vec<Written> = (1..=12u64)
-        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
-        .collect();
+    let objects: Vec<Written> = write(&cont, 1..=12, "RP_2G1");
     let (v0, _) = rank_states(&system, 0);
 
     // Rank 2 hangs: its process lives on (so no exit to notice) and answers nothing.
@@ -590,9 +588,7 @@ fn await_out(system: &TestSystem, ranks: &[u32], after: u64) -> u64 {
 fn a_returning_last_copy_refills_its_group() {
     let (system, client, pool, cont) = engines(4, 2, Props::new());
     // RP_2G1 objects; those with both replicas on ranks 1 and 2 lose both at once.
-    let objects: Vec<Written> = (1..=64u64)
-        .map(|lo| Written::new(object(&cont, lo, "RP_2G1"), lo))
-        .collect();
+    let objects: Vec<Written> = write(&cont, 1..=64, "RP_2G1");
     let on_1_and_2 = |w: &Written| {
         let ranks: BTreeSet<u32> = w.obj.layout().shards().map(|s| s.rank).collect();
         ranks == BTreeSet::from([1, 2])
@@ -1035,9 +1031,7 @@ fn dmg_pool_extend_moves_data_onto_the_new_engine() {
     let (replicated, s1) = replicated_and_not(&cont);
     // SX is fitted to the pool's four targets when its id is generated, so extending the
     // pool moves its shards but keeps its dkeys' groups.
-    let sx: Vec<Written> = (200..=205)
-        .map(|lo| Written::new(object(&cont, lo, "SX"), lo))
-        .collect();
+    let sx: Vec<Written> = write(&cont, 200..=205, "SX");
     assert!(s1
         .iter()
         .all(|w| w.obj.layout().shards().all(|s| s.rank < 2)));
