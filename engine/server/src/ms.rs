@@ -733,11 +733,9 @@ impl Ms {
                 format!("rank {rank} is not in pool {}", pool.label),
             ));
         }
-        let leader = self.pool_leader(pool)?;
-        self.engine_call(
-            leader,
-            Opcode::MgmtPoolUpdate,
-            &MgmtPoolUpdateReq {
+        self.leader_update(
+            pool,
+            MgmtPoolUpdateReq {
                 pool: pool.uuid,
                 op,
                 rank,
@@ -746,6 +744,16 @@ impl Ms {
                 rank_entry: Blob(Vec::new()),
             },
         )
+    }
+
+    /// Sends a pool map change to the pool service leader; returns the map after it.
+    fn leader_update(
+        &self,
+        pool: &PoolRecord,
+        req: MgmtPoolUpdateReq,
+    ) -> Result<MgmtPoolUpdateReply> {
+        let leader = self.pool_leader(pool)?;
+        self.engine_call(leader, Opcode::MgmtPoolUpdate, &req)
     }
 
     /// Adds engine `rank` to `pool` (`dmg pool extend`): creates the pool's storage (at the
@@ -774,7 +782,6 @@ impl Ms {
                     format!("rank {rank} is not a joined engine of the system"),
                 )
             })?;
-        let leader = self.pool_leader(pool)?;
         let (_, _, _, map) = self.pool_space(pool)?;
         let targets = (map.target_count() as u64).max(1);
         let (scm_per_target, nvme_per_target) =
@@ -800,10 +807,9 @@ impl Ms {
         let entry = member.rank_entry(TargetState::New);
         let mut e = daos_types::codec::Encoder::new();
         e.put(&entry);
-        let reply = self.engine_call::<MgmtPoolUpdateReply>(
-            leader,
-            Opcode::MgmtPoolUpdate,
-            &MgmtPoolUpdateReq {
+        let reply = self.leader_update(
+            pool,
+            MgmtPoolUpdateReq {
                 pool: pool.uuid,
                 op: POOL_UPDATE_EXTEND,
                 rank,
@@ -1050,21 +1056,7 @@ impl Ms {
                         }
                         return Some((done, None));
                     }
-                    let recorded = self.pool_leader(pool).and_then(|leader| {
-                        self.engine_call::<MgmtPoolUpdateReply>(
-                            leader,
-                            Opcode::MgmtPoolUpdate,
-                            &MgmtPoolUpdateReq {
-                                pool: pool.uuid,
-                                op: POOL_UPDATE_REBUILD_DONE,
-                                rank: 0,
-                                targets: Vec::new(),
-                                map_version: map.version,
-                                rank_entry: Blob(Vec::new()),
-                            },
-                        )
-                    });
-                    return match recorded {
+                    return match self.record_rebuild(pool, map, POOL_UPDATE_REBUILD_DONE) {
                         Ok(reply) => {
                             tracing::info!(
                                 "pool {}: rebuild pass {pass} of map version {} done ({} objects, {} records, {} bytes); map version {}",
@@ -1119,25 +1111,32 @@ impl Ms {
         None
     }
 
+    /// Records the outcome `op` (`POOL_UPDATE_REBUILD_DONE` or `_CLEAN`) of a pass over `map`
+    /// through the pool service leader, which refuses it with `-DER_STALE` if the map moved on.
+    fn record_rebuild(
+        &self,
+        pool: &PoolRecord,
+        map: &PoolMap,
+        op: u32,
+    ) -> Result<MgmtPoolUpdateReply> {
+        self.leader_update(
+            pool,
+            MgmtPoolUpdateReq {
+                pool: pool.uuid,
+                op,
+                rank: 0,
+                targets: Vec::new(),
+                map_version: map.version,
+                rank_entry: Blob(Vec::new()),
+            },
+        )
+    }
+
     /// Tells the leader that a pass over `map` found every group complete, so that a map
     /// with every target `UpIn` drops its base chain (`POOL_UPDATE_REBUILD_CLEAN`). Best
     /// effort: the chain is only kept longer if this fails.
     fn record_clean(&self, pool: &PoolRecord, map: &PoolMap) {
-        let recorded = self.pool_leader(pool).and_then(|leader| {
-            self.engine_call::<MgmtPoolUpdateReply>(
-                leader,
-                Opcode::MgmtPoolUpdate,
-                &MgmtPoolUpdateReq {
-                    pool: pool.uuid,
-                    op: POOL_UPDATE_REBUILD_CLEAN,
-                    rank: 0,
-                    targets: Vec::new(),
-                    map_version: map.version,
-                    rank_entry: Blob(Vec::new()),
-                },
-            )
-        });
-        match recorded {
+        match self.record_rebuild(pool, map, POOL_UPDATE_REBUILD_CLEAN) {
             Ok(reply) => tracing::info!(
                 "pool {}: every group complete at map version {}; map version {}",
                 pool.label,

@@ -142,6 +142,18 @@ fn rank_states(system: &TestSystem, rank: u32) -> (u64, Vec<String>) {
     (version, states)
 }
 
+/// Rank `rank`'s entry in `dmg system query`.
+fn member(system: &TestSystem, rank: u32) -> serde_json::Value {
+    let value = system.dmg_json(&["system", "query"]);
+    value["response"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["rank"] == rank)
+        .cloned()
+        .unwrap()
+}
+
 /// Waits until `dmg pool query` reports the rebuild for a map newer than `after` done, and
 /// returns the pool's `rebuild` status and the map version.
 fn await_rebuild(system: &TestSystem, after: u64) -> (serde_json::Value, u64) {
@@ -307,16 +319,7 @@ fn a_hung_engine_is_declared_down_by_swim_and_excluded() {
     // Rank 2 hangs: its process lives on (so no exit to notice) and answers nothing.
     system.pause_engine(2);
     let paused = Instant::now();
-    let member = |rank: u32| -> serde_json::Value {
-        let value = system.dmg_json(&["system", "query"]);
-        value["response"]["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["rank"] == rank)
-            .cloned()
-            .unwrap()
-    };
+    let member = |rank: u32| member(&system, rank);
     let deadline = paused + Duration::from_secs(60);
     let found = loop {
         let m = member(2);
@@ -512,16 +515,7 @@ fn a_stopped_engine_restarts_and_is_reintegrated_with_current_data() {
         .collect();
     assert!(!s1_on_2.is_empty());
     let (v0, _) = rank_states(&system, 0);
-    let member = |rank: u32| {
-        let value = system.dmg_json(&["system", "query"]);
-        value["response"]["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["rank"] == rank)
-            .map(|m| m["state"].as_str().unwrap().to_string())
-            .unwrap()
-    };
+    let member = |rank: u32| member(&system, rank)["state"].as_str().unwrap().to_string();
 
     // dmg system stop --ranks 2: the engine stops, its pools exclude it and rebuild.
     let stop = system.dmg_json(&["system", "stop", "--ranks", "2"]);
