@@ -1091,13 +1091,7 @@ impl Placement {
                 .iter()
                 .map(|s| (s.rank, s.target))
                 .collect();
-            places.extend(
-                base_group
-                    .iter()
-                    .copied()
-                    .flatten()
-                    .map(|s| (s.rank, s.target)),
-            );
+            places.extend(base_group.into_iter().flatten().map(|s| (s.rank, s.target)));
             let fseq_of_failed = |place: (u32, u32)| {
                 self.node(place.0, place.1)
                     .filter(|t| t.state != TargetState::UpIn)

@@ -69,6 +69,21 @@ impl Identity for SwimId {
     }
 }
 
+/// The UDP address of a member at `host` (an IPv4 address; empty for a provider without one,
+/// which means this host only: `127.0.0.1`) and `port`.
+///
+/// Errors: `InvalidInput` for a host that is not an IP address.
+pub fn member_addr(host: &str, port: u16) -> io::Result<SocketAddr> {
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    let ip: std::net::IpAddr = host.parse().map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("SWIM host {host}: {e}"),
+        )
+    })?;
+    Ok(SocketAddr::new(ip, port))
+}
+
 /// An incarnation for a member starting now: nanoseconds since the Unix epoch, so that a
 /// restarted member outranks its earlier life.
 pub fn incarnation_now() -> u64 {

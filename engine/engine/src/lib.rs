@@ -186,20 +186,13 @@ pub fn run(
 /// at the engine's fabric address and port (`127.0.0.1` for providers without one). The
 /// engine only answers probes and gossips; `daos_server` acts on what SWIM concludes.
 ///
-/// Errors: `-DER_INVAL` for an address that does not parse; the socket's error, mapped from
+/// Errors: `-DER_INVAL` for a node that is not an IP address; the socket's error, mapped from
 /// its errno (a port already taken, say).
 fn start_swim(config: &EngineConfig) -> Result<Option<daos_swim::Swim>> {
     let Some(seed) = config.swim_seed else {
         return Ok(None);
     };
-    let host = if config.node.is_empty() {
-        "127.0.0.1"
-    } else {
-        config.node.as_str()
-    };
-    let addr: std::net::SocketAddr = format!("{host}:{}", config.port)
-        .parse()
-        .map_err(|e| Error::new(Der::Inval, format!("SWIM address {host}: {e}")))?;
+    let addr = daos_swim::member_addr(&config.node, config.port)?;
     let me = daos_swim::SwimId {
         rank: config.rank,
         addr,

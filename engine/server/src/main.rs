@@ -288,14 +288,9 @@ fn main() {
     );
     // The system's SWIM cluster: this server's member, which every engine joins through, on
     // the first engine's fabric address and the management port number (UDP).
-    let swim_host = engines
-        .first()
-        .map(|e| e.node.clone())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "127.0.0.1".to_string());
-    let swim_addr: std::net::SocketAddr = format!("{swim_host}:{}", config.port)
-        .parse()
-        .unwrap_or_else(|e| fail(format!("SWIM address {swim_host}: {e}")));
+    let swim_host = engines.first().map_or("", |e| e.node.as_str());
+    let swim_addr =
+        daos_swim::member_addr(swim_host, config.port).unwrap_or_else(|e| fail(e.to_string()));
     let _swim = {
         let ms = ms.clone();
         let me = daos_swim::SwimId {

@@ -855,7 +855,7 @@ impl Ms {
             let mut jobs = self.rebuilds.lock().expect("rebuilds lock");
             if jobs
                 .get(&pool.uuid)
-                .is_some_and(|j| j.version.max(j.reported) >= map.version)
+                .is_some_and(|j| j.version >= map.version)
             {
                 return;
             }
@@ -928,18 +928,15 @@ impl Ms {
     /// pool rebuild stop` ends the job. Progress and the final status sum the passes.
     fn drive_rebuild(self: Arc<Self>, pool: &PoolRecord, mut map: PoolMap, id: u64) {
         let mut earlier: Option<RebuildStatus> = None;
-        // The job is reported as the rebuild of the change that started it.
-        let first_version = map.version;
         for pass in 1..=REBUILD_PASSES {
             let Some((done, next)) = self.rebuild_pass(pool, &map, id, pass, earlier.as_ref())
             else {
                 return;
             };
-            let mut total = match earlier.take() {
+            let total = match earlier.take() {
                 Some(e) => RebuildStatus::combine([e, done.clone()]),
                 None => done.clone(),
             };
-            total.map_version = first_version;
             match next {
                 // Another pass if this one moved data (more may be fillable now), or if
                 // every target is in again and a scan may find the base chain unneeded.
@@ -1018,10 +1015,7 @@ impl Ms {
                     }
                     let total = RebuildStatus::combine(parts);
                     let shown = match earlier {
-                        Some(e) => RebuildStatus {
-                            map_version: e.map_version,
-                            ..RebuildStatus::combine([e.clone(), total.clone()])
-                        },
+                        Some(e) => RebuildStatus::combine([e.clone(), total.clone()]),
                         None => total.clone(),
                     };
                     self.update_job(&pool.uuid, id, |job| job.progress = shown);
@@ -1400,7 +1394,6 @@ impl Ms {
                     }
                     // Let start_rebuild replace it.
                     job.version = 0;
-                    job.reported = 0;
                 }
                 self.start_rebuild(&pool, &map);
                 return Ok(PoolUpdateResp {
