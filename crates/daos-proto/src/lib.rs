@@ -71,6 +71,16 @@ mod tests {
             csum_chunk: 32768,
             csums: vec![vec![0xdead]],
             data: Payload::Inline(b"data".to_vec()),
+            dtx: Some(daos_types::dtx::DtxInfo {
+                id: Uuid::new_v4(),
+                map_version: 2,
+                leader: daos_types::dtx::DtxPeer {
+                    rank: 1,
+                    target: 0,
+                    shard: 3,
+                },
+                peers: Vec::new(),
+            }),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use daos_placement::PoolMap;
 use daos_types::codec::{Decoder, Encoder, Wire};
+use daos_types::dtx::DtxInfo;
 use daos_types::label::EntityRef;
 use daos_types::prop::{Prop, PropValue, Props};
 use daos_types::{Der, Error, ObjectId, Result, Uuid};
@@ -713,6 +714,33 @@ wire_struct! {
         pub csums: Vec<Vec<u32>>,
         /// The data: iods in order, each single value or extent's bytes in order.
         pub data: Payload,
+        /// For a replicated update: its transaction. The target then prepares the update
+        /// (durable, invisible) and waits for the leader's [`crate::Opcode::DtxCommit`].
+        pub dtx: Option<DtxInfo>,
+    }
+}
+
+wire_struct! {
+    /// `DtxCommit`, `DtxAbort` and `DtxCheck` request, to the target holding `shard`.
+    pub struct DtxReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The container.
+        pub cont: Uuid,
+        /// The object.
+        pub oid: ObjectId,
+        /// The shard of the object this target holds.
+        pub shard: u32,
+        /// The transaction.
+        pub id: Uuid,
+    }
+}
+
+wire_struct! {
+    /// `DtxCheck` reply.
+    pub struct DtxCheckReply {
+        /// A `daos_types::dtx::DtxState` value.
+        pub state: u8,
     }
 }
 

@@ -60,6 +60,14 @@ pub enum Opcode {
     ObjList = 63,
     /// Highest or lowest dkey, akey or extent.
     ObjQueryKey = 64,
+    /// Commit a prepared replicated update (DAOS's `DTX_COMMIT`): from the client to the
+    /// transaction's leader, which decides, then from the leader to the other participants.
+    DtxCommit = 65,
+    /// Abort a prepared replicated update (`DTX_ABORT`), same routes as [`Opcode::DtxCommit`].
+    DtxAbort = 66,
+    /// What a participant knows of a transaction (`DTX_CHECK`); a participant that never
+    /// heard of it records it aborted, so a late prepare cannot revive it.
+    DtxCheck = 67,
 }
 
 impl Opcode {
@@ -93,6 +101,9 @@ impl Opcode {
             62 => ObjPunch,
             63 => ObjList,
             64 => ObjQueryKey,
+            65 => DtxCommit,
+            66 => DtxAbort,
+            67 => DtxCheck,
             _ => return None,
         })
     }

@@ -4,6 +4,7 @@
 //! - [`der`] and [`error`]: DAOS error numbers and the [`Error`] type carrying one;
 //! - [`oid`] and [`oclass`]: object ids, object types and classes, bit-exact with DAOS API 2.8;
 //! - [`epoch`]: epochs and the hybrid logical clock;
+//! - [`dtx`]: the participants and states of replicated updates' transactions;
 //! - [`prop`]: pool and container properties;
 //! - [`label`] and [`size`]: the string forms users type;
 //! - [`codec`]: the bounded little-endian codec under the wire protocol and VOS records;
@@ -14,6 +15,7 @@
 pub mod codec;
 pub mod csum;
 pub mod der;
+pub mod dtx;
 pub mod epoch;
 pub mod error;
 pub mod hash;

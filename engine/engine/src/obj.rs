@@ -125,6 +125,9 @@ pub async fn handle(ctx: Rc<Ctx>, incoming: Incoming) {
         Opcode::ObjPunch => punch(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjList => list(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjQueryKey => query_key(&ctx, &header, body).await.map(|b| (0, b)),
+        Opcode::DtxCommit => crate::dtx::commit(&ctx, body).await.map(|b| (0, b)),
+        Opcode::DtxAbort => crate::dtx::abort(&ctx, body).await.map(|b| (0, b)),
+        Opcode::DtxCheck => crate::dtx::check(&ctx, body).await.map(|b| (0, b)),
         Opcode::MgmtPing => Ok((0, Vec::new())),
         other => Err(Error::new(
             Der::Nosys,
@@ -518,6 +521,9 @@ async fn update(
     let req: ObjUpdateReq = decode_body(body)?;
     let t = req.target.clone();
     check_handle(ctx, &t, true, header.map_version)?;
+    if let Some(info) = &req.dtx {
+        crate::dtx::check_info(ctx, info, t.shard, header.map_version)?;
+    }
     let mut entries = plan_update(&req)?;
     allocate_storage(ctx, &req, &mut entries).await?;
     match move_update_data(ctx, peer, &req, &entries).await {
@@ -528,8 +534,10 @@ async fn update(
             } else {
                 req.epoch
             };
+            // A replicated update is only prepared: the leader's commit makes it visible.
             let committed = ctx.with_pool(&t.pool, |p| {
-                p.vos.commit_update(
+                p.vos.update(
+                    req.dtx.clone(),
                     t.cont,
                     t.oid,
                     t.shard,

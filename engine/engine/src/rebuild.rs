@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Object shards pushed at once by one target. Each holds the slots of one piece of at most
 /// [`PIECE_MAX`] bytes (three slots with block alignment), so rebuild takes at most 12 of a
@@ -211,6 +211,17 @@ struct Work {
 }
 
 async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Result<()> {
+    // A transaction prepared under an older map may still be committed (its leader decided
+    // before installing this map); the scan would miss it, so it waits for every such one to
+    // be resolved (within `dtx::RESOLVE_AFTER` when its client or leader died).
+    while crate::dtx::prepared_before(ctx, &pool, job.version)? {
+        if job.stop.get() {
+            return Ok(());
+        }
+        ctx.net
+            .sleep_until(Instant::now() + Duration::from_millis(50))
+            .await;
+    }
     let (map, index) = ctx.with_pool(&pool, |p| {
         let map = p
             .map
@@ -551,6 +562,7 @@ impl ArrayPush<'_> {
             csum_chunk: self.chunk,
             csums: self.csums,
             data: stream.payload(),
+            dtx: None,
         };
         send(ctx, peer, Opcode::ObjUpdate, &req).await?;
         let mut status = job.status.borrow_mut();
@@ -753,7 +765,7 @@ impl EcPlan {
                 chunk,
             ) * 4
             + if inline { len as usize } else { 0 };
-        let message = call(ctx, peer, Opcode::ObjFetch, &req, capacity).await?;
+        let message = call(ctx, peer, Opcode::ObjFetch, &req, capacity, PUSH_TIMEOUT).await?;
         let (_, body) = daos_proto::header::decode_reply(&message)?;
         let reply: ObjFetchReply = daos_proto::decode_body(body)?;
         let got = reply
@@ -933,6 +945,7 @@ async fn push_value(
                     _ => Vec::new(),
                 },
                 data: stream.payload(),
+                dtx: None,
             };
             send(ctx, peer, Opcode::ObjUpdate, &req).await?;
             let mut status = job.status.borrow_mut();
@@ -1036,18 +1049,22 @@ async fn send(
     opcode: Opcode,
     body: &impl Wire,
 ) -> Result<()> {
-    call(ctx, peer, opcode, body, 256).await.map(drop)
+    call(ctx, peer, opcode, body, 256, PUSH_TIMEOUT)
+        .await
+        .map(drop)
 }
 
-/// Sends one request from this target (map version 0: rebuild traffic is valid under any
-/// map) and returns the whole reply message once its status is 0; its body holds at most
-/// `capacity` bytes.
-async fn call(
+/// Sends one request from this target to another engine's target (map version 0: rebuild
+/// and transaction traffic is valid under any map) and returns the whole reply message once
+/// its status is 0; its body holds at most `capacity` bytes. Fails with the reply's status
+/// as a DER code, or the transport's error (`-DER_TIMEDOUT` after `timeout`).
+pub(crate) async fn call(
     ctx: &Rc<Ctx>,
     peer: daos_fabric::FiAddr,
     opcode: Opcode,
     body: &impl Wire,
     capacity: usize,
+    timeout: Duration,
 ) -> Result<Vec<u8>> {
     let rpc_id = ctx.net.next_rpc_id();
     let capacity =
@@ -1061,11 +1078,11 @@ async fn call(
         sender: ctx.net.name().to_vec(),
     };
     let msg = daos_proto::encode_request(&header, body);
-    let reply = daos_fabric::rpc::call(&ctx.net, peer, rpc_id, msg, capacity, PUSH_TIMEOUT).await?;
+    let reply = daos_fabric::rpc::call(&ctx.net, peer, rpc_id, msg, capacity, timeout).await?;
     let (header, _) = daos_proto::header::decode_reply(&reply)?;
     if header.status != 0 {
         let der = Der::from_value(-header.status).unwrap_or(Der::Misc);
-        return Err(Error::new(der, format!("rebuild {opcode:?} refused")));
+        return Err(Error::new(der, format!("{opcode:?} refused by a peer")));
     }
     Ok(reply)
 }

@@ -238,6 +238,10 @@ pub struct TargetPool {
     /// recomputed by each aggregation step, which runs every [`URGENT_AGGREGATION_INTERVAL`]
     /// while it holds.
     pub pressure: bool,
+    /// When each prepared transaction was first seen prepared (see [`crate::dtx::tick`]).
+    pub dtx_seen: HashMap<Uuid, Instant>,
+    /// Prepared transactions being resolved now.
+    pub dtx_resolving: std::collections::HashSet<Uuid>,
 }
 
 impl TargetPool {
@@ -256,6 +260,8 @@ impl TargetPool {
             pressure: false,
             map: None,
             rebuild_handle: None,
+            dtx_seen: HashMap::new(),
+            dtx_resolving: std::collections::HashSet::new(),
         }
     }
 }
@@ -642,6 +648,7 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
     let mut last_busy = Instant::now();
     let mut last_tick = Instant::now();
     let mut last_aggregate = Instant::now();
+    let mut last_dtx_tick = Instant::now();
     loop {
         let mut busy = 0usize;
         while let Ok(msg) = inbox.try_recv() {
@@ -666,6 +673,10 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
             start_checkpoints(ctx);
             aggregate(ctx);
             last_aggregate = Instant::now();
+            if last_dtx_tick.elapsed() >= Duration::from_secs(1) {
+                last_dtx_tick = Instant::now();
+                crate::dtx::tick(ctx, &mut |task| exec.spawn(task));
+            }
         } else if last_aggregate.elapsed() >= URGENT_AGGREGATION_INTERVAL
             && ctx
                 .state

@@ -206,6 +206,38 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::Overflow.rc())
     );
 
+    // Transaction calls naming an unknown pool: DER_NONEXIST; an unknown transaction cannot
+    // be committed (DER_NONEXIST), is fenced by a check (reported aborted), and then cannot
+    // be committed either (DER_TX_RESTART).
+    let mut dtx = DtxReq {
+        pool: Uuid::new_v4(),
+        cont: Uuid::new_v4(),
+        oid: ObjectId::new(1, 0),
+        shard: 0,
+        id: Uuid::new_v4(),
+    };
+    for opcode in [Opcode::DtxCommit, Opcode::DtxAbort, Opcode::DtxCheck] {
+        let (id, msg) = request(&peer, opcode, &dtx);
+        assert_eq!(
+            send_raw(&peer, peer.target, id, msg),
+            Some(Der::Nonexist.rc()),
+            "{opcode:?}"
+        );
+    }
+    dtx.pool = uuid.parse().unwrap();
+    let (id, msg) = request(&peer, Opcode::DtxCommit, &dtx);
+    assert_eq!(
+        send_raw(&peer, peer.target, id, msg),
+        Some(Der::Nonexist.rc())
+    );
+    let (id, msg) = request(&peer, Opcode::DtxCheck, &dtx);
+    assert_eq!(send_raw(&peer, peer.target, id, msg), Some(0));
+    let (id, msg) = request(&peer, Opcode::DtxCommit, &dtx);
+    assert_eq!(
+        send_raw(&peer, peer.target, id, msg),
+        Some(Der::TxRestart.rc())
+    );
+
     // Bad magic: nothing can be answered; the engine logs it and carries on.
     let (id, mut msg) = request(&peer, Opcode::ObjFetch, &fetch_body(Uuid::new_v4()));
     msg[0] ^= 0xFF;

@@ -7,17 +7,20 @@
 //!
 //! ```text
 //! header: magic "VOSC" u32 | version u16 | pad u16 | lsn u64
-//! body:   containers (count u32, then per container: uuid, objects …), see `write_index`
+//! body:   containers (count u32, then per container: uuid, objects …), see `write`;
+//!         transactions (count u32, then per entry: uuid, kind u8, and for a prepared one
+//!         its LSN, participants and update; otherwise its epoch)
 //! tail:   crc32c u32 of everything before
 //! ```
 
 use crate::index::{
-    AkeyIndex, ArrayValue, ContainerIndex, DkeyIndex, Extent, Index, ObjectIndex, Punch,
+    AkeyIndex, ArrayValue, ContainerIndex, DkeyIndex, DtxEntry, Extent, Index, ObjectIndex, Punch,
     SingleVersion, Value,
 };
 use crate::key::OrdKey;
-use crate::record::Stored;
-use daos_types::codec::{Decoder, Encoder};
+use crate::record::{Stored, UpdateRecord};
+use daos_types::codec::{Decoder, Encoder, Wire};
+use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Error, ObjectType, Result};
 use imbl::OrdMap;
 use std::io::Write;
@@ -25,7 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const MAGIC: u32 = u32::from_le_bytes(*b"VOSC");
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
+/// Checkpoints of version 1 have no transaction table.
+const VERSION_NO_DTX: u16 = 1;
 
 /// Path of the checkpoint for `lsn`.
 pub fn path_for(dir: &Path, lsn: u64) -> PathBuf {
@@ -171,6 +176,24 @@ pub fn write(dir: &Path, index: &Index) -> Result<u64> {
         }
         w.put(&mut e).map_err(io)?;
     }
+    e.len_prefix(index.dtx.len());
+    for (id, entry) in &index.dtx {
+        e.uuid(id).u8(entry.state() as u8);
+        match entry {
+            DtxEntry::Prepared { lsn, info, update } => {
+                e.u64(*lsn);
+                info.encode(&mut e);
+                update.encode(&mut e);
+            }
+            DtxEntry::Committed { epoch } | DtxEntry::Aborted { epoch } => {
+                e.u64(*epoch);
+            }
+        }
+        if e.len() > 1 << 16 {
+            w.put(&mut e).map_err(io)?;
+        }
+    }
+    w.put(&mut e).map_err(io)?;
     let crc = w.crc;
     e.u32(crc);
     w.inner.write_all(e.as_slice()).map_err(io)?;
@@ -242,7 +265,11 @@ pub fn read(path: &Path) -> Result<Index> {
         return Err(bad("checksum mismatch"));
     }
     let mut d = Decoder::new(body);
-    if d.u32("magic")? != MAGIC || d.u16("version")? != VERSION {
+    if d.u32("magic")? != MAGIC {
+        return Err(bad("not a checkpoint"));
+    }
+    let version = d.u16("version")?;
+    if version != VERSION && version != VERSION_NO_DTX {
         return Err(bad("not a checkpoint of this version"));
     }
     d.u16("pad")?;
@@ -250,6 +277,7 @@ pub fn read(path: &Path) -> Result<Index> {
         last_lsn: d.u64("lsn")?,
         containers: OrdMap::new(),
         inline_bytes: 0,
+        dtx: OrdMap::new(),
     };
     let containers = d.len_prefix(usize::MAX, 20, "containers")?;
     for _ in 0..containers {
@@ -360,6 +388,27 @@ pub fn read(path: &Path) -> Result<Index> {
             );
         }
         index.containers.insert(uuid, Arc::new(container));
+    }
+    if version != VERSION_NO_DTX {
+        let entries = d.len_prefix(usize::MAX, 25, "transactions")?;
+        for _ in 0..entries {
+            let id = d.uuid("dtx id")?;
+            let entry = match DtxState::from_u8(d.u8("dtx state")?) {
+                Some(DtxState::Prepared) => DtxEntry::Prepared {
+                    lsn: d.u64("lsn")?,
+                    info: DtxInfo::decode(&mut d)?,
+                    update: Arc::new(UpdateRecord::decode(&mut d)?),
+                },
+                Some(DtxState::Committed) => DtxEntry::Committed {
+                    epoch: d.u64("epoch")?,
+                },
+                Some(DtxState::Aborted) => DtxEntry::Aborted {
+                    epoch: d.u64("epoch")?,
+                },
+                None => return Err(bad("bad transaction state")),
+            };
+            index.dtx.insert(id, entry);
+        }
     }
     d.finish().map_err(|_| bad("trailing bytes"))?;
     index.inline_bytes = index.count_inline_bytes();

@@ -19,7 +19,10 @@
 //! - Punch lists and single-value version lists are sorted by `(epoch, lsn)`.
 
 use crate::key::{KeyAnchor, OrdKey, PrefixRun};
-use crate::record::{AggChange, ExtentEntry, IodEntry, PunchTarget, Record, SingleEntry, Stored};
+use crate::record::{
+    AggChange, ExtentEntry, IodEntry, PunchTarget, Record, SingleEntry, Stored, UpdateRecord,
+};
+use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, ObjectType, Result, Uuid};
 use imbl::OrdMap;
 use std::sync::Arc;
@@ -174,6 +177,65 @@ pub struct Index {
     pub last_lsn: u64,
     /// Bytes of values stored inline (counted against the pool's metadata space).
     pub inline_bytes: u64,
+    /// Transactions of replicated updates this target takes part in: prepared ones, and the
+    /// outcomes of finished ones until they are forgotten ([`crate::VosPool::forget_dtx`]).
+    pub dtx: OrdMap<Uuid, DtxEntry>,
+}
+
+/// What a target holds of one transaction (see [`daos_types::dtx`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DtxEntry {
+    /// Prepared: the update's data is stored, the update waits for the outcome.
+    Prepared {
+        /// LSN of the prepare record.
+        lsn: u64,
+        /// Participants.
+        info: DtxInfo,
+        /// The update applied on commit.
+        update: Arc<UpdateRecord>,
+    },
+    /// Committed at this epoch (the update's).
+    Committed {
+        /// The update's epoch.
+        epoch: Epoch,
+    },
+    /// Aborted, or fenced before anything was prepared (clock reading when it was).
+    Aborted {
+        /// When.
+        epoch: Epoch,
+    },
+}
+
+impl DtxEntry {
+    /// The wire state.
+    pub fn state(&self) -> DtxState {
+        match self {
+            DtxEntry::Prepared { .. } => DtxState::Prepared,
+            DtxEntry::Committed { .. } => DtxState::Committed,
+            DtxEntry::Aborted { .. } => DtxState::Aborted,
+        }
+    }
+}
+
+/// Blob blocks an update's values occupy: `(first byte address, length)` each.
+pub fn update_space(update: &UpdateRecord, out: &mut Freed) {
+    for iod in &update.iods {
+        match &iod.entry {
+            IodEntry::Single(SingleEntry {
+                size,
+                data: Stored::Blob { phys },
+                ..
+            }) => out.push((*phys, align_up(*size))),
+            IodEntry::Single(_) => {}
+            IodEntry::Array { rsize, extents } => {
+                for x in extents {
+                    if let Stored::Blob { phys } = x.data {
+                        out.push((phys, align_up(x.hi * rsize) - align_down(x.lo * rsize)));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Blob space released by a change: `(byte address, length)`.
@@ -859,6 +921,7 @@ impl Index {
                 }
             }
             Record::ContDestroy(cont) => {
+                self.abort_prepared(&mut freed, |u| u.cont == *cont);
                 if let Some(container) = self.containers.remove(cont) {
                     for object in container.objects.values() {
                         object_space(object, &mut freed);
@@ -866,48 +929,40 @@ impl Index {
                     }
                 }
             }
-            Record::Update(u) => {
-                let Ok(otype) = object_type(u.oid) else {
-                    return freed;
-                };
-                let container = Arc::make_mut(self.containers.entry(u.cont).or_default());
-                let object = Arc::make_mut(
-                    container
-                        .objects
-                        .entry((u.oid, u.shard))
-                        .or_insert_with(|| {
-                            Arc::new(ObjectIndex {
-                                otype,
-                                punches: Vec::new(),
-                                dkeys: OrdMap::new(),
-                            })
-                        }),
-                );
-                let Ok(dkey) = OrdKey::new(otype.dkey_order(), &u.dkey) else {
-                    return freed;
-                };
-                let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
-                for iod in &u.iods {
-                    let Ok(akey) = OrdKey::new(otype.akey_order(), &iod.akey) else {
-                        continue;
-                    };
-                    let ak = Arc::make_mut(dk.akeys.entry(akey).or_insert_with(|| {
-                        Arc::new(AkeyIndex {
-                            punches: Vec::new(),
-                            value: Value::None,
-                        })
-                    }));
-                    apply_iod(
-                        ak,
-                        u.epoch,
-                        lsn,
-                        u.csum_chunk,
-                        &iod.entry,
-                        &mut freed,
-                        &mut self.inline_bytes,
+            Record::Update(u) => self.apply_update(lsn, u, &mut freed),
+            Record::DtxPrepare { info, update } => {
+                if !self.dtx.contains_key(&info.id) {
+                    self.dtx.insert(
+                        info.id,
+                        DtxEntry::Prepared {
+                            lsn,
+                            info: info.clone(),
+                            update: Arc::new(update.clone()),
+                        },
                     );
                 }
             }
+            Record::DtxCommit { id } => {
+                if let Some(DtxEntry::Prepared { update, .. }) = self.dtx.get(id).cloned() {
+                    self.apply_update(lsn, &update, &mut freed);
+                    self.dtx.insert(
+                        *id,
+                        DtxEntry::Committed {
+                            epoch: update.epoch,
+                        },
+                    );
+                }
+            }
+            Record::DtxAbort { id, epoch } => match self.dtx.get(id) {
+                Some(DtxEntry::Committed { .. } | DtxEntry::Aborted { .. }) => {}
+                Some(DtxEntry::Prepared { update, .. }) => {
+                    update_space(update, &mut freed);
+                    self.dtx.insert(*id, DtxEntry::Aborted { epoch: *epoch });
+                }
+                None => {
+                    self.dtx.insert(*id, DtxEntry::Aborted { epoch: *epoch });
+                }
+            },
             Record::Punch(p) => {
                 let Ok(otype) = object_type(p.oid) else {
                     return freed;
@@ -962,6 +1017,9 @@ impl Index {
             }
             Record::Aggregate(a) => self.apply_aggregate(a, &mut freed),
             Record::DropShard { cont, oid, shard } => {
+                self.abort_prepared(&mut freed, |u| {
+                    u.cont == *cont && u.oid == *oid && u.shard == *shard
+                });
                 if let Some(container) = self.containers.get_mut(cont) {
                     if let Some(object) = Arc::make_mut(container).objects.remove(&(*oid, *shard)) {
                         object_space(&object, &mut freed);
@@ -972,6 +1030,66 @@ impl Index {
             }
         }
         freed
+    }
+
+    /// Applies an update (a plain one, or a committed transaction's) at `lsn`.
+    fn apply_update(&mut self, lsn: u64, u: &UpdateRecord, freed: &mut Freed) {
+        let Ok(otype) = object_type(u.oid) else {
+            return;
+        };
+        let container = Arc::make_mut(self.containers.entry(u.cont).or_default());
+        let object = Arc::make_mut(container.objects.entry((u.oid, u.shard)).or_insert_with(
+            || {
+                Arc::new(ObjectIndex {
+                    otype,
+                    punches: Vec::new(),
+                    dkeys: OrdMap::new(),
+                })
+            },
+        ));
+        let Ok(dkey) = OrdKey::new(otype.dkey_order(), &u.dkey) else {
+            return;
+        };
+        let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
+        for iod in &u.iods {
+            let Ok(akey) = OrdKey::new(otype.akey_order(), &iod.akey) else {
+                continue;
+            };
+            let ak = Arc::make_mut(dk.akeys.entry(akey).or_insert_with(|| {
+                Arc::new(AkeyIndex {
+                    punches: Vec::new(),
+                    value: Value::None,
+                })
+            }));
+            apply_iod(
+                ak,
+                u.epoch,
+                lsn,
+                u.csum_chunk,
+                &iod.entry,
+                freed,
+                &mut self.inline_bytes,
+            );
+        }
+    }
+
+    /// Drops the prepared transactions matching `which` (their container or shard is
+    /// destroyed), freeing their space; they count as aborted.
+    fn abort_prepared(&mut self, freed: &mut Freed, which: impl Fn(&UpdateRecord) -> bool) {
+        let doomed: Vec<(Uuid, Epoch)> = self
+            .dtx
+            .iter()
+            .filter_map(|(id, entry)| match entry {
+                DtxEntry::Prepared { update, .. } if which(update) => {
+                    update_space(update, freed);
+                    Some((*id, update.epoch))
+                }
+                _ => None,
+            })
+            .collect();
+        for (id, epoch) in doomed {
+            self.dtx.insert(id, DtxEntry::Aborted { epoch });
+        }
     }
 
     fn apply_aggregate(&mut self, a: &crate::record::AggregateRecord, freed: &mut Freed) {
@@ -1083,6 +1201,11 @@ impl Index {
         for container in self.containers.values() {
             for object in container.objects.values() {
                 object_space(object, &mut used);
+            }
+        }
+        for entry in self.dtx.values() {
+            if let DtxEntry::Prepared { update, .. } = entry {
+                update_space(update, &mut used);
             }
         }
         used

@@ -8,7 +8,7 @@
 //! 1. [`VosPool::check_update`] validates and evaluates conditions early (cheap failure);
 //! 2. the caller allocates blob space ([`VosPool::allocate`]) and writes bulk data there with
 //!    `O_DSYNC`, verifying the client's checksums;
-//! 3. [`VosPool::commit_update`] re-checks conditions, then logs and applies the record in
+//! 3. [`VosPool::update`] re-checks conditions, then logs and applies the record in
 //!    one synchronous step, so no other operation can interleave between check and apply;
 //! 4. the reply waits until [`VosPool::durable_lsn`] covers the record's LSN.
 //!
@@ -16,12 +16,14 @@
 //! nobody ever observes a write that a crash could still take back.
 
 use crate::alloc::Allocator;
-use crate::index::{FetchIod, Index, IodPlan, KeyLevel, KeyPage};
+use crate::index::{DtxEntry, FetchIod, Index, IodPlan, KeyLevel, KeyPage};
 use crate::record::{IodEntry, IodRecord, PunchRecord, PunchTarget, Record, UpdateRecord};
 use crate::wal::{FlushJob, Wal};
+use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Epoch, Error, ObjectId, Result, Uuid};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Largest value stored inline in metadata rather than in the blob, bytes.
 pub const INLINE_VALUE_MAX: u64 = 4096;
@@ -267,7 +269,8 @@ impl VosPool {
     #[allow(clippy::too_many_arguments)]
     ///
     /// Errors: `-DER_EXIST` / `-DER_NONEXIST` for failed conditions (`DAOS_COND_*`);
-    /// `-DER_INVAL` for a single value written to an array akey or the reverse;
+    /// `-DER_INVAL` for a key of the wrong size for an integer-keyed object, or a single
+    /// value written to an array akey or the reverse;
     /// `-DER_REC_SIZE` for an array written with another record size.
     pub fn check_update(
         &self,
@@ -280,6 +283,12 @@ impl VosPool {
         iods: &[UpdateIod],
     ) -> Result<()> {
         let index = &self.index;
+        // Key typing (integer keys are 8 bytes): the index could not hold a mistyped key, so
+        // an update with one must fail here rather than be acknowledged and dropped.
+        crate::index::dkey_of(oid, dkey)?;
+        for iod in iods {
+            crate::index::akey_of(oid, &iod.record.akey)?;
+        }
         if flags & (COND_DKEY_INSERT | COND_DKEY_UPDATE) != 0 {
             let exists = index.dkey_exists(cont, oid, shard, dkey, epoch)?;
             if flags & COND_DKEY_INSERT != 0 && exists {
@@ -341,11 +350,18 @@ impl VosPool {
         Ok(())
     }
 
-    /// Checks conditions again and, if they hold, logs and applies the update. Returns the
-    /// record's LSN; the caller replies once it is durable.
+    /// Checks conditions again and, if they hold, logs and applies the update. With a
+    /// transaction (`dtx`, DAOS's DTX) it only prepares the update: the record is logged, its
+    /// data stays allocated, and nothing is visible until [`VosPool::dtx_commit`]. Returns
+    /// the record's LSN; the caller replies once it is durable.
+    ///
+    /// Errors: those of [`VosPool::check_update`]; `-DER_TX_RESTART` when the transaction
+    /// was already aborted or fenced here (a late or replayed prepare); `-DER_ALREADY` when it
+    /// is already prepared or committed here.
     #[allow(clippy::too_many_arguments)]
-    pub fn commit_update(
+    pub fn update(
         &mut self,
+        dtx: Option<DtxInfo>,
         cont: Uuid,
         oid: ObjectId,
         shard: u32,
@@ -355,8 +371,20 @@ impl VosPool {
         iods: Vec<UpdateIod>,
         csum_chunk: u64,
     ) -> Result<u64> {
+        match dtx.as_ref().and_then(|info| self.index.dtx.get(&info.id)) {
+            None => {}
+            Some(DtxEntry::Aborted { .. }) => {
+                return Err(Error::new(Der::TxRestart, "transaction was aborted here"))
+            }
+            Some(_) => {
+                return Err(Error::new(
+                    Der::Already,
+                    "transaction is already prepared here",
+                ))
+            }
+        }
         self.check_update(&cont, oid, shard, epoch, flags, &dkey, &iods)?;
-        let record = Record::Update(UpdateRecord {
+        let update = UpdateRecord {
             cont,
             oid,
             shard,
@@ -364,8 +392,86 @@ impl VosPool {
             csum_chunk,
             dkey,
             iods: iods.into_iter().map(|i| i.record).collect(),
-        });
-        Ok(self.log(record))
+        };
+        Ok(self.log(match dtx {
+            Some(info) => Record::DtxPrepare { info, update },
+            None => Record::Update(update),
+        }))
+    }
+
+    /// Commits a prepared transaction: its update becomes visible. Returns the LSN logged, or
+    /// `None` when it was already committed here (commits are idempotent).
+    ///
+    /// Errors: `-DER_TX_RESTART` when it was aborted here; `-DER_NONEXIST` when it is unknown.
+    pub fn dtx_commit(&mut self, id: Uuid) -> Result<Option<u64>> {
+        match self.index.dtx.get(&id) {
+            Some(DtxEntry::Prepared { .. }) => Ok(Some(self.log(Record::DtxCommit { id }))),
+            Some(DtxEntry::Committed { .. }) => Ok(None),
+            Some(DtxEntry::Aborted { .. }) => Err(Error::new(
+                Der::TxRestart,
+                format!("transaction {id} was aborted"),
+            )),
+            None => Err(Error::new(
+                Der::Nonexist,
+                format!("transaction {id} is not known here"),
+            )),
+        }
+    }
+
+    /// Aborts a transaction: a prepared update's space is freed; an unknown one is recorded
+    /// aborted (fenced) so a late prepare is refused. `now` is the clock reading that ages the
+    /// record. Returns the LSN logged, or `None` when it was already aborted here.
+    ///
+    /// Errors: `-DER_ALREADY` when it was committed here.
+    pub fn dtx_abort(&mut self, id: Uuid, now: Epoch) -> Result<Option<u64>> {
+        match self.index.dtx.get(&id) {
+            Some(DtxEntry::Committed { .. }) => Err(Error::new(
+                Der::Already,
+                format!("transaction {id} is committed"),
+            )),
+            Some(DtxEntry::Aborted { .. }) => Ok(None),
+            Some(DtxEntry::Prepared { .. }) | None => {
+                Ok(Some(self.log(Record::DtxAbort { id, epoch: now })))
+            }
+        }
+    }
+
+    /// What this target knows of a transaction, if anything.
+    pub fn dtx_state(&self, id: &Uuid) -> Option<DtxState> {
+        self.index.dtx.get(id).map(DtxEntry::state)
+    }
+
+    /// The prepared transactions here: `(id, participants, the update)`.
+    pub fn dtx_prepared(&self) -> Vec<(Uuid, DtxInfo, Arc<UpdateRecord>)> {
+        self.index
+            .dtx
+            .iter()
+            .filter_map(|(id, entry)| match entry {
+                DtxEntry::Prepared { info, update, .. } => {
+                    Some((*id, info.clone(), update.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Forgets the outcomes of transactions finished before `horizon` (an epoch): by then
+    /// every live participant has resolved them. Not logged: a forgotten outcome that a
+    /// replay brings back is still true.
+    pub fn forget_dtx(&mut self, horizon: Epoch) {
+        let old: Vec<Uuid> = self
+            .index
+            .dtx
+            .iter()
+            .filter(|(_, entry)| match entry {
+                DtxEntry::Committed { epoch } | DtxEntry::Aborted { epoch } => *epoch < horizon,
+                DtxEntry::Prepared { .. } => false,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in old {
+            self.index.dtx.remove(&id);
+        }
     }
 
     /// Checks `DAOS_COND_PUNCH`, then logs and applies a punch. Returns its LSN.

@@ -5,7 +5,8 @@
 //! (assigned epochs, allocated blob addresses, versions removed by aggregation), never
 //! instructions to recompute them, so replay does not depend on code that may change.
 
-use daos_types::codec::{Decoder, Encoder};
+use daos_types::codec::{Decoder, Encoder, Wire};
+use daos_types::dtx::DtxInfo;
 use daos_types::{Der, Epoch, Error, ObjectId, Result, Uuid};
 use std::sync::Arc;
 
@@ -189,6 +190,27 @@ pub enum Record {
     Punch(PunchRecord),
     /// Aggregation removed versions.
     Aggregate(AggregateRecord),
+    /// A replicated update prepared under a transaction: its data is durable, it is not
+    /// visible until [`Record::DtxCommit`] (see [`daos_types::dtx`]).
+    DtxPrepare {
+        /// The transaction.
+        info: DtxInfo,
+        /// The update it applies when committed.
+        update: UpdateRecord,
+    },
+    /// A transaction committed: its prepared update is applied (at this record's LSN).
+    DtxCommit {
+        /// The transaction.
+        id: Uuid,
+    },
+    /// A transaction aborted (or fenced, when nothing was prepared here): its prepared
+    /// update's space is freed and a late prepare is refused.
+    DtxAbort {
+        /// The transaction.
+        id: Uuid,
+        /// Clock reading when aborted (ages the tombstone).
+        epoch: Epoch,
+    },
     /// An object shard and its whole history were removed from this target (rebuild: a
     /// reintegrating target drops its stale copy before the survivors push the current one).
     DropShard {
@@ -199,6 +221,101 @@ pub enum Record {
         /// Shard.
         shard: u32,
     },
+}
+
+impl UpdateRecord {
+    /// Appends the encoding (also the body of a prepared update's record).
+    pub fn encode(&self, e: &mut Encoder) {
+        e.uuid(&self.cont)
+            .oid(self.oid)
+            .u32(self.shard)
+            .u64(self.epoch)
+            .u64(self.csum_chunk)
+            .bytes(&self.dkey);
+        e.len_prefix(self.iods.len());
+        for iod in &self.iods {
+            e.bytes(&iod.akey);
+            match &iod.entry {
+                IodEntry::Single(s) => {
+                    e.u8(1).u64(s.size);
+                    encode_stored(e, &s.data);
+                    match s.csum {
+                        None => e.u8(0),
+                        Some(c) => e.u8(1).u32(c),
+                    };
+                }
+                IodEntry::Array { rsize, extents } => {
+                    e.u8(2).u64(*rsize).len_prefix(extents.len());
+                    for x in extents {
+                        e.u64(x.lo).u64(x.hi);
+                        encode_stored(e, &x.data);
+                        encode_u32s(e, &x.csums);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decodes one update.
+    ///
+    /// Errors: `-DER_DF_INVAL` or `-DER_PROTO` for malformed bytes.
+    pub fn decode(d: &mut Decoder<'_>) -> Result<UpdateRecord> {
+        let cont = d.uuid("container")?;
+        let oid = d.oid("oid")?;
+        let shard = d.u32("shard")?;
+        let epoch = d.u64("epoch")?;
+        let csum_chunk = d.u64("checksum chunk")?;
+        let dkey = d.bytes(KEY_MAX, "dkey")?.to_vec();
+        let n = d.len_prefix(1 << 16, 6, "iods")?;
+        let mut iods = Vec::with_capacity(n);
+        for _ in 0..n {
+            let akey = d.bytes(KEY_MAX, "akey")?.to_vec();
+            let entry = match d.u8("iod kind")? {
+                1 => {
+                    let size = d.u64("size")?;
+                    let data = decode_stored(d)?;
+                    let csum = if d.bool("csum present")? {
+                        Some(d.u32("csum")?)
+                    } else {
+                        None
+                    };
+                    IodEntry::Single(SingleEntry { size, data, csum })
+                }
+                2 => {
+                    let rsize = d.u64("record size")?;
+                    let m = d.len_prefix(1 << 20, 21, "extents")?;
+                    let mut extents = Vec::with_capacity(m);
+                    for _ in 0..m {
+                        let lo = d.u64("lo")?;
+                        let hi = d.u64("hi")?;
+                        let data = decode_stored(d)?;
+                        let csums = decode_u32s(d)?;
+                        if hi <= lo {
+                            return Err(Error::new(Der::DfInval, "empty extent in record"));
+                        }
+                        extents.push(ExtentEntry {
+                            lo,
+                            hi,
+                            data,
+                            csums,
+                        });
+                    }
+                    IodEntry::Array { rsize, extents }
+                }
+                other => return Err(Error::new(Der::DfInval, format!("bad iod kind {other}"))),
+            };
+            iods.push(IodRecord { akey, entry });
+        }
+        Ok(UpdateRecord {
+            cont,
+            oid,
+            shard,
+            epoch,
+            csum_chunk,
+            dkey,
+            iods,
+        })
+    }
 }
 
 const KEY_MAX: usize = 64 * 1024;
@@ -288,35 +405,19 @@ impl Record {
                 e.u8(2).uuid(cont);
             }
             Record::Update(u) => {
-                e.u8(3)
-                    .uuid(&u.cont)
-                    .oid(u.oid)
-                    .u32(u.shard)
-                    .u64(u.epoch)
-                    .u64(u.csum_chunk)
-                    .bytes(&u.dkey);
-                e.len_prefix(u.iods.len());
-                for iod in &u.iods {
-                    e.bytes(&iod.akey);
-                    match &iod.entry {
-                        IodEntry::Single(s) => {
-                            e.u8(1).u64(s.size);
-                            encode_stored(e, &s.data);
-                            match s.csum {
-                                None => e.u8(0),
-                                Some(c) => e.u8(1).u32(c),
-                            };
-                        }
-                        IodEntry::Array { rsize, extents } => {
-                            e.u8(2).u64(*rsize).len_prefix(extents.len());
-                            for x in extents {
-                                e.u64(x.lo).u64(x.hi);
-                                encode_stored(e, &x.data);
-                                encode_u32s(e, &x.csums);
-                            }
-                        }
-                    }
-                }
+                e.u8(3);
+                u.encode(e);
+            }
+            Record::DtxPrepare { info, update } => {
+                e.u8(7);
+                info.encode(e);
+                update.encode(e);
+            }
+            Record::DtxCommit { id } => {
+                e.u8(8).uuid(id);
+            }
+            Record::DtxAbort { id, epoch } => {
+                e.u8(9).uuid(id).u64(*epoch);
             }
             Record::Punch(p) => {
                 e.u8(4).uuid(&p.cont).oid(p.oid).u32(p.shard).u64(p.epoch);
@@ -381,65 +482,7 @@ impl Record {
         Ok(match d.u8("record kind")? {
             1 => Record::ContCreate(d.uuid("container")?),
             2 => Record::ContDestroy(d.uuid("container")?),
-            3 => {
-                let cont = d.uuid("container")?;
-                let oid = d.oid("oid")?;
-                let shard = d.u32("shard")?;
-                let epoch = d.u64("epoch")?;
-                let csum_chunk = d.u64("checksum chunk")?;
-                let dkey = d.bytes(KEY_MAX, "dkey")?.to_vec();
-                let n = d.len_prefix(1 << 16, 6, "iods")?;
-                let mut iods = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let akey = d.bytes(KEY_MAX, "akey")?.to_vec();
-                    let entry = match d.u8("iod kind")? {
-                        1 => {
-                            let size = d.u64("size")?;
-                            let data = decode_stored(d)?;
-                            let csum = if d.bool("csum present")? {
-                                Some(d.u32("csum")?)
-                            } else {
-                                None
-                            };
-                            IodEntry::Single(SingleEntry { size, data, csum })
-                        }
-                        2 => {
-                            let rsize = d.u64("record size")?;
-                            let m = d.len_prefix(1 << 20, 21, "extents")?;
-                            let mut extents = Vec::with_capacity(m);
-                            for _ in 0..m {
-                                let lo = d.u64("lo")?;
-                                let hi = d.u64("hi")?;
-                                let data = decode_stored(d)?;
-                                let csums = decode_u32s(d)?;
-                                if hi <= lo {
-                                    return Err(Error::new(Der::DfInval, "empty extent in record"));
-                                }
-                                extents.push(ExtentEntry {
-                                    lo,
-                                    hi,
-                                    data,
-                                    csums,
-                                });
-                            }
-                            IodEntry::Array { rsize, extents }
-                        }
-                        other => {
-                            return Err(Error::new(Der::DfInval, format!("bad iod kind {other}")))
-                        }
-                    };
-                    iods.push(IodRecord { akey, entry });
-                }
-                Record::Update(UpdateRecord {
-                    cont,
-                    oid,
-                    shard,
-                    epoch,
-                    csum_chunk,
-                    dkey,
-                    iods,
-                })
-            }
+            3 => Record::Update(UpdateRecord::decode(d)?),
             4 => {
                 let cont = d.uuid("container")?;
                 let oid = d.oid("oid")?;
@@ -508,6 +551,17 @@ impl Record {
                 cont: d.uuid("container")?,
                 oid: d.oid("oid")?,
                 shard: d.u32("shard")?,
+            },
+            7 => Record::DtxPrepare {
+                info: DtxInfo::decode(d)?,
+                update: UpdateRecord::decode(d)?,
+            },
+            8 => Record::DtxCommit {
+                id: d.uuid("dtx id")?,
+            },
+            9 => Record::DtxAbort {
+                id: d.uuid("dtx id")?,
+                epoch: d.u64("epoch")?,
             },
             other => return Err(Error::new(Der::DfInval, format!("bad record kind {other}"))),
         })
@@ -579,6 +633,32 @@ mod tests {
                     },
                 ],
             }),
+            Record::DtxPrepare {
+                info: DtxInfo {
+                    id: Uuid::new_v4(),
+                    map_version: 1,
+                    leader: daos_types::dtx::DtxPeer {
+                        rank: 2,
+                        target: 1,
+                        shard: 0,
+                    },
+                    peers: Vec::new(),
+                },
+                update: UpdateRecord {
+                    cont: Uuid::new_v4(),
+                    oid: ObjectId::new(1, 2),
+                    shard: 0,
+                    epoch: 78,
+                    csum_chunk: 0,
+                    dkey: b"d".to_vec(),
+                    iods: Vec::new(),
+                },
+            },
+            Record::DtxCommit { id: Uuid::new_v4() },
+            Record::DtxAbort {
+                id: Uuid::new_v4(),
+                epoch: 12,
+            },
         ];
         for record in records {
             let mut e = Encoder::new();

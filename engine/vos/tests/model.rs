@@ -4,10 +4,13 @@
 //! from DAOS's visibility rule; the real pool (index, log, checkpoints, reopen) must agree on
 //! every read at every epoch, before and after recovery.
 
+use common::open_pool;
 use daos_types::{ObjectClass, ObjectId, ObjectType, Uuid};
 use daos_vos::index::{FetchIod, KeyLevel, Source};
 use daos_vos::record::{ExtentEntry, IodEntry, IodRecord, PunchTarget, SingleEntry, Stored};
-use daos_vos::{BlobRegion, PoolMeta, UpdateIod, VosPool};
+use daos_vos::{UpdateIod, VosPool};
+
+mod common;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -244,24 +247,6 @@ fn check(pool: &VosPool, model: &Model, cont: &Uuid, epochs: &[u64]) -> Result<(
     Ok(())
 }
 
-fn open_pool(dir: &std::path::Path, create: bool) -> VosPool {
-    let meta = PoolMeta {
-        uuid: Uuid::from_u128(7),
-        blob: BlobRegion {
-            path: dir.join("blob"),
-            start: 0,
-            len: 1 << 20,
-        },
-        scm_bytes: 1 << 30,
-        log_segment_bytes: daos_vos::wal::SEGMENT_SIZE_MIN,
-    };
-    if create {
-        VosPool::create(&dir.join("pool"), meta).unwrap()
-    } else {
-        VosPool::open(&dir.join("pool")).unwrap()
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
@@ -282,7 +267,7 @@ proptest! {
                         None => SingleEntry { size: 0, data: Stored::Hole, csum: None },
                     };
                     let iod = UpdateIod { record: IodRecord { akey: key(*akey), entry: IodEntry::Single(entry) }, flags: 0 };
-                    pool.commit_update(cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0).unwrap();
+                    pool.update(None, cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0).unwrap();
                 }
                 Op::Array { dkey, akey, lo, data, len } => {
                     let stored = match data {
@@ -294,7 +279,7 @@ proptest! {
                         extents: vec![ExtentEntry { lo: *lo, hi: lo + len, data: stored, csums: Arc::from(&[][..]) }],
                     };
                     let iod = UpdateIod { record: IodRecord { akey: key(*akey), entry }, flags: 0 };
-                    pool.commit_update(cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0).unwrap();
+                    pool.update(None, cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0).unwrap();
                 }
                 Op::PunchObject => {
                     pool.punch(cont, oid(), 0, epoch, 0, PunchTarget::Object).unwrap();
@@ -344,7 +329,8 @@ fn conditional_updates() {
     use daos_types::Der;
     use daos_vos::pool::{COND_AKEY_UPDATE, COND_DKEY_INSERT, COND_DKEY_UPDATE, COND_PUNCH};
     let err = pool
-        .commit_update(
+        .update(
+            None,
             cont,
             oid(),
             0,
@@ -356,7 +342,8 @@ fn conditional_updates() {
         )
         .unwrap_err();
     assert_eq!(err.der(), Der::Nonexist);
-    pool.commit_update(
+    pool.update(
+        None,
         cont,
         oid(),
         0,
@@ -368,7 +355,8 @@ fn conditional_updates() {
     )
     .unwrap();
     let err = pool
-        .commit_update(
+        .update(
+            None,
             cont,
             oid(),
             0,
@@ -380,7 +368,8 @@ fn conditional_updates() {
         )
         .unwrap_err();
     assert_eq!(err.der(), Der::Exist);
-    pool.commit_update(
+    pool.update(
+        None,
         cont,
         oid(),
         0,
@@ -435,12 +424,12 @@ fn conditional_updates() {
         flags: 0,
     };
     assert_eq!(
-        pool.commit_update(cont, oid(), 0, 70, 0, key(3), vec![single(b"s")], 0)
+        pool.update(None, cont, oid(), 0, 70, 0, key(3), vec![single(b"s")], 0)
             .map(|_| ()),
         Ok(())
     );
     assert_eq!(
-        pool.commit_update(cont, oid(), 0, 80, 0, key(3), vec![array], 0)
+        pool.update(None, cont, oid(), 0, 80, 0, key(3), vec![array], 0)
             .unwrap_err()
             .der(),
         Der::Inval
@@ -472,7 +461,7 @@ fn apply_ops(pool: &mut VosPool, cont: Uuid, ops: &[Op], model: &mut Model, epoc
                     },
                     flags: 0,
                 };
-                pool.commit_update(cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0)
+                pool.update(None, cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0)
                     .unwrap();
             }
             Op::Array {
@@ -502,7 +491,7 @@ fn apply_ops(pool: &mut VosPool, cont: Uuid, ops: &[Op], model: &mut Model, epoc
                     },
                     flags: 0,
                 };
-                pool.commit_update(cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0)
+                pool.update(None, cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0)
                     .unwrap();
             }
             Op::PunchObject => {
@@ -603,7 +592,7 @@ fn aggregation_reclaims_overwritten_blob_space() {
             },
             flags: 0,
         };
-        pool.commit_update(cont, oid(), 0, 100 + i, 0, key(1), vec![iod], 0)
+        pool.update(None, cont, oid(), 0, 100 + i, 0, key(1), vec![iod], 0)
             .unwrap();
     }
     pool.flush_blocking().unwrap();
@@ -631,7 +620,7 @@ fn aggregation_reclaims_overwritten_blob_space() {
             },
             flags: 0,
         };
-        pool.commit_update(cont, oid(), 0, 2000 + i, 0, key(1), vec![iod], 0)
+        pool.update(None, cont, oid(), 0, 2000 + i, 0, key(1), vec![iod], 0)
             .unwrap();
     }
     pool.aggregate(cont, &[2000], 3000, None, usize::MAX);

@@ -513,7 +513,7 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjUpdate,
-                |shard, target, epoch| {
+                |shard, target, epoch, _| {
                     let (iods, csums, data) = bodies[(shard.shard % g) as usize].clone()?;
                     Some(ObjUpdateReq {
                         target,
@@ -524,6 +524,7 @@ impl Object {
                         csum_chunk: if csums.is_empty() { 0 } else { chunk },
                         csums,
                         data,
+                        dtx: None,
                     })
                 },
                 |reply: &ObjUpdateReply| reply.epoch,

@@ -16,6 +16,7 @@ pub mod client;
 pub mod cont;
 pub mod ec;
 pub mod eq;
+pub mod fault;
 pub mod obj;
 pub mod pool;
 

@@ -15,8 +15,9 @@ use daos_placement::{Layout, ShardLocation};
 use daos_proto::msg::*;
 use daos_proto::Opcode;
 use daos_types::csum::{chunk_count, ChunkHasher};
+use daos_types::dtx::{DtxInfo, DtxPeer};
 use daos_types::oclass::Redundancy;
-use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, Result, EPOCH_MAX};
+use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, Result, Uuid, EPOCH_MAX};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -403,27 +404,38 @@ impl Object {
         }
     }
 
-    /// Sends one request (built by `make` from each shard, its address and the change's
-    /// epoch; `None` sends nothing to that shard) to every live shard of `group` (`None`:
-    /// every group) and to the shadows of moving ones, at once, and waits for all. The shards
-    /// of a redundant class (replicas, erasure-coded cells) all get one epoch from the
-    /// client's HLC; otherwise (0) each engine picks its own. An engine that does not answer makes it wait for a new pool map
-    /// and send again, with the same epoch: a replay rewrites the same version. Returns the
-    /// highest epoch the engines reported.
+    /// Sends one request (built by `make` from each shard, its address, the change's epoch and
+    /// its transaction; `None` sends nothing to that shard) to every live shard of `group`
+    /// (`None`: every group) and to the shadows of moving ones, at once, and waits for all.
+    /// The shards of a redundant class (replicas, erasure-coded cells) all get one epoch from
+    /// the client's HLC; otherwise (0) each engine picks its own. An engine that does not
+    /// answer makes it wait for a new pool map and send again, with the same epoch: a replay
+    /// rewrites the same version. Returns the highest epoch the engines reported.
+    ///
+    /// An update of a replicated class runs as a transaction (DAOS's DTX, see the engine's
+    /// `dtx` module): every replica prepares it, then the first one, the leader, commits it on
+    /// all of them, so it is applied everywhere or nowhere. Each attempt has a fresh id.
     pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
         group: Option<&[u8]>,
         opcode: Opcode,
-        make: impl Fn(&ShardLocation, ObjTarget, u64) -> Option<Q>,
+        make: impl Fn(&ShardLocation, ObjTarget, u64, Option<&DtxInfo>) -> Option<Q>,
         reply_epoch: impl Fn(&R) -> u64,
     ) -> Result<u64> {
-        let epoch = match self.oid.class() {
+        let class = self.oid.class();
+        let epoch = match class {
             Some(class) if class.redundancy != Redundancy::None => {
                 self.cont.pool().client().hlc_now()
             }
             _ => 0,
         };
+        let transactional = opcode == Opcode::ObjUpdate
+            && group.is_some()
+            && matches!(
+                class.map(|c| c.redundancy),
+                Some(Redundancy::Replicated { .. })
+            );
         let mut stale_since: Option<Instant> = None;
         loop {
             let version = self.cont.pool().map_version();
@@ -438,11 +450,29 @@ impl Object {
                 self.live_shards(&layout, g)?;
                 shards.extend(layout.write_places(g));
             }
+            let dtx = (transactional && !shards.is_empty()).then(|| {
+                let peer = |s: &ShardLocation| DtxPeer {
+                    rank: s.rank,
+                    target: s.target,
+                    shard: s.shard,
+                };
+                DtxInfo {
+                    id: Uuid::new_v4(),
+                    map_version: version,
+                    leader: peer(&shards[0]),
+                    peers: shards.iter().map(peer).collect(),
+                }
+            });
             // A shard `make` has nothing for (an erasure-coded stripe's untouched cell) gets
             // no message.
             let (shards, bodies): (Vec<ShardLocation>, Vec<Q>) = shards
                 .iter()
-                .filter_map(|shard| Some((*shard, make(shard, self.target(shard), epoch)?)))
+                .filter_map(|shard| {
+                    Some((
+                        *shard,
+                        make(shard, self.target(shard), epoch, dtx.as_ref())?,
+                    ))
+                })
                 .unzip();
             let calls = shards
                 .iter()
@@ -456,24 +486,83 @@ impl Object {
             let mut applied = 0;
             let mut unreachable = None;
             let mut stale = None;
+            let mut failed = None;
             for result in results {
                 match result {
                     Ok(reply) => applied = applied.max(reply_epoch(&reply)),
                     Err(err) if is_unreachable(&err) => unreachable = Some(err),
                     Err(err) if err.der() == Der::Stale => stale = Some(err),
-                    Err(err) => return Err(err),
+                    Err(err) => failed = Some(err),
                 }
             }
+            let outcome = match (&dtx, failed, unreachable, stale) {
+                (Some(info), None, None, None) => self.dtx_commit(net, &shards[0], info).await,
+                (None, None, None, None) => Ok(()),
+                (dtx, failed, unreachable, stale) => {
+                    if let Some(info) = dtx {
+                        self.dtx_abort(net, &shards[0], info).await;
+                    }
+                    Err(failed.or(unreachable).or(stale).expect("one error"))
+                }
+            };
             // Send again to the layout of the next map (same epoch: a replay rewrites the
             // same version on the engines that took it).
-            match (unreachable, stale) {
-                (None, None) => return Ok(applied),
-                (Some(err), _) => self.await_new_map(net, version, err).await?,
-                (None, Some(err)) => {
+            match outcome {
+                Ok(()) => return Ok(applied),
+                Err(err) if is_unreachable(&err) => self.await_new_map(net, version, err).await?,
+                Err(err) if matches!(err.der(), Der::Stale | Der::TxRestart) => {
                     let since = *stale_since.get_or_insert_with(Instant::now);
                     self.after_stale(net, version, since, err).await?
                 }
+                Err(err) => return Err(err),
             }
+        }
+    }
+
+    /// Asks a transaction's leader to commit it on every replica (`DtxCommit`).
+    ///
+    /// Errors: `-DER_STALE` (the pool map moved: the leader aborted; send again),
+    /// `-DER_TX_RESTART` (the leader aborted it meanwhile; send again), `-DER_UNREACH`.
+    async fn dtx_commit(
+        &self,
+        net: &Arc<NetContext>,
+        leader: &ShardLocation,
+        info: &DtxInfo,
+    ) -> Result<()> {
+        if crate::fault::active(crate::fault::Fault::DtxSkipCommit) {
+            return Err(Error::new(
+                Der::Io,
+                format!("fault injected: transaction {} left prepared", info.id),
+            ));
+        }
+        let req = self.dtx_req(leader, info);
+        let call = self.call::<Empty>(net, leader, Opcode::DtxCommit, &req, 64, info.map_version);
+        self.unless_excluded(net, std::slice::from_ref(leader), call)
+            .await
+            .map(drop)
+    }
+
+    /// Tells a transaction's leader that a replica failed to prepare it (`DtxAbort`), so the
+    /// replicas that did free its space now. Best effort: a participant that misses the abort
+    /// resolves the transaction by itself.
+    async fn dtx_abort(&self, net: &Arc<NetContext>, leader: &ShardLocation, info: &DtxInfo) {
+        let req = self.dtx_req(leader, info);
+        let call = self.call::<Empty>(net, leader, Opcode::DtxAbort, &req, 64, info.map_version);
+        if let Err(err) = self
+            .unless_excluded(net, std::slice::from_ref(leader), call)
+            .await
+        {
+            tracing::debug!("transaction {} not aborted by its leader: {err}", info.id);
+        }
+    }
+
+    fn dtx_req(&self, leader: &ShardLocation, info: &DtxInfo) -> DtxReq {
+        DtxReq {
+            pool: self.cont.pool().uuid(),
+            cont: self.cont.uuid(),
+            oid: self.oid,
+            shard: leader.shard,
+            id: info.id,
         }
     }
 
@@ -724,7 +813,7 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjUpdate,
-                |_, target, epoch| {
+                |_, target, epoch, dtx| {
                     Some(ObjUpdateReq {
                         target,
                         epoch,
@@ -734,6 +823,7 @@ impl Object {
                         csum_chunk,
                         csums: csums.clone(),
                         data: data.clone(),
+                        dtx: dtx.cloned(),
                     })
                 },
                 |reply: &ObjUpdateReply| reply.epoch,
@@ -789,6 +879,51 @@ impl Object {
             .collect();
         let result = self
             .fetch_routed(net, epoch, flags, dkey, &sized, &mut sgls)
+            .await?;
+        Ok((result, sgls))
+    }
+
+    /// Reads `iods` under `dkey` at `epoch` from one replica of the dkey's group: the
+    /// `replica`-th of its readable places, in layout order (record sizes must be given).
+    /// For consistency checks that compare replicas, as DAOS's `daos_obj_verify` does;
+    /// ordinary reads use [`Object::fetch`], which picks a replica itself.
+    ///
+    /// Errors: `-DER_NONEXIST` when the group has no such readable replica, or the object is
+    /// not replicated; otherwise those of [`Object::fetch`], without moving on to another
+    /// replica.
+    pub async fn fetch_replica(
+        &self,
+        net: &Arc<NetContext>,
+        replica: usize,
+        epoch: Epoch,
+        dkey: &[u8],
+        iods: &[Iod],
+        sgls: Vec<SgList>,
+    ) -> Result<(FetchResult, Vec<SgList>)> {
+        let mut sgls = sgls;
+        let layout = self.layout();
+        let group = layout.group_of(dkey);
+        let shard = match layout.class.redundancy {
+            Redundancy::Replicated { .. } => layout
+                .readable_places(group)
+                .into_iter()
+                .flatten()
+                .nth(replica),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            Error::new(
+                Der::Nonexist,
+                format!(
+                    "object {:?}: group {group} has no readable replica {replica}",
+                    self.oid
+                ),
+            )
+        })?;
+        let version = self.cont.pool().map_version();
+        let fetch = self.fetch_once(net, &shard, version, epoch, 0, dkey, iods, &mut sgls);
+        let result = self
+            .unless_excluded(net, std::slice::from_ref(&shard), fetch)
             .await?;
         Ok((result, sgls))
     }
@@ -1005,7 +1140,7 @@ impl Object {
             net,
             None,
             Opcode::ObjPunch,
-            |_, target, epoch| {
+            |_, target, epoch, _| {
                 Some(ObjPunchReq {
                     target,
                     epoch,
@@ -1039,7 +1174,7 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjPunch,
-                |_, target, epoch| {
+                |_, target, epoch, _| {
                     Some(ObjPunchReq {
                         target,
                         epoch,
@@ -1081,7 +1216,7 @@ impl Object {
             net,
             Some(dkey),
             Opcode::ObjPunch,
-            |_, target, epoch| {
+            |_, target, epoch, _| {
                 Some(ObjPunchReq {
                     target,
                     epoch,

@@ -1072,3 +1072,127 @@ fn dmg_pool_extend_moves_data_onto_the_new_engine() {
         w.check(&w.obj);
     }
 }
+
+/// Reads akey `v` of `obj` from every readable replica, retrying while the client's pool map
+/// catches up with exclusions. Returns what each replica holds.
+fn replica_values(obj: &Object, deadline: Instant) -> Vec<Vec<u8>> {
+    loop {
+        let replicas = obj
+            .layout()
+            .readable_places(0)
+            .into_iter()
+            .flatten()
+            .count();
+        let values: daos_types::Result<Vec<Vec<u8>>> = (0..replicas)
+            .map(|r| {
+                let sgl = daos_client::SgList::from_vecs(vec![vec![0u8; 16]]);
+                let (found, sgls) = obj.container().pool().client().run(async |net| {
+                    obj.fetch_replica(
+                        net,
+                        r,
+                        u64::MAX,
+                        b"d",
+                        &[Iod::single(b"v".to_vec(), 16)],
+                        vec![sgl],
+                    )
+                    .await
+                })?;
+                let mut bytes = sgls
+                    .into_iter()
+                    .next()
+                    .unwrap()
+                    .into_vecs()
+                    .unwrap()
+                    .remove(0);
+                bytes.truncate(found.sizes[0] as usize);
+                Ok(bytes)
+            })
+            .collect();
+        match values {
+            Ok(values) if !values.is_empty() => return values,
+            Ok(_) => {}
+            Err(err) => assert!(Instant::now() < deadline, "replicas unreadable: {err}"),
+        }
+        assert!(Instant::now() < deadline, "no readable replica");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until every readable replica of `obj` holds `expected`.
+fn await_replicas(obj: &Object, expected: &[u8], within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let values = replica_values(obj, deadline);
+        if values.iter().all(|v| v == expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:?}: replicas hold {values:?}, expected {expected:?} everywhere",
+            obj.oid()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The first object (from id `from`) of class RP_3G1 whose transactions rank `rank` leads.
+fn led_by(cont: &Arc<Container>, from: u64, rank: u32) -> Object {
+    (from..from + 1000)
+        .map(|lo| object(cont, lo, "RP_3G1"))
+        .find(|obj| obj.layout().write_places(0)[0].rank == rank)
+        .expect("some object is led by every rank")
+}
+
+#[test]
+fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
+    use daos_client::fault::{self, Fault};
+    let (system, _client, _pool, cont) = three_engines();
+    // RP_3G1: a copy on every engine. Rank 0 serves the pool and stays up; `a`'s
+    // transactions are led by rank 1, `b`'s by rank 2.
+    let a = led_by(&cont, 1, 1);
+    let b = led_by(&cont, 1, 2);
+    for obj in [&a, &b] {
+        put(obj, b"v", b"old");
+    }
+
+    // The client "dies" between the phases: every replica prepared the update, nobody was
+    // asked to commit it. Nothing is visible anywhere.
+    fault::set(Some(Fault::DtxSkipCommit));
+    for obj in [&a, &b] {
+        let err = obj
+            .update_blocking(0, b"d", &[Iod::single(b"v".to_vec(), 3)], &[b"new"])
+            .unwrap_err();
+        assert_eq!(err.der(), Der::Io, "{err}");
+    }
+    fault::set(None);
+    let soon = Instant::now() + Duration::from_secs(5);
+    for obj in [&a, &b] {
+        assert_eq!(replica_values(obj, soon), vec![b"old".to_vec(); 3]);
+    }
+
+    // `b`'s leader dies before deciding. Its live participants find each other prepared and
+    // commit: the update is applied on both.
+    system.kill_engine(2);
+    await_replicas(&b, b"new", Duration::from_secs(60));
+    assert_eq!(replica_values(&b, soon + Duration::from_secs(60)).len(), 2);
+
+    // `a`'s leader lived: it aborted the transaction its client never committed, and its
+    // follower followed. Proof that the abort was recorded, not left pending: once `a`'s
+    // leader dies too, the last copy (which would commit a transaction still prepared with
+    // its leader gone) keeps the old value.
+    await_replicas(&a, b"old", Duration::from_secs(5));
+    system.kill_engine(1);
+    std::thread::sleep(dtx_resolve_time());
+    await_replicas(&a, b"old", Duration::from_secs(30));
+    await_replicas(&b, b"new", Duration::from_secs(30));
+
+    // Updates go on normally on the last copy.
+    put(&a, b"v", b"after");
+    assert_eq!(get(&a, b"v", 5).unwrap(), b"after");
+}
+
+/// How long the engines let a transaction stay prepared before resolving it
+/// (`daos_engine::dtx::RESOLVE_AFTER`), with a margin.
+fn dtx_resolve_time() -> Duration {
+    Duration::from_secs(12)
+}

@@ -1,0 +1,264 @@
+//! Prepared, committed and aborted transactions in one VOS pool: visibility, space, and what
+//! survives reopening (log replay) and checkpoints.
+
+use daos_types::dtx::{DtxInfo, DtxPeer, DtxState};
+use daos_types::{Der, ObjectClass, ObjectId, ObjectType, Uuid};
+use daos_vos::index::FetchIod;
+use daos_vos::record::{IodEntry, IodRecord, SingleEntry, Stored};
+use daos_vos::{UpdateIod, VosPool};
+use std::path::Path;
+
+mod common;
+
+const CONT: Uuid = Uuid::from_u128(1);
+
+fn oid() -> ObjectId {
+    ObjectId::new(42, 0).encode(ObjectType::MultiHashed, ObjectClass::S1)
+}
+
+fn open_pool(dir: &Path, create: bool) -> VosPool {
+    let mut pool = common::open_pool(dir, create);
+    if create {
+        pool.create_container(CONT);
+    }
+    pool
+}
+
+fn info(id: u128) -> DtxInfo {
+    let peer = |rank| DtxPeer {
+        rank,
+        target: 0,
+        shard: rank,
+    };
+    DtxInfo {
+        id: Uuid::from_u128(id),
+        map_version: 1,
+        leader: peer(0),
+        peers: vec![peer(0), peer(1)],
+    }
+}
+
+/// A 64 KiB single value in the blob (the bytes themselves are not written: the index and the
+/// allocator are what is checked).
+fn blob_value(pool: &mut VosPool) -> UpdateIod {
+    let phys = pool.allocate(65536).unwrap();
+    UpdateIod {
+        record: IodRecord {
+            akey: b"a".to_vec(),
+            entry: IodEntry::Single(SingleEntry {
+                size: 65536,
+                data: Stored::Blob { phys },
+                csum: None,
+            }),
+        },
+        flags: 0,
+    }
+}
+
+fn inline_value(bytes: &[u8]) -> UpdateIod {
+    UpdateIod {
+        record: IodRecord {
+            akey: b"a".to_vec(),
+            entry: IodEntry::Single(SingleEntry {
+                size: bytes.len() as u64,
+                data: Stored::Inline(bytes.into()),
+                csum: None,
+            }),
+        },
+        flags: 0,
+    }
+}
+
+/// The value of dkey `d`, akey `a` at `epoch`: `None` if absent, else its size.
+fn read(pool: &VosPool, epoch: u64) -> Option<u64> {
+    let iod = FetchIod {
+        akey: b"a",
+        array: false,
+        size: 0,
+        recxs: &[],
+    };
+    let (plans, _) = pool.fetch(&CONT, oid(), 0, epoch, b"d", &[iod]).unwrap();
+    (plans[0].size > 0).then_some(plans[0].size)
+}
+
+/// Writes the committed value `bytes` at epoch 50.
+fn put(pool: &mut VosPool, bytes: &[u8]) {
+    pool.update(
+        None,
+        CONT,
+        oid(),
+        0,
+        50,
+        0,
+        b"d".to_vec(),
+        vec![inline_value(bytes)],
+        0,
+    )
+    .unwrap();
+}
+
+fn prepare(pool: &mut VosPool, id: u128, epoch: u64, iod: UpdateIod) -> daos_types::Result<u64> {
+    pool.update(
+        Some(info(id)),
+        CONT,
+        oid(),
+        0,
+        epoch,
+        0,
+        b"d".to_vec(),
+        vec![iod],
+        0,
+    )
+}
+
+#[test]
+fn a_prepared_update_is_invisible_until_committed_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pool = open_pool(dir.path(), true);
+    let free = pool.space().nvme_free;
+    let iod = blob_value(&mut pool);
+    prepare(&mut pool, 1, 100, iod).unwrap();
+    pool.flush_blocking().unwrap();
+    assert_eq!(read(&pool, u64::MAX), None, "prepared is invisible");
+    assert_eq!(
+        pool.dtx_state(&Uuid::from_u128(1)),
+        Some(DtxState::Prepared)
+    );
+
+    // Reopened from the log: still prepared, its space still taken.
+    drop(pool);
+    let mut pool = open_pool(dir.path(), false);
+    assert_eq!(pool.space().nvme_free, free - 65536);
+    assert_eq!(pool.dtx_prepared().len(), 1);
+    assert_eq!(read(&pool, u64::MAX), None);
+
+    // Reopened from a checkpoint: the same.
+    pool.checkpoint_blocking().unwrap();
+    drop(pool);
+    let mut pool = open_pool(dir.path(), false);
+    assert_eq!(pool.space().nvme_free, free - 65536);
+    assert_eq!(
+        pool.dtx_state(&Uuid::from_u128(1)),
+        Some(DtxState::Prepared)
+    );
+
+    // Committed: visible at its own epoch, not before.
+    assert!(pool.dtx_commit(Uuid::from_u128(1)).unwrap().is_some());
+    assert!(
+        pool.dtx_commit(Uuid::from_u128(1)).unwrap().is_none(),
+        "commit is idempotent"
+    );
+    pool.flush_blocking().unwrap();
+    assert_eq!(read(&pool, u64::MAX), Some(65536));
+    assert_eq!(read(&pool, 99), None);
+    assert_eq!(
+        pool.dtx_abort(Uuid::from_u128(1), 200).unwrap_err().der(),
+        Der::Already
+    );
+    drop(pool);
+    let pool = open_pool(dir.path(), false);
+    assert_eq!(read(&pool, u64::MAX), Some(65536));
+    assert_eq!(
+        pool.dtx_state(&Uuid::from_u128(1)),
+        Some(DtxState::Committed)
+    );
+    assert_eq!(pool.space().nvme_free, free - 65536);
+}
+
+#[test]
+fn an_aborted_update_frees_its_space_and_refuses_a_late_prepare() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pool = open_pool(dir.path(), true);
+    let free = pool.space().nvme_free;
+    put(&mut pool, b"old");
+    let iod = blob_value(&mut pool);
+    prepare(&mut pool, 1, 100, iod).unwrap();
+    assert!(pool.dtx_abort(Uuid::from_u128(1), 150).unwrap().is_some());
+    assert!(pool.dtx_abort(Uuid::from_u128(1), 160).unwrap().is_none());
+    pool.flush_blocking().unwrap();
+    assert_eq!(read(&pool, u64::MAX), Some(3), "the old value stays");
+    assert_eq!(
+        pool.space().nvme_free,
+        free,
+        "the prepared value's space is free"
+    );
+    assert_eq!(
+        pool.dtx_commit(Uuid::from_u128(1)).unwrap_err().der(),
+        Der::TxRestart
+    );
+
+    // Fencing: an abort of a transaction never seen here refuses its prepare later.
+    pool.dtx_abort(Uuid::from_u128(2), 170).unwrap();
+    let err = prepare(&mut pool, 2, 100, inline_value(b"late")).unwrap_err();
+    assert_eq!(err.der(), Der::TxRestart);
+    let err = prepare(&mut pool, 3, 100, inline_value(b"x"))
+        .and_then(|_| prepare(&mut pool, 3, 100, inline_value(b"x")))
+        .unwrap_err();
+    assert_eq!(err.der(), Der::Already, "a duplicate prepare");
+    assert_eq!(
+        pool.dtx_commit(Uuid::from_u128(9)).unwrap_err().der(),
+        Der::Nonexist
+    );
+
+    // Outcomes survive reopening, and are forgotten past the horizon.
+    pool.flush_blocking().unwrap();
+    drop(pool);
+    let mut pool = open_pool(dir.path(), false);
+    assert_eq!(pool.space().nvme_free, free);
+    assert_eq!(pool.dtx_state(&Uuid::from_u128(2)), Some(DtxState::Aborted));
+    assert_eq!(
+        pool.dtx_state(&Uuid::from_u128(3)),
+        Some(DtxState::Prepared)
+    );
+    pool.forget_dtx(165);
+    assert_eq!(pool.dtx_state(&Uuid::from_u128(1)), None, "aborted at 150");
+    assert_eq!(pool.dtx_state(&Uuid::from_u128(2)), Some(DtxState::Aborted));
+    assert_eq!(
+        pool.dtx_state(&Uuid::from_u128(3)),
+        Some(DtxState::Prepared),
+        "prepared ones are never forgotten"
+    );
+}
+
+#[test]
+fn a_mistyped_key_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pool = open_pool(dir.path(), true);
+    let integer_keys = ObjectId::new(43, 0).encode(ObjectType::MultiUint64, ObjectClass::S1);
+    let err = pool
+        .update(
+            None,
+            CONT,
+            integer_keys,
+            0,
+            50,
+            0,
+            b"d".to_vec(),
+            vec![inline_value(b"v")],
+            0,
+        )
+        .unwrap_err();
+    assert_eq!(err.der(), Der::Inval, "{err}");
+}
+
+#[test]
+fn dropping_a_shard_aborts_its_prepared_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pool = open_pool(dir.path(), true);
+    let free = pool.space().nvme_free;
+    put(&mut pool, b"v");
+    let iod = blob_value(&mut pool);
+    prepare(&mut pool, 1, 100, iod).unwrap();
+    pool.drop_shard(CONT, oid(), 0).unwrap();
+    pool.flush_blocking().unwrap();
+    assert_eq!(pool.space().nvme_free, free);
+    assert_eq!(pool.dtx_state(&Uuid::from_u128(1)), Some(DtxState::Aborted));
+    let iod = blob_value(&mut pool);
+    prepare(&mut pool, 2, 100, iod).unwrap();
+    pool.destroy_container(CONT).unwrap();
+    pool.flush_blocking().unwrap();
+    drop(pool);
+    let pool = open_pool(dir.path(), false);
+    assert_eq!(pool.space().nvme_free, free);
+    assert!(pool.dtx_prepared().is_empty());
+}
