@@ -4,15 +4,19 @@
 //! The client sends a replicated update to every replica of the dkey's group with the same
 //! [`DtxInfo`]; each target *prepares* it (data and record durable, nothing visible, see
 //! `daos_vos::VosPool::update`). Once every replica answered, the client asks the
-//! transaction's *leader* (one of the replicas) to commit. The leader decides: it commits in
-//! its own log first (the decision point), then tells every other participant, retrying
-//! until each one has committed or is excluded from the pool, and only then answers the
-//! client. So an acknowledged update is visible on every live replica, and an update is
-//! applied on all of them or on none.
+//! transaction's *leader* (one of the replicas) to commit. The leader decides: it logs its
+//! commit (the decision point) and, while that record becomes durable, tells every other
+//! participant, retrying until each one has applied it or is excluded from the pool; then it
+//! answers the client. So an acknowledged update is visible on every live replica, and an
+//! update is applied on all of them or on none. A participant's own commit record need not
+//! be durable before it answers: if a crash loses it, the update is still prepared there and
+//! resolving it finds the leader's durable commit (and reads wait for durability anyway).
 //!
 //! A participant left holding a prepared update for [`RESOLVE_AFTER`] (the client died
 //! between the phases, or the leader died) resolves it:
-//! - the leader aborts it (the client never asked for the commit in time);
+//! - the leader aborts it (the client never asked for the commit in time), unless another
+//!   participant has committed it (the leader tells the others while its own decision becomes
+//!   durable, so a crash of the whole system can lose the leader's record of it);
 //! - another participant asks the leader (`DtxCheck`) and follows its answer;
 //! - once the leader's target is excluded, it asks the other live participants: if one has
 //!   committed or aborted, it does the same; if all hold it prepared, it commits (every
@@ -86,26 +90,35 @@ fn leading(ctx: &Ctx, req: &DtxReq) -> Result<Option<DtxInfo>> {
     })
 }
 
-/// Records the outcome here and waits until it is durable.
-async fn record(ctx: &Rc<Ctx>, req: &DtxReq, commit: bool) -> Result<()> {
-    let lsn = ctx.with_pool(&req.pool, |p| {
+/// Logs the outcome here; returns the LSN to wait for, if a record was logged.
+fn log_outcome(ctx: &Ctx, req: &DtxReq, commit: bool) -> Result<Option<u64>> {
+    ctx.with_pool(&req.pool, |p| {
         if commit {
             p.vos.dtx_commit(req.id)
         } else {
             p.vos.dtx_abort(req.id, ctx.hlc.now())
         }
-    })?;
-    if let Some(lsn) = lsn {
-        ctx.durable(req.pool, lsn).await?;
-    }
-    Ok(())
+    })
 }
 
-/// The leader's decision: records it, then tells every other participant. A commit is told
-/// until each participant has it or is excluded; an abort is told once (participants that
-/// miss it resolve it by asking).
+async fn durable(ctx: &Rc<Ctx>, pool: Uuid, lsn: Option<u64>) -> Result<()> {
+    match lsn {
+        Some(lsn) => ctx.durable(pool, lsn).await,
+        None => Ok(()),
+    }
+}
+
+/// Records the outcome here and waits until it is durable.
+async fn record(ctx: &Rc<Ctx>, req: &DtxReq, commit: bool) -> Result<()> {
+    let lsn = log_outcome(ctx, req, commit)?;
+    durable(ctx, req.pool, lsn).await
+}
+
+/// The leader's decision: logs it, then tells every other participant while it becomes
+/// durable. A commit is told until each participant has applied it or is excluded; an abort
+/// is told once (participants that miss it resolve it by asking).
 async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Result<()> {
-    record(ctx, req, commit).await?;
+    let lsn = log_outcome(ctx, req, commit)?;
     let opcode = if commit {
         Opcode::DtxCommit
     } else {
@@ -116,8 +129,12 @@ async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Re
         .iter()
         .filter(|peer| !is_me(ctx, peer, req.shard))
         .map(|peer| tell(ctx, req, *peer, opcode, commit));
-    futures::future::join_all(tells).await;
-    Ok(())
+    let (durable, _) = futures::future::join(
+        durable(ctx, req.pool, lsn),
+        futures::future::join_all(tells),
+    )
+    .await;
+    durable
 }
 
 /// The address of a participant's target, or `None` when the pool map no longer has it
@@ -195,7 +212,10 @@ pub async fn commit(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
         }
         decide(ctx, &req, &info, true).await?;
     } else {
-        record(ctx, &req, true).await?;
+        // Told by the leader, whose decision is durable before the client hears of it: if
+        // this record is lost in a crash, the update is still prepared here and resolving it
+        // finds the commit. Reads wait for it to be durable anyway.
+        log_outcome(ctx, &req, true)?;
     }
     Ok(Vec::new())
 }
@@ -249,7 +269,11 @@ pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
     let horizon = ctx.hlc.now().saturating_sub(OUTCOME_TTL.as_nanos() as u64);
     let mut state = ctx.state.borrow_mut();
     for (pool, p) in state.pools.iter_mut() {
-        p.vos.forget_dtx(horizon);
+        // Not in the first minute after opening: participants that restarted with a whole
+        // system may still ask about outcomes logged long ago.
+        if now.duration_since(p.opened) >= OUTCOME_TTL {
+            p.vos.forget_dtx(horizon);
+        }
         let prepared = p.vos.dtx_prepared();
         p.dtx_seen
             .retain(|id, _| prepared.iter().any(|(prepared, ..)| prepared == id));
@@ -297,49 +321,53 @@ async fn ask(ctx: &Rc<Ctx>, req: &DtxReq, peer: &DtxPeer, addr: FiAddr) -> Resul
         .ok_or_else(|| Error::new(Der::Proto, "bad transaction state in a DtxCheck reply"))
 }
 
+/// What the other live participants (not this one, not the leader) know: `Some(true)` if one
+/// has committed, `Some(false)` if one has aborted (or was fenced by the question), `None` if
+/// all hold it prepared.
+async fn ask_peers(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<Option<bool>> {
+    for peer in &info.peers {
+        if is_me(ctx, peer, req.shard) || *peer == info.leader {
+            continue;
+        }
+        let Some(addr) = peer_addr(ctx, &req.pool, peer) else {
+            continue;
+        };
+        match ask(ctx, req, peer, addr).await? {
+            DtxState::Prepared => {}
+            state => return Ok(Some(state == DtxState::Committed)),
+        }
+    }
+    Ok(None)
+}
+
 /// Resolves one transaction left prepared here (see the module's rules).
 async fn resolve(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<()> {
+    let leader_live = peer_addr(ctx, &req.pool, &info.leader);
     if is_me(ctx, &info.leader, req.shard) {
-        if peer_addr(ctx, &req.pool, &info.leader).is_none() {
+        if leader_live.is_none() {
             // Excluded (this engine restarted, say): the live participants decide.
             return Ok(());
         }
+        // Normally the client never asked for the commit, and this aborts it. But a
+        // participant may hold a commit this leader's log lost (the decision is told while
+        // it becomes durable, and a whole-system crash can come in between): follow it.
+        let commit = ask_peers(ctx, req, info).await?.unwrap_or(false);
         tracing::info!(
-            "target {}: transaction {} was never committed by its client; aborting",
+            "target {}: transaction {} was left prepared by its client; {}",
             ctx.index,
-            req.id
+            req.id,
+            if commit { "committing" } else { "aborting" }
         );
-        return decide(ctx, req, info, false).await;
+        return decide(ctx, req, info, commit).await;
     }
-    let commit = match peer_addr(ctx, &req.pool, &info.leader) {
+    let commit = match leader_live {
         Some(addr) => match ask(ctx, req, &info.leader, addr).await? {
             DtxState::Prepared => return Ok(()),
             state => state == DtxState::Committed,
         },
-        None => {
-            // The leader is excluded: the live participants decide together.
-            let mut commit = true;
-            for peer in &info.peers {
-                if is_me(ctx, peer, req.shard) || *peer == info.leader {
-                    continue;
-                }
-                let Some(addr) = peer_addr(ctx, &req.pool, peer) else {
-                    continue;
-                };
-                match ask(ctx, req, peer, addr).await? {
-                    DtxState::Prepared => {}
-                    DtxState::Committed => {
-                        commit = true;
-                        break;
-                    }
-                    DtxState::Aborted => {
-                        commit = false;
-                        break;
-                    }
-                }
-            }
-            commit
-        }
+        // The leader is excluded: the live participants decide together; if all hold it
+        // prepared, the leader may have committed and nobody aborted.
+        None => ask_peers(ctx, req, info).await?.unwrap_or(true),
     };
     tracing::info!(
         "target {}: transaction {} resolved: {}",

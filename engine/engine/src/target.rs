@@ -238,6 +238,8 @@ pub struct TargetPool {
     /// recomputed by each aggregation step, which runs every [`URGENT_AGGREGATION_INTERVAL`]
     /// while it holds.
     pub pressure: bool,
+    /// When this target opened the pool.
+    pub opened: Instant,
     /// When each prepared transaction was first seen prepared (see [`crate::dtx::tick`]).
     pub dtx_seen: HashMap<Uuid, Instant>,
     /// Prepared transactions being resolved now.
@@ -260,6 +262,7 @@ impl TargetPool {
             pressure: false,
             map: None,
             rebuild_handle: None,
+            opened: Instant::now(),
             dtx_seen: HashMap::new(),
             dtx_resolving: std::collections::HashSet::new(),
         }
@@ -697,7 +700,16 @@ fn event_loop(ctx: &Rc<Ctx>, inbox: &crossbeam_channel::Receiver<TargetMsg>) -> 
             continue;
         }
         let idle = last_busy.elapsed();
-        let io_pending = ctx.uring.in_flight() > 0 || ctx.net.in_flight() > 0;
+        // A prepared transaction's commit comes within a round trip or two: worth spinning
+        // for, as for I/O in flight, rather than paying a wake-up.
+        let io_pending = ctx.uring.in_flight() > 0
+            || ctx.net.in_flight() > 0
+            || ctx
+                .state
+                .borrow()
+                .pools
+                .values()
+                .any(|p| p.vos.dtx_pending());
         if idle < ctx.net.spin().max(TARGET_SPIN) || (io_pending && idle < ctx.net.spin_in_flight())
         {
             // Yield rather than pause: on a machine with few cores the client and the other

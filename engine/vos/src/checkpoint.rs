@@ -278,6 +278,7 @@ pub fn read(path: &Path) -> Result<Index> {
         containers: OrdMap::new(),
         inline_bytes: 0,
         dtx: OrdMap::new(),
+        prepared: 0,
     };
     let containers = d.len_prefix(usize::MAX, 20, "containers")?;
     for _ in 0..containers {
@@ -407,6 +408,7 @@ pub fn read(path: &Path) -> Result<Index> {
                 },
                 None => return Err(bad("bad transaction state")),
             };
+            index.prepared += usize::from(entry.state() == DtxState::Prepared);
             index.dtx.insert(id, entry);
         }
     }

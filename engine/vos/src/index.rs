@@ -180,6 +180,8 @@ pub struct Index {
     /// Transactions of replicated updates this target takes part in: prepared ones, and the
     /// outcomes of finished ones until they are forgotten ([`crate::VosPool::forget_dtx`]).
     pub dtx: OrdMap<Uuid, DtxEntry>,
+    /// How many of `dtx` are prepared.
+    pub prepared: usize,
 }
 
 /// What a target holds of one transaction (see [`daos_types::dtx`]).
@@ -932,6 +934,7 @@ impl Index {
             Record::Update(u) => self.apply_update(lsn, u, &mut freed),
             Record::DtxPrepare { info, update } => {
                 if !self.dtx.contains_key(&info.id) {
+                    self.prepared += 1;
                     self.dtx.insert(
                         info.id,
                         DtxEntry::Prepared {
@@ -944,6 +947,7 @@ impl Index {
             }
             Record::DtxCommit { id } => {
                 if let Some(DtxEntry::Prepared { update, .. }) = self.dtx.get(id).cloned() {
+                    self.prepared -= 1;
                     self.apply_update(lsn, &update, &mut freed);
                     self.dtx.insert(
                         *id,
@@ -957,6 +961,7 @@ impl Index {
                 Some(DtxEntry::Committed { .. } | DtxEntry::Aborted { .. }) => {}
                 Some(DtxEntry::Prepared { update, .. }) => {
                     update_space(update, &mut freed);
+                    self.prepared -= 1;
                     self.dtx.insert(*id, DtxEntry::Aborted { epoch: *epoch });
                 }
                 None => {
@@ -1088,6 +1093,7 @@ impl Index {
             })
             .collect();
         for (id, epoch) in doomed {
+            self.prepared -= 1;
             self.dtx.insert(id, DtxEntry::Aborted { epoch });
         }
     }

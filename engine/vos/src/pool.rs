@@ -436,6 +436,11 @@ impl VosPool {
         }
     }
 
+    /// Whether a transaction is prepared here (its commit is due soon).
+    pub fn dtx_pending(&self) -> bool {
+        self.index.prepared > 0
+    }
+
     /// What this target knows of a transaction, if anything.
     pub fn dtx_state(&self, id: &Uuid) -> Option<DtxState> {
         self.index.dtx.get(id).map(DtxEntry::state)

@@ -120,6 +120,7 @@ fn a_prepared_update_is_invisible_until_committed_and_survives_reopening() {
     prepare(&mut pool, 1, 100, iod).unwrap();
     pool.flush_blocking().unwrap();
     assert_eq!(read(&pool, u64::MAX), None, "prepared is invisible");
+    assert!(pool.dtx_pending());
     assert_eq!(
         pool.dtx_state(&Uuid::from_u128(1)),
         Some(DtxState::Prepared)
@@ -143,7 +144,9 @@ fn a_prepared_update_is_invisible_until_committed_and_survives_reopening() {
     );
 
     // Committed: visible at its own epoch, not before.
+    assert!(pool.dtx_pending(), "prepared after a checkpoint");
     assert!(pool.dtx_commit(Uuid::from_u128(1)).unwrap().is_some());
+    assert!(!pool.dtx_pending());
     assert!(
         pool.dtx_commit(Uuid::from_u128(1)).unwrap().is_none(),
         "commit is idempotent"
@@ -261,4 +264,5 @@ fn dropping_a_shard_aborts_its_prepared_updates() {
     let pool = open_pool(dir.path(), false);
     assert_eq!(pool.space().nvme_free, free);
     assert!(pool.dtx_prepared().is_empty());
+    assert!(!pool.dtx_pending());
 }

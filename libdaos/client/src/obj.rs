@@ -450,7 +450,8 @@ impl Object {
                 self.live_shards(&layout, g)?;
                 shards.extend(layout.write_places(g));
             }
-            let dtx = (transactional && !shards.is_empty()).then(|| {
+            // One live replica needs no transaction.
+            let dtx = (transactional && shards.len() > 1).then(|| {
                 let peer = |s: &ShardLocation| DtxPeer {
                     rank: s.rank,
                     target: s.target,
