@@ -4,34 +4,43 @@
 //! The client sends a replicated update to every replica of the dkey's group with the same
 //! [`DtxInfo`]; each target *prepares* it (data and record durable, nothing visible, see
 //! `daos_vos::VosPool::update`). Once every replica answered, the client asks the
-//! transaction's *leader* (one of the replicas) to commit. The leader decides: it logs its
-//! commit (the decision point) and, while that record becomes durable, tells every other
-//! participant, retrying until each one has applied it or is excluded from the pool; then it
-//! answers the client. So an acknowledged update is visible on every live replica, and an
-//! update is applied on all of them or on none. A participant's own commit record need not
-//! be durable before it answers: if a crash loses it, the update is still prepared there and
-//! resolving it finds the leader's durable commit (and reads wait for durability anyway).
+//! transaction's *leader* (one of the replicas) to commit. The leader logs its commit (the
+//! decision point) and, while that record becomes durable, tells every other participant,
+//! retrying until each one has durably committed or is excluded from the pool; then it
+//! answers the client. So an acknowledged update is durable and visible on every live
+//! replica, and an update is applied on all of them or on none.
 //!
-//! A participant left holding a prepared update for [`RESOLVE_AFTER`] (the client died
-//! between the phases, or the leader died) resolves it:
-//! - the leader aborts it (the client never asked for the commit in time), unless another
-//!   participant has committed it (the leader tells the others while its own decision becomes
-//!   durable, so a crash of the whole system can lose the leader's record of it);
-//! - another participant asks the leader (`DtxCheck`) and follows its answer;
-//! - once the leader's target is excluded, it asks the other live participants: if one has
-//!   committed or aborted, it does the same; if all hold it prepared, it commits (every
-//!   participant prepared, so the leader may have committed, and nobody has aborted).
+//! **One decider per pool map version.** Under a given map, the transaction's outcome is
+//! decided by its *decider*: the leader while the leader's target is not excluded, else the
+//! first participant (in the transaction's order) whose target is not ([`decider`]). Every call
+//! between participants carries the sender's map version and is refused (`-DER_STALE`) by a
+//! participant holding another one, and a participant takes an outcome only from the decider
+//! of the map they share. So two engines that disagree about the map (an excluded leader
+//! that has not heard of its exclusion, say) never both decide.
+//!
+//! **Resolution.** A participant left holding a prepared update for [`RESOLVE_AFTER`] (the
+//! client died between the phases, or the leader died):
+//! - if it is the decider, asks every other live participant (`DtxCheck`) and commits if one
+//!   has committed (an earlier decider's outcome that reached only some), else aborts, and
+//!   tells them all;
+//! - otherwise asks the decider, and follows its outcome once it has one.
 //!
 //! A participant asked about a transaction it never saw records it aborted (fencing), so a
-//! prepare still in flight from a dead client cannot revive a transaction the others
-//! aborted. The leader commits only under the pool map version the client routed the update
-//! by, and a rebuild scan waits until the transactions prepared under older maps are
-//! resolved ([`prepared_before`]), so no commit lands behind a scan that missed it.
+//! prepare still in flight from a dead client cannot revive a transaction decided without
+//! it. Outcomes are remembered for a minute after they are reached (never forgotten in the
+//! first minute after a target opens the pool), which covers every participant that can
+//! still ask: one that missed the decider's message is excluded, or asks within seconds.
+//!
+//! The leader commits only under the pool map version the client routed the update by, a
+//! target refuses to log a prepare if its map moved while the data was moving, and a rebuild
+//! scan waits until the transactions prepared under older maps are resolved
+//! ([`prepared_before`]), so no commit lands behind a scan that missed it.
 
 use crate::target::Ctx;
 use daos_fabric::FiAddr;
+use daos_placement::PoolMap;
 use daos_proto::msg::{DtxCheckReply, DtxReq};
-use daos_proto::{decode_body, Opcode};
+use daos_proto::{decode_body, Opcode, RequestHeader};
 use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::dtx::{DtxInfo, DtxPeer, DtxState};
 use daos_types::{Der, Error, Result, Uuid};
@@ -56,45 +65,101 @@ fn is_me(ctx: &Ctx, peer: &DtxPeer, shard: u32) -> bool {
     peer.rank == ctx.rank && peer.target == ctx.index && peer.shard == shard
 }
 
-/// Checks a prepare's participants: this target must be one of them, and so must the leader.
+/// Checks a prepare's participants: this target and the leader must be among them, and no
+/// target may appear twice (a target keeps one entry per transaction).
 ///
 /// Errors: `-DER_INVAL`.
 pub fn check_info(ctx: &Ctx, info: &DtxInfo, shard: u32, map_version: u32) -> Result<()> {
-    if !info.peers.iter().any(|p| is_me(ctx, p, shard)) || !info.peers.contains(&info.leader) {
-        return Err(Error::new(
+    let bad = |what: &str| {
+        Err(Error::new(
             Der::Inval,
-            format!(
-                "transaction {}: this shard or the leader is not a participant",
-                info.id
-            ),
-        ));
+            format!("transaction {}: {what}", info.id),
+        ))
+    };
+    if !info.peers.iter().any(|p| is_me(ctx, p, shard)) || !info.peers.contains(&info.leader) {
+        return bad("this shard or the leader is not a participant");
+    }
+    let mut targets: Vec<(u32, u32)> = info.peers.iter().map(|p| (p.rank, p.target)).collect();
+    targets.sort_unstable();
+    if targets.windows(2).any(|w| w[0] == w[1]) {
+        return bad("two participants on one target");
     }
     if map_version != 0 && info.map_version != map_version {
-        return Err(Error::new(
-            Der::Inval,
-            "transaction routed by another pool map version than its request",
-        ));
+        return bad("routed by another pool map version than its request");
     }
     Ok(())
 }
 
-/// The transaction's participants, if it is prepared here and this target leads it.
-fn leading(ctx: &Ctx, req: &DtxReq) -> Result<Option<DtxInfo>> {
+/// The participant that decides a transaction's outcome under `map`: its leader while the
+/// leader's target is in the pool (not excluded; a draining target still serves), else the
+/// first participant whose target is.
+pub fn decider(map: &PoolMap, info: &DtxInfo) -> Option<DtxPeer> {
+    let available = |p: &&DtxPeer| {
+        map.target(p.rank, p.target)
+            .is_some_and(|t| !t.state.is_excluded())
+    };
+    std::iter::once(&info.leader)
+        .chain(&info.peers)
+        .find(available)
+        .copied()
+}
+
+/// What this target holds of a request's transaction, under which map.
+struct Known {
+    /// The entry's state (`None`: unknown here).
+    state: Option<DtxState>,
+    /// The participants, when it is prepared here.
+    info: Option<DtxInfo>,
+    /// This target's pool map version (0: none yet).
+    version: u32,
+    /// The decider under that map, when prepared here.
+    decider: Option<DtxPeer>,
+    /// The decider's fabric address.
+    decider_addr: Option<Vec<u8>>,
+}
+
+fn known(ctx: &Ctx, req: &DtxReq) -> Result<Known> {
     ctx.with_pool(&req.pool, |p| {
-        Ok(match p.vos.index().dtx.get(&req.id) {
-            Some(DtxEntry::Prepared { info, .. }) if is_me(ctx, &info.leader, req.shard) => {
-                Some(info.clone())
-            }
-            _ => None,
+        let (info, state) = match p.vos.index().dtx.get(&req.id) {
+            Some(DtxEntry::Prepared { info, .. }) => (Some(info.clone()), Some(DtxState::Prepared)),
+            Some(entry) => (None, Some(entry.state())),
+            None => (None, None),
+        };
+        let map = p.map.as_ref();
+        let decider = map.zip(info.as_ref()).and_then(|(m, i)| decider(m, i));
+        let decider_addr = map
+            .zip(decider)
+            .and_then(|(m, d)| m.target_addr(d.rank, d.target))
+            .map(<[u8]>::to_vec);
+        Ok(Known {
+            state,
+            info,
+            version: map.map_or(0, |m| m.version),
+            decider,
+            decider_addr,
         })
     })
+}
+
+/// Refuses a call from a participant holding another pool map.
+fn same_map(header: &RequestHeader, known: &Known) -> Result<()> {
+    if header.map_version != known.version {
+        return Err(Error::new(
+            Der::Stale,
+            format!(
+                "transaction call under pool map version {}, this target holds {}",
+                header.map_version, known.version
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Logs the outcome here; returns the LSN to wait for, if a record was logged.
 fn log_outcome(ctx: &Ctx, req: &DtxReq, commit: bool) -> Result<Option<u64>> {
     ctx.with_pool(&req.pool, |p| {
         if commit {
-            p.vos.dtx_commit(req.id)
+            p.vos.dtx_commit(req.id, ctx.hlc.now())
         } else {
             p.vos.dtx_abort(req.id, ctx.hlc.now())
         }
@@ -114,9 +179,12 @@ async fn record(ctx: &Rc<Ctx>, req: &DtxReq, commit: bool) -> Result<()> {
     durable(ctx, req.pool, lsn).await
 }
 
-/// The leader's decision: logs it, then tells every other participant while it becomes
-/// durable. A commit is told until each participant has applied it or is excluded; an abort
-/// is told once (participants that miss it resolve it by asking).
+/// The decider's decision: logs it, then tells every other participant while it becomes
+/// durable. A commit is told until each live participant has it durably; an abort once
+/// (participants that miss it resolve it by asking).
+///
+/// Errors: `-DER_STALE` when this target stopped being the decider before every live
+/// participant had the commit (the next decider completes the transaction).
 async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Result<()> {
     let lsn = log_outcome(ctx, req, commit)?;
     let opcode = if commit {
@@ -128,24 +196,36 @@ async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Re
         .peers
         .iter()
         .filter(|peer| !is_me(ctx, peer, req.shard))
-        .map(|peer| tell(ctx, req, *peer, opcode, commit));
-    let (durable, _) = futures::future::join(
+        .map(|peer| tell(ctx, req, info, *peer, opcode, commit));
+    let (durable, told) = futures::future::join(
         durable(ctx, req.pool, lsn),
         futures::future::join_all(tells),
     )
     .await;
-    durable
+    durable?;
+    told.into_iter().collect()
 }
 
-/// The address of a participant's target, or `None` when the pool map no longer has it
-/// available (excluded: its copy no longer counts).
+/// This target's pool map version, and whether it is still `info`'s decider under it.
+fn deciding(ctx: &Ctx, req: &DtxReq, info: &DtxInfo) -> (u32, bool) {
+    ctx.with_pool(&req.pool, |p| {
+        Ok(p.map.as_ref().map_or((0, false), |m| {
+            let me = decider(m, info).is_some_and(|d| is_me(ctx, &d, req.shard));
+            (m.version, me)
+        }))
+    })
+    .unwrap_or((0, false))
+}
+
+/// The address of a participant's target, or `None` when the pool map excludes it (its copy
+/// no longer counts).
 fn peer_addr(ctx: &Ctx, pool: &Uuid, peer: &DtxPeer) -> Option<FiAddr> {
     let addr = ctx
         .with_pool(pool, |p| {
             let map = p.map.as_ref();
             Ok(map
                 .and_then(|m| m.target(peer.rank, peer.target))
-                .filter(|t| !t.state.is_unavailable())
+                .filter(|t| !t.state.is_excluded())
                 .and_then(|_| map?.target_addr(peer.rank, peer.target))
                 .map(<[u8]>::to_vec))
         })
@@ -160,14 +240,53 @@ fn peer_req(req: &DtxReq, peer: &DtxPeer) -> DtxReq {
     }
 }
 
-async fn tell(ctx: &Rc<Ctx>, req: &DtxReq, peer: DtxPeer, opcode: Opcode, persist: bool) {
-    let body = peer_req(req, &peer);
+/// Sends one transaction call to a participant under this target's pool map version.
+async fn call_peer(
+    ctx: &Rc<Ctx>,
+    req: &DtxReq,
+    peer: &DtxPeer,
+    addr: FiAddr,
+    version: u32,
+    opcode: Opcode,
+) -> Result<Vec<u8>> {
+    crate::rebuild::call(
+        ctx,
+        addr,
+        opcode,
+        &peer_req(req, peer),
+        64,
+        CALL_TIMEOUT,
+        version,
+    )
+    .await
+}
+
+/// Tells a participant the outcome. `persist`: until it has it, is excluded, or this target
+/// is no longer the decider (`-DER_STALE`).
+async fn tell(
+    ctx: &Rc<Ctx>,
+    req: &DtxReq,
+    info: &DtxInfo,
+    peer: DtxPeer,
+    opcode: Opcode,
+    persist: bool,
+) -> Result<()> {
     loop {
+        let (version, decides) = deciding(ctx, req, info);
+        if !decides {
+            return Err(Error::new(
+                Der::Stale,
+                format!(
+                    "transaction {}: no longer its decider under pool map version {version}",
+                    req.id
+                ),
+            ));
+        }
         let Some(addr) = peer_addr(ctx, &req.pool, &peer) else {
-            return;
+            return Ok(());
         };
-        match crate::rebuild::call(ctx, addr, opcode, &body, 64, CALL_TIMEOUT).await {
-            Ok(_) => return,
+        match call_peer(ctx, req, &peer, addr, version, opcode).await {
+            Ok(_) => return Ok(()),
             Err(err) if matches!(err.der(), Der::TxRestart | Der::Already | Der::Nonexist) => {
                 tracing::warn!(
                     "target {}: transaction {}: participant {}:{} refused {opcode:?}: {err}",
@@ -176,11 +295,11 @@ async fn tell(ctx: &Rc<Ctx>, req: &DtxReq, peer: DtxPeer, opcode: Opcode, persis
                     peer.rank,
                     peer.target
                 );
-                return;
+                return Ok(());
             }
             Err(err) if !persist => {
                 tracing::debug!("target {}: {opcode:?} not delivered: {err}", ctx.index);
-                return;
+                return Ok(());
             }
             Err(err) => {
                 tracing::debug!("target {}: {opcode:?} retried: {err}", ctx.index);
@@ -190,60 +309,124 @@ async fn tell(ctx: &Rc<Ctx>, req: &DtxReq, peer: DtxPeer, opcode: Opcode, persis
     }
 }
 
-/// `DtxCommit`: from the client to the leader, which decides and tells the others; from the
-/// leader to a participant, which commits.
-///
-/// Errors: `-DER_STALE` when the leader's pool map moved since the update was routed (it
-/// aborts instead; the client sends the update again by the new map); `-DER_TX_RESTART` when
-/// the transaction was already aborted; `-DER_NONEXIST` when it is unknown here.
-pub async fn commit(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
+/// Handles `DtxCommit` or `DtxAbort`: from the client to the leader, which decides; from the
+/// decider to another participant, which takes the outcome.
+async fn outcome(
+    ctx: &Rc<Ctx>,
+    header: &RequestHeader,
+    body: Decoder<'_>,
+    commit: bool,
+) -> Result<Vec<u8>> {
     let req: DtxReq = decode_body(body)?;
-    if let Some(info) = leading(ctx, &req)? {
-        let held = ctx.with_pool(&req.pool, |p| Ok(p.map.as_ref().map_or(0, |m| m.version)))?;
-        if info.map_version != held {
-            decide(ctx, &req, &info, false).await?;
+    let known = known(ctx, &req)?;
+    match (known.state, commit) {
+        (Some(DtxState::Committed), true) | (Some(DtxState::Aborted), false) => {
+            return Ok(Vec::new())
+        }
+        (Some(DtxState::Committed), false) => {
+            return Err(Error::new(
+                Der::Already,
+                format!("transaction {} is committed", req.id),
+            ))
+        }
+        (Some(DtxState::Aborted), true) => {
+            return Err(Error::new(
+                Der::TxRestart,
+                format!("transaction {} was aborted", req.id),
+            ))
+        }
+        // Commit what was never prepared here: refused. Abort it: fenced (the client's
+        // abort of a transaction whose prepare has not arrived yet).
+        (None, true) => {
+            return Err(Error::new(
+                Der::Nonexist,
+                format!("transaction {} is not known here", req.id),
+            ))
+        }
+        (None, false) => {
+            record(ctx, &req, false).await?;
+            return Ok(Vec::new());
+        }
+        (Some(DtxState::Prepared), _) => {}
+    }
+    let info = known
+        .info
+        .clone()
+        .expect("prepared entries carry their info");
+    let me_deciding = known.decider.is_some_and(|d| is_me(ctx, &d, req.shard));
+    if is_me(ctx, &info.leader, req.shard) && info.map_version == header.map_version {
+        // The client, routed by the map the update was prepared under (under which the
+        // leader decides: the client picks a live replica).
+        if header.map_version != known.version || !me_deciding {
+            // The map moved since: abort if this target still decides (the client sends the
+            // update again by the new map, and a rebuild need not wait for this one).
+            if me_deciding {
+                decide(ctx, &req, &info, false).await?;
+            }
             return Err(Error::new(
                 Der::Stale,
                 format!(
-                    "transaction {} was routed by pool map version {}, the leader holds {held}; aborted",
-                    req.id, info.map_version
+                    "transaction {} was routed by pool map version {}, this target holds {}",
+                    req.id, header.map_version, known.version
                 ),
             ));
         }
-        decide(ctx, &req, &info, true).await?;
-    } else {
-        // Told by the leader, whose decision is durable before the client hears of it: if
-        // this record is lost in a crash, the update is still prepared here and resolving it
-        // finds the commit. Reads wait for it to be durable anyway.
-        log_outcome(ctx, &req, true)?;
+        decide(ctx, &req, &info, commit).await?;
+        return Ok(Vec::new());
     }
+    // The decider telling a participant.
+    same_map(header, &known)?;
+    let sender_decides = !me_deciding
+        && known
+            .decider_addr
+            .as_ref()
+            .is_some_and(|addr| *addr == header.sender);
+    if !sender_decides {
+        return Err(Error::new(
+            Der::Stale,
+            format!(
+                "transaction {}: the sender does not decide it under pool map version {}",
+                req.id, known.version
+            ),
+        ));
+    }
+    record(ctx, &req, commit).await?;
     Ok(Vec::new())
 }
 
-/// `DtxAbort`: from the client to the leader (some replica failed to prepare), which aborts
-/// and tells the others; from the leader to a participant.
+/// `DtxCommit` (see [`outcome`]).
 ///
-/// Errors: `-DER_ALREADY` when the transaction was committed.
-pub async fn abort(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
-    let req: DtxReq = decode_body(body)?;
-    match leading(ctx, &req)? {
-        Some(info) => decide(ctx, &req, &info, false).await?,
-        None => record(ctx, &req, false).await?,
-    }
-    Ok(Vec::new())
+/// Errors: `-DER_STALE` when the leader's pool map moved since the update was routed (it
+/// aborts instead; the client sends the update again by the new map), or the sender is not
+/// the decider under this target's map; `-DER_TX_RESTART` when the transaction was already
+/// aborted; `-DER_NONEXIST` when it is unknown here.
+pub async fn commit(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
+    outcome(ctx, header, body, true).await
 }
 
-/// `DtxCheck`: what this target knows of a transaction; one it never saw is recorded aborted
-/// first (fencing a late prepare).
-pub async fn check(ctx: &Rc<Ctx>, body: Decoder<'_>) -> Result<Vec<u8>> {
+/// `DtxAbort` (see [`outcome`]): the client tells the leader that a replica failed to
+/// prepare; the decider tells the others.
+///
+/// Errors: `-DER_ALREADY` when the transaction was committed; `-DER_STALE` as for commits.
+pub async fn abort(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
+    outcome(ctx, header, body, false).await
+}
+
+/// `DtxCheck`: what this target knows of a transaction, asked by a participant holding the
+/// same pool map; one it never saw is recorded aborted first (fencing a late prepare).
+///
+/// Errors: `-DER_STALE` when the asker holds another map.
+pub async fn check(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
     let req: DtxReq = decode_body(body)?;
-    let (state, lsn) = ctx.with_pool(&req.pool, |p| match p.vos.dtx_state(&req.id) {
-        Some(state) => Ok((state, None)),
-        None => Ok((DtxState::Aborted, p.vos.dtx_abort(req.id, ctx.hlc.now())?)),
-    })?;
-    if let Some(lsn) = lsn {
-        ctx.durable(req.pool, lsn).await?;
-    }
+    let known = known(ctx, &req)?;
+    same_map(header, &known)?;
+    let state = match known.state {
+        Some(state) => state,
+        None => {
+            record(ctx, &req, false).await?;
+            DtxState::Aborted
+        }
+    };
     let mut e = Encoder::new();
     DtxCheckReply { state: state as u8 }.encode(&mut e);
     Ok(e.finish())
@@ -305,69 +488,54 @@ pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
     }
 }
 
-async fn ask(ctx: &Rc<Ctx>, req: &DtxReq, peer: &DtxPeer, addr: FiAddr) -> Result<DtxState> {
-    let reply = crate::rebuild::call(
-        ctx,
-        addr,
-        Opcode::DtxCheck,
-        &peer_req(req, peer),
-        64,
-        CALL_TIMEOUT,
-    )
-    .await?;
+async fn ask(ctx: &Rc<Ctx>, req: &DtxReq, peer: &DtxPeer, version: u32) -> Result<DtxState> {
+    let addr = peer_addr(ctx, &req.pool, peer).ok_or_else(|| {
+        Error::new(
+            Der::Unreach,
+            format!("participant {}:{} is not available", peer.rank, peer.target),
+        )
+    })?;
+    let reply = call_peer(ctx, req, peer, addr, version, Opcode::DtxCheck).await?;
     let (_, body) = daos_proto::header::decode_reply(&reply)?;
     let reply: DtxCheckReply = decode_body(body)?;
     DtxState::from_u8(reply.state)
         .ok_or_else(|| Error::new(Der::Proto, "bad transaction state in a DtxCheck reply"))
 }
 
-/// What the other live participants (not this one, not the leader) know: `Some(true)` if one
-/// has committed, `Some(false)` if one has aborted (or was fenced by the question), `None` if
-/// all hold it prepared.
-async fn ask_peers(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<Option<bool>> {
-    for peer in &info.peers {
-        if is_me(ctx, peer, req.shard) || *peer == info.leader {
-            continue;
-        }
-        let Some(addr) = peer_addr(ctx, &req.pool, peer) else {
-            continue;
-        };
-        match ask(ctx, req, peer, addr).await? {
-            DtxState::Prepared => {}
-            state => return Ok(Some(state == DtxState::Committed)),
-        }
-    }
-    Ok(None)
-}
-
 /// Resolves one transaction left prepared here (see the module's rules).
 async fn resolve(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<()> {
-    let leader_live = peer_addr(ctx, &req.pool, &info.leader);
-    if is_me(ctx, &info.leader, req.shard) {
-        if leader_live.is_none() {
-            // Excluded (this engine restarted, say): the live participants decide.
-            return Ok(());
+    let (version, decides) = deciding(ctx, req, info);
+    if version == 0 {
+        return Ok(());
+    }
+    if decides {
+        let mut commit = false;
+        for peer in &info.peers {
+            if is_me(ctx, peer, req.shard) || peer_addr(ctx, &req.pool, peer).is_none() {
+                continue;
+            }
+            if ask(ctx, req, peer, version).await? == DtxState::Committed {
+                commit = true;
+                break;
+            }
         }
-        // Normally the client never asked for the commit, and this aborts it. But a
-        // participant may hold a commit this leader's log lost (the decision is told while
-        // it becomes durable, and a whole-system crash can come in between): follow it.
-        let commit = ask_peers(ctx, req, info).await?.unwrap_or(false);
         tracing::info!(
-            "target {}: transaction {} was left prepared by its client; {}",
+            "target {}: transaction {} was left prepared; {}",
             ctx.index,
             req.id,
             if commit { "committing" } else { "aborting" }
         );
         return decide(ctx, req, info, commit).await;
     }
-    let commit = match leader_live {
-        Some(addr) => match ask(ctx, req, &info.leader, addr).await? {
-            DtxState::Prepared => return Ok(()),
-            state => state == DtxState::Committed,
-        },
-        // The leader is excluded: the live participants decide together; if all hold it
-        // prepared, the leader may have committed and nobody aborted.
-        None => ask_peers(ctx, req, info).await?.unwrap_or(true),
+    let decider = ctx.with_pool(&req.pool, |p| {
+        Ok(p.map.as_ref().and_then(|m| decider(m, info)))
+    })?;
+    let Some(decider) = decider else {
+        return Ok(());
+    };
+    let commit = match ask(ctx, req, &decider, version).await? {
+        DtxState::Prepared => return Ok(()),
+        state => state == DtxState::Committed,
     };
     tracing::info!(
         "target {}: transaction {} resolved: {}",

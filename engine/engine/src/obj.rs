@@ -8,7 +8,7 @@
 //! checksums the client verifies again.
 
 use crate::dma::{DmaBuf, SLOT_SIZE};
-use crate::target::Ctx;
+use crate::target::{Ctx, TargetPool};
 use daos_fabric::{rpc, FiAddr, Incoming, RemoteRegion};
 use daos_proto::header::{decode_request, ReplyRoute};
 use daos_proto::msg::*;
@@ -125,9 +125,11 @@ pub async fn handle(ctx: Rc<Ctx>, incoming: Incoming) {
         Opcode::ObjPunch => punch(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjList => list(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjQueryKey => query_key(&ctx, &header, body).await.map(|b| (0, b)),
-        Opcode::DtxCommit => crate::dtx::commit(&ctx, body).await.map(|b| (0, b)),
-        Opcode::DtxAbort => crate::dtx::abort(&ctx, body).await.map(|b| (0, b)),
-        Opcode::DtxCheck => crate::dtx::check(&ctx, body).await.map(|b| (0, b)),
+        Opcode::DtxCommit => crate::dtx::commit(&ctx, &header, body)
+            .await
+            .map(|b| (0, b)),
+        Opcode::DtxAbort => crate::dtx::abort(&ctx, &header, body).await.map(|b| (0, b)),
+        Opcode::DtxCheck => crate::dtx::check(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::MgmtPing => Ok((0, Vec::new())),
         other => Err(Error::new(
             Der::Nosys,
@@ -177,13 +179,7 @@ pub async fn handle(ctx: Rc<Ctx>, incoming: Incoming) {
 /// read-only handle).
 fn check_handle(ctx: &Ctx, target: &ObjTarget, write: bool, version: u32) -> Result<()> {
     ctx.with_pool(&target.pool, |p| {
-        let held = p.map.as_ref().map_or(0, |m| m.version);
-        if version != 0 && held != 0 && version != held {
-            return Err(Error::new(
-                Der::Stale,
-                format!("request routed by pool map version {version}, target holds {held}"),
-            ));
-        }
+        check_map_version(p, version)?;
         // The rebuild job's handle is valid for every container of the pool.
         if p.rebuild_handle != Some(target.handle) {
             let handle = p.handles.get(&target.handle).ok_or_else(|| {
@@ -211,6 +207,21 @@ fn check_handle(ctx: &Ctx, target: &ObjTarget, write: bool, version: u32) -> Res
         daos_vos::index::object_type(target.oid)?;
         Ok(())
     })
+}
+
+/// Checks that a request routed by pool map `version` (0: unchecked) meets the map this
+/// target holds.
+///
+/// Errors: `-DER_STALE`.
+pub(crate) fn check_map_version(p: &TargetPool, version: u32) -> Result<()> {
+    let held = p.map.as_ref().map_or(0, |m| m.version);
+    if version != 0 && held != 0 && version != held {
+        return Err(Error::new(
+            Der::Stale,
+            format!("request routed by pool map version {version}, target holds {held}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Where an update's bytes go.
@@ -534,8 +545,11 @@ async fn update(
             } else {
                 req.epoch
             };
-            // A replicated update is only prepared: the leader's commit makes it visible.
+            // A replicated update is only prepared: the leader's commit makes it visible. The
+            // map may have changed while the data moved: a rebuild scan that started since
+            // must not miss this update, so it is refused and sent again by the new map.
             let committed = ctx.with_pool(&t.pool, |p| {
+                check_map_version(p, header.map_version)?;
                 p.vos.update(
                     req.dtx.clone(),
                     t.cont,

@@ -765,7 +765,7 @@ impl EcPlan {
                 chunk,
             ) * 4
             + if inline { len as usize } else { 0 };
-        let message = call(ctx, peer, Opcode::ObjFetch, &req, capacity, PUSH_TIMEOUT).await?;
+        let message = call(ctx, peer, Opcode::ObjFetch, &req, capacity, PUSH_TIMEOUT, 0).await?;
         let (_, body) = daos_proto::header::decode_reply(&message)?;
         let reply: ObjFetchReply = daos_proto::decode_body(body)?;
         let got = reply
@@ -1049,15 +1049,15 @@ async fn send(
     opcode: Opcode,
     body: &impl Wire,
 ) -> Result<()> {
-    call(ctx, peer, opcode, body, 256, PUSH_TIMEOUT)
+    call(ctx, peer, opcode, body, 256, PUSH_TIMEOUT, 0)
         .await
         .map(drop)
 }
 
-/// Sends one request from this target to another engine's target (map version 0: rebuild
-/// and transaction traffic is valid under any map) and returns the whole reply message once
-/// its status is 0; its body holds at most `capacity` bytes. Fails with the reply's status
-/// as a DER code, or the transport's error (`-DER_TIMEDOUT` after `timeout`).
+/// Sends one request from this target to another engine's target, routed by pool map
+/// `map_version` (0 for rebuild traffic, valid under any map), and returns the whole reply
+/// message once its status is 0; its body holds at most `capacity` bytes. Fails with the
+/// reply's status as a DER code, or the transport's error (`-DER_TIMEDOUT` after `timeout`).
 pub(crate) async fn call(
     ctx: &Rc<Ctx>,
     peer: daos_fabric::FiAddr,
@@ -1065,6 +1065,7 @@ pub(crate) async fn call(
     body: &impl Wire,
     capacity: usize,
     timeout: Duration,
+    map_version: u32,
 ) -> Result<Vec<u8>> {
     let rpc_id = ctx.net.next_rpc_id();
     let capacity =
@@ -1073,7 +1074,7 @@ pub(crate) async fn call(
         opcode,
         rpc_id,
         reply_capacity: capacity as u32,
-        map_version: 0,
+        map_version,
         hlc: ctx.hlc.now(),
         sender: ctx.net.name().to_vec(),
     };

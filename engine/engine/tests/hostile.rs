@@ -206,9 +206,10 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::Overflow.rc())
     );
 
-    // Transaction calls naming an unknown pool: DER_NONEXIST; an unknown transaction cannot
-    // be committed (DER_NONEXIST), is fenced by a check (reported aborted), and then cannot
-    // be committed either (DER_TX_RESTART).
+    // Transaction calls naming an unknown pool: DER_NONEXIST. An unknown transaction cannot
+    // be committed (DER_NONEXIST); a check from an engine without the target's pool map is
+    // refused (DER_STALE); an abort fences it, and then it cannot be committed
+    // (DER_TX_RESTART).
     let mut dtx = DtxReq {
         pool: Uuid::new_v4(),
         cont: Uuid::new_v4(),
@@ -231,6 +232,8 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::Nonexist.rc())
     );
     let (id, msg) = request(&peer, Opcode::DtxCheck, &dtx);
+    assert_eq!(send_raw(&peer, peer.target, id, msg), Some(Der::Stale.rc()));
+    let (id, msg) = request(&peer, Opcode::DtxAbort, &dtx);
     assert_eq!(send_raw(&peer, peer.target, id, msg), Some(0));
     let (id, msg) = request(&peer, Opcode::DtxCommit, &dtx);
     assert_eq!(

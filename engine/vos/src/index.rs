@@ -196,9 +196,9 @@ pub enum DtxEntry {
         /// The update applied on commit.
         update: Arc<UpdateRecord>,
     },
-    /// Committed at this epoch (the update's).
+    /// Committed (clock reading when it was).
     Committed {
-        /// The update's epoch.
+        /// When.
         epoch: Epoch,
     },
     /// Aborted, or fenced before anything was prepared (clock reading when it was).
@@ -933,7 +933,9 @@ impl Index {
             }
             Record::Update(u) => self.apply_update(lsn, u, &mut freed),
             Record::DtxPrepare { info, update } => {
-                if !self.dtx.contains_key(&info.id) {
+                // Logged only for an id unknown in memory, which may be a forgotten outcome
+                // that replay brought back: the prepare replaces it, as it did live.
+                if !matches!(self.dtx.get(&info.id), Some(DtxEntry::Prepared { .. })) {
                     self.prepared += 1;
                     self.dtx.insert(
                         info.id,
@@ -945,16 +947,11 @@ impl Index {
                     );
                 }
             }
-            Record::DtxCommit { id } => {
+            Record::DtxCommit { id, epoch } => {
                 if let Some(DtxEntry::Prepared { update, .. }) = self.dtx.get(id).cloned() {
                     self.prepared -= 1;
                     self.apply_update(lsn, &update, &mut freed);
-                    self.dtx.insert(
-                        *id,
-                        DtxEntry::Committed {
-                            epoch: update.epoch,
-                        },
-                    );
+                    self.dtx.insert(*id, DtxEntry::Committed { epoch: *epoch });
                 }
             }
             Record::DtxAbort { id, epoch } => match self.dtx.get(id) {

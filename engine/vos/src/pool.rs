@@ -399,13 +399,16 @@ impl VosPool {
         }))
     }
 
-    /// Commits a prepared transaction: its update becomes visible. Returns the LSN logged, or
-    /// `None` when it was already committed here (commits are idempotent).
+    /// Commits a prepared transaction: its update becomes visible. `now` is the clock reading
+    /// that ages the outcome. Returns the LSN logged, or `None` when it was already committed
+    /// here (commits are idempotent).
     ///
     /// Errors: `-DER_TX_RESTART` when it was aborted here; `-DER_NONEXIST` when it is unknown.
-    pub fn dtx_commit(&mut self, id: Uuid) -> Result<Option<u64>> {
+    pub fn dtx_commit(&mut self, id: Uuid, now: Epoch) -> Result<Option<u64>> {
         match self.index.dtx.get(&id) {
-            Some(DtxEntry::Prepared { .. }) => Ok(Some(self.log(Record::DtxCommit { id }))),
+            Some(DtxEntry::Prepared { .. }) => {
+                Ok(Some(self.log(Record::DtxCommit { id, epoch: now })))
+            }
             Some(DtxEntry::Committed { .. }) => Ok(None),
             Some(DtxEntry::Aborted { .. }) => Err(Error::new(
                 Der::TxRestart,
@@ -460,8 +463,8 @@ impl VosPool {
             .collect()
     }
 
-    /// Forgets the outcomes of transactions finished before `horizon` (an epoch): by then
-    /// every live participant has resolved them. Not logged: a forgotten outcome that a
+    /// Forgets the outcomes of transactions finished before `horizon` (a clock reading): by
+    /// then every live participant has resolved them. Not logged: a forgotten outcome that a
     /// replay brings back is still true.
     pub fn forget_dtx(&mut self, horizon: Epoch) {
         let old: Vec<Uuid> = self

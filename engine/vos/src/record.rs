@@ -202,6 +202,8 @@ pub enum Record {
     DtxCommit {
         /// The transaction.
         id: Uuid,
+        /// Clock reading when committed (ages the outcome).
+        epoch: Epoch,
     },
     /// A transaction aborted (or fenced, when nothing was prepared here): its prepared
     /// update's space is freed and a late prepare is refused.
@@ -413,8 +415,8 @@ impl Record {
                 info.encode(e);
                 update.encode(e);
             }
-            Record::DtxCommit { id } => {
-                e.u8(8).uuid(id);
+            Record::DtxCommit { id, epoch } => {
+                e.u8(8).uuid(id).u64(*epoch);
             }
             Record::DtxAbort { id, epoch } => {
                 e.u8(9).uuid(id).u64(*epoch);
@@ -558,6 +560,7 @@ impl Record {
             },
             8 => Record::DtxCommit {
                 id: d.uuid("dtx id")?,
+                epoch: d.u64("epoch")?,
             },
             9 => Record::DtxAbort {
                 id: d.uuid("dtx id")?,
@@ -654,7 +657,10 @@ mod tests {
                     iods: Vec::new(),
                 },
             },
-            Record::DtxCommit { id: Uuid::new_v4() },
+            Record::DtxCommit {
+                id: Uuid::new_v4(),
+                epoch: 11,
+            },
             Record::DtxAbort {
                 id: Uuid::new_v4(),
                 epoch: 12,

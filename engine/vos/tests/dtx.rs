@@ -145,10 +145,10 @@ fn a_prepared_update_is_invisible_until_committed_and_survives_reopening() {
 
     // Committed: visible at its own epoch, not before.
     assert!(pool.dtx_pending(), "prepared after a checkpoint");
-    assert!(pool.dtx_commit(Uuid::from_u128(1)).unwrap().is_some());
+    assert!(pool.dtx_commit(Uuid::from_u128(1), 120).unwrap().is_some());
     assert!(!pool.dtx_pending());
     assert!(
-        pool.dtx_commit(Uuid::from_u128(1)).unwrap().is_none(),
+        pool.dtx_commit(Uuid::from_u128(1), 120).unwrap().is_none(),
         "commit is idempotent"
     );
     pool.flush_blocking().unwrap();
@@ -186,7 +186,7 @@ fn an_aborted_update_frees_its_space_and_refuses_a_late_prepare() {
         "the prepared value's space is free"
     );
     assert_eq!(
-        pool.dtx_commit(Uuid::from_u128(1)).unwrap_err().der(),
+        pool.dtx_commit(Uuid::from_u128(1), 120).unwrap_err().der(),
         Der::TxRestart
     );
 
@@ -199,7 +199,7 @@ fn an_aborted_update_frees_its_space_and_refuses_a_late_prepare() {
         .unwrap_err();
     assert_eq!(err.der(), Der::Already, "a duplicate prepare");
     assert_eq!(
-        pool.dtx_commit(Uuid::from_u128(9)).unwrap_err().der(),
+        pool.dtx_commit(Uuid::from_u128(9), 120).unwrap_err().der(),
         Der::Nonexist
     );
 
@@ -221,6 +221,18 @@ fn an_aborted_update_frees_its_space_and_refuses_a_late_prepare() {
         Some(DtxState::Prepared),
         "prepared ones are never forgotten"
     );
+
+    // A forgotten id is unknown again: a prepare under it is taken, and replay (whose log
+    // still holds the old outcome) agrees.
+    prepare(&mut pool, 1, 300, inline_value(b"again")).unwrap();
+    pool.flush_blocking().unwrap();
+    drop(pool);
+    let pool = open_pool(dir.path(), false);
+    assert_eq!(
+        pool.dtx_state(&Uuid::from_u128(1)),
+        Some(DtxState::Prepared)
+    );
+    assert!(pool.dtx_pending());
 }
 
 #[test]

@@ -891,7 +891,7 @@ impl Object {
     ///
     /// Errors: `-DER_NONEXIST` when the group has no such readable replica, or the object is
     /// not replicated; otherwise those of [`Object::fetch`], without moving on to another
-    /// replica.
+    /// replica (a map change makes it pick the replica again under the new map).
     pub async fn fetch_replica(
         &self,
         net: &Arc<NetContext>,
@@ -902,31 +902,41 @@ impl Object {
         sgls: Vec<SgList>,
     ) -> Result<(FetchResult, Vec<SgList>)> {
         let mut sgls = sgls;
-        let layout = self.layout();
-        let group = layout.group_of(dkey);
-        let shard = match layout.class.redundancy {
-            Redundancy::Replicated { .. } => layout
-                .readable_places(group)
-                .into_iter()
-                .flatten()
-                .nth(replica),
-            _ => None,
+        let mut stale_since: Option<Instant> = None;
+        loop {
+            let version = self.cont.pool().map_version();
+            let layout = self.layout();
+            let group = layout.group_of(dkey);
+            let shard = match layout.class.redundancy {
+                Redundancy::Replicated { .. } => layout
+                    .readable_places(group)
+                    .into_iter()
+                    .flatten()
+                    .nth(replica),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                Error::new(
+                    Der::Nonexist,
+                    format!(
+                        "object {:?}: group {group} has no readable replica {replica}",
+                        self.oid
+                    ),
+                )
+            })?;
+            let fetch = self.fetch_once(net, &shard, version, epoch, 0, dkey, iods, &mut sgls);
+            match self
+                .unless_excluded(net, std::slice::from_ref(&shard), fetch)
+                .await
+            {
+                // Routed by an old map: read the map again and pick the replica anew.
+                Err(err) if err.der() == Der::Stale => {
+                    let since = *stale_since.get_or_insert_with(Instant::now);
+                    self.after_stale(net, version, since, err).await?;
+                }
+                result => return Ok((result?, sgls)),
+            }
         }
-        .ok_or_else(|| {
-            Error::new(
-                Der::Nonexist,
-                format!(
-                    "object {:?}: group {group} has no readable replica {replica}",
-                    self.oid
-                ),
-            )
-        })?;
-        let version = self.cont.pool().map_version();
-        let fetch = self.fetch_once(net, &shard, version, epoch, 0, dkey, iods, &mut sgls);
-        let result = self
-            .unless_excluded(net, std::slice::from_ref(&shard), fetch)
-            .await?;
-        Ok((result, sgls))
     }
 
     /// Fetches from one complete replica of the dkey's group, going on to the next when an

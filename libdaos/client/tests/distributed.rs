@@ -1170,29 +1170,32 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
         assert_eq!(replica_values(obj, soon), vec![b"old".to_vec(); 3]);
     }
 
-    // `b`'s leader dies before deciding. Its live participants find each other prepared and
-    // commit: the update is applied on both.
+    // `b`'s leader dies before deciding. Under the new pool map the next live participant
+    // decides: nobody committed, so it aborts; `a`'s leader lives and aborts the transaction
+    // its client never committed. The rebuild for the new map waits until every transaction
+    // prepared under the old one is resolved on every target, so its end proves that both
+    // were (a transaction left pending would also read as the old value).
+    let (v0, _) = rank_states(&system, 2);
     system.kill_engine(2);
-    await_replicas(&b, b"new", Duration::from_secs(60));
-    assert_eq!(replica_values(&b, soon + Duration::from_secs(60)).len(), 2);
+    let (_, v1) = await_rebuild(&system, v0);
+    for obj in [&a, &b] {
+        await_replicas(obj, b"old", Duration::from_secs(30));
+        assert_eq!(
+            replica_values(obj, Instant::now() + Duration::from_secs(30)).len(),
+            2
+        );
+    }
 
-    // `a`'s leader lived: it aborted the transaction its client never committed, and its
-    // follower followed. Proof that the abort was recorded, not left pending: once `a`'s
-    // leader dies too, the last copy (which would commit a transaction still prepared with
-    // its leader gone) keeps the old value.
-    await_replicas(&a, b"old", Duration::from_secs(5));
+    // `a`'s leader dies too: its last copy, and `b`'s, still agree.
     system.kill_engine(1);
-    std::thread::sleep(dtx_resolve_time());
-    await_replicas(&a, b"old", Duration::from_secs(30));
-    await_replicas(&b, b"new", Duration::from_secs(30));
+    await_rebuild(&system, v1);
+    for obj in [&a, &b] {
+        await_replicas(obj, b"old", Duration::from_secs(30));
+    }
 
-    // Updates go on normally on the last copy.
-    put(&a, b"v", b"after");
-    assert_eq!(get(&a, b"v", 5).unwrap(), b"after");
-}
-
-/// How long the engines let a transaction stay prepared before resolving it
-/// (`daos_engine::dtx::RESOLVE_AFTER`), with a margin.
-fn dtx_resolve_time() -> Duration {
-    Duration::from_secs(12)
+    // The transactions are finished: updates go on, on the last copy, and read back.
+    for obj in [&a, &b] {
+        put(obj, b"v", b"after");
+        assert_eq!(get(obj, b"v", 5).unwrap(), b"after");
+    }
 }
