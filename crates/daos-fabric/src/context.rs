@@ -202,6 +202,9 @@ pub struct NetContext {
     closing: AtomicBool,
 }
 
+/// Attempts to open an endpoint on an ephemeral port that the system reports taken.
+pub const EPHEMERAL_OPEN_ATTEMPTS: u32 = 8;
+
 fn micros_from_env(name: &str, default: Duration) -> Duration {
     std::env::var(name)
         .ok()
@@ -212,13 +215,31 @@ fn micros_from_env(name: &str, default: Duration) -> Duration {
 impl NetContext {
     /// Opens an endpoint bound to `node:service` (`None` for any address / an ephemeral port).
     ///
+    /// An ephemeral port can still be refused as taken: Linux may hand out, for a listening
+    /// socket with `SO_REUSEADDR` (the tcp provider's), a port that an outgoing connection
+    /// uses, and `listen` then fails. Such an open is tried again with a fresh port, up to
+    /// [`EPHEMERAL_OPEN_ATTEMPTS`] times.
+    ///
     /// Errors: `-DER_BUSY` when the port is taken, `-DER_HG` for other libfabric failures.
     pub fn open(
         fabric: &Arc<Fabric>,
         node: Option<&str>,
         service: Option<&str>,
     ) -> Result<Arc<NetContext>> {
-        let ep = Endpoint::open(fabric, node, service)?;
+        let mut attempt = 1;
+        let ep = loop {
+            match Endpoint::open(fabric, node, service) {
+                Err(err)
+                    if err.der() == Der::Busy
+                        && service.is_none()
+                        && attempt < EPHEMERAL_OPEN_ATTEMPTS =>
+                {
+                    tracing::debug!("endpoint open retried: {err}");
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
         Ok(Arc::new(NetContext {
             ep,
             poll_lock: Mutex::new(()),
