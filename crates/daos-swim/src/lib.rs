@@ -265,21 +265,23 @@ impl Member {
         while let Some((after, timer)) = self.runtime.to_schedule() {
             self.timers.push((Instant::now() + after, timer));
         }
-        let mut changed = false;
+        let mut events = Vec::new();
         while let Some(notification) = self.runtime.to_notify() {
-            let event = match notification {
+            events.push(match notification {
                 OwnedNotification::MemberUp(id) => MemberEvent::Up(id),
                 OwnedNotification::Rename(_, id) => MemberEvent::Up(id),
                 OwnedNotification::MemberDown(id) => MemberEvent::Down(id),
                 _ => continue,
-            };
-            tracing::info!("swim: {event:?}");
-            changed = true;
-            (self.on_event)(event);
+            });
         }
-        if changed {
+        // The member list first, so that whoever handles an event finds it up to date.
+        if !events.is_empty() {
             *self.members.lock().expect("members lock") =
                 self.foca.iter_members().map(|m| m.id().clone()).collect();
+        }
+        for event in events {
+            tracing::info!("swim: {event:?}");
+            (self.on_event)(event);
         }
     }
 }
