@@ -36,7 +36,7 @@
 //! scan waits until the transactions prepared under older maps are resolved
 //! ([`prepared_before`]), so no commit lands behind a scan that missed it.
 
-use crate::target::Ctx;
+use crate::target::{Ctx, Spawn};
 use daos_fabric::FiAddr;
 use daos_placement::PoolMap;
 use daos_proto::msg::{DtxCheckReply, DtxReq};
@@ -45,7 +45,7 @@ use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::dtx::{DtxInfo, DtxPeer, DtxState};
 use daos_types::{Der, Error, Result, Uuid};
 use daos_vos::index::DtxEntry;
-use std::pin::Pin;
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -53,8 +53,8 @@ use std::time::{Duration, Instant};
 /// enough that a slow replica (a large transfer on a loaded machine) does not get a live
 /// client's update aborted.
 pub const RESOLVE_AFTER: Duration = Duration::from_secs(10);
-/// Outcomes are remembered this long after the transaction's epoch, for participants that
-/// still have to resolve it (they do within seconds of the leader's exclusion).
+/// Outcomes are remembered this long after they are reached, for participants that still
+/// have to resolve the transaction (they do within seconds of the decider's change).
 const OUTCOME_TTL: Duration = Duration::from_secs(60);
 /// One transaction call between engines.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,14 +94,16 @@ pub fn check_info(ctx: &Ctx, info: &DtxInfo, shard: u32, map_version: u32) -> Re
 /// leader's target is in the pool (not excluded; a draining target still serves), else the
 /// first participant whose target is.
 pub fn decider(map: &PoolMap, info: &DtxInfo) -> Option<DtxPeer> {
-    let available = |p: &&DtxPeer| {
-        map.target(p.rank, p.target)
-            .is_some_and(|t| !t.state.is_excluded())
-    };
     std::iter::once(&info.leader)
         .chain(&info.peers)
-        .find(available)
+        .find(|p| in_pool(map, p))
         .copied()
+}
+
+/// Whether a participant's target is in the pool under `map` (not excluded).
+fn in_pool(map: &PoolMap, peer: &DtxPeer) -> bool {
+    map.target(peer.rank, peer.target)
+        .is_some_and(|t| !t.state.is_excluded())
 }
 
 /// What this target holds of a request's transaction, under which map.
@@ -206,15 +208,14 @@ async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Re
     told.into_iter().collect()
 }
 
-/// This target's pool map version, and whether it is still `info`'s decider under it.
-fn deciding(ctx: &Ctx, req: &DtxReq, info: &DtxInfo) -> (u32, bool) {
-    ctx.with_pool(&req.pool, |p| {
-        Ok(p.map.as_ref().map_or((0, false), |m| {
-            let me = decider(m, info).is_some_and(|d| is_me(ctx, &d, req.shard));
-            (m.version, me)
-        }))
+/// This target's pool map version (0: none yet) and `info`'s decider under it.
+fn decider_now(ctx: &Ctx, pool: &Uuid, info: &DtxInfo) -> (u32, Option<DtxPeer>) {
+    ctx.with_pool(pool, |p| {
+        Ok(p.map
+            .as_ref()
+            .map_or((0, None), |m| (m.version, decider(m, info))))
     })
-    .unwrap_or((0, false))
+    .unwrap_or((0, None))
 }
 
 /// The address of a participant's target, or `None` when the pool map excludes it (its copy
@@ -222,11 +223,10 @@ fn deciding(ctx: &Ctx, req: &DtxReq, info: &DtxInfo) -> (u32, bool) {
 fn peer_addr(ctx: &Ctx, pool: &Uuid, peer: &DtxPeer) -> Option<FiAddr> {
     let addr = ctx
         .with_pool(pool, |p| {
-            let map = p.map.as_ref();
-            Ok(map
-                .and_then(|m| m.target(peer.rank, peer.target))
-                .filter(|t| !t.state.is_excluded())
-                .and_then(|_| map?.target_addr(peer.rank, peer.target))
+            Ok(p.map
+                .as_ref()
+                .filter(|m| in_pool(m, peer))
+                .and_then(|m| m.target_addr(peer.rank, peer.target))
                 .map(<[u8]>::to_vec))
         })
         .ok()??;
@@ -272,8 +272,8 @@ async fn tell(
     persist: bool,
 ) -> Result<()> {
     loop {
-        let (version, decides) = deciding(ctx, req, info);
-        if !decides {
+        let (version, decider) = decider_now(ctx, &req.pool, info);
+        if !decider.is_some_and(|d| is_me(ctx, &d, req.shard)) {
             return Err(Error::new(
                 Der::Stale,
                 format!(
@@ -442,9 +442,6 @@ pub fn prepared_before(ctx: &Ctx, pool: &Uuid, version: u32) -> Result<bool> {
     })
 }
 
-/// A task the target's executor runs.
-pub type Spawn<'a> = &'a mut dyn FnMut(Pin<Box<dyn std::future::Future<Output = ()>>>);
-
 /// Once a second on every target: forgets old outcomes and starts resolving transactions
 /// prepared for longer than [`RESOLVE_AFTER`].
 pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
@@ -458,8 +455,8 @@ pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
             p.vos.forget_dtx(horizon);
         }
         let prepared = p.vos.dtx_prepared();
-        p.dtx_seen
-            .retain(|id, _| prepared.iter().any(|(prepared, ..)| prepared == id));
+        let ids: HashSet<Uuid> = prepared.iter().map(|(id, ..)| *id).collect();
+        p.dtx_seen.retain(|id, _| ids.contains(id));
         for (id, info, update) in prepared {
             let seen = *p.dtx_seen.entry(id).or_insert(now);
             if now.duration_since(seen) >= RESOLVE_AFTER && p.dtx_resolving.insert(id) {
@@ -488,13 +485,13 @@ pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
     }
 }
 
-async fn ask(ctx: &Rc<Ctx>, req: &DtxReq, peer: &DtxPeer, version: u32) -> Result<DtxState> {
-    let addr = peer_addr(ctx, &req.pool, peer).ok_or_else(|| {
-        Error::new(
-            Der::Unreach,
-            format!("participant {}:{} is not available", peer.rank, peer.target),
-        )
-    })?;
+async fn ask(
+    ctx: &Rc<Ctx>,
+    req: &DtxReq,
+    peer: &DtxPeer,
+    addr: FiAddr,
+    version: u32,
+) -> Result<DtxState> {
     let reply = call_peer(ctx, req, peer, addr, version, Opcode::DtxCheck).await?;
     let (_, body) = daos_proto::header::decode_reply(&reply)?;
     let reply: DtxCheckReply = decode_body(body)?;
@@ -504,17 +501,19 @@ async fn ask(ctx: &Rc<Ctx>, req: &DtxReq, peer: &DtxPeer, version: u32) -> Resul
 
 /// Resolves one transaction left prepared here (see the module's rules).
 async fn resolve(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<()> {
-    let (version, decides) = deciding(ctx, req, info);
-    if version == 0 {
+    let (version, Some(decider)) = decider_now(ctx, &req.pool, info) else {
         return Ok(());
-    }
-    if decides {
+    };
+    if is_me(ctx, &decider, req.shard) {
         let mut commit = false;
         for peer in &info.peers {
-            if is_me(ctx, peer, req.shard) || peer_addr(ctx, &req.pool, peer).is_none() {
+            if is_me(ctx, peer, req.shard) {
                 continue;
             }
-            if ask(ctx, req, peer, version).await? == DtxState::Committed {
+            let Some(addr) = peer_addr(ctx, &req.pool, peer) else {
+                continue;
+            };
+            if ask(ctx, req, peer, addr, version).await? == DtxState::Committed {
                 commit = true;
                 break;
             }
@@ -527,13 +526,10 @@ async fn resolve(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<()> {
         );
         return decide(ctx, req, info, commit).await;
     }
-    let decider = ctx.with_pool(&req.pool, |p| {
-        Ok(p.map.as_ref().and_then(|m| decider(m, info)))
-    })?;
-    let Some(decider) = decider else {
+    let Some(addr) = peer_addr(ctx, &req.pool, &decider) else {
         return Ok(());
     };
-    let commit = match ask(ctx, req, &decider, version).await? {
+    let commit = match ask(ctx, req, &decider, addr, version).await? {
         DtxState::Prepared => return Ok(()),
         state => state == DtxState::Committed,
     };

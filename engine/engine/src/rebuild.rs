@@ -100,7 +100,7 @@ impl Job {
 /// map version `version` (the control plane retries with the current one).
 pub fn control(
     ctx: &Rc<Ctx>,
-    spawn: &mut dyn FnMut(std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>),
+    spawn: crate::target::Spawn<'_>,
     pool: Uuid,
     op: u8,
     version: u32,

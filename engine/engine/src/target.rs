@@ -509,6 +509,9 @@ impl Future for WaitDurable {
 
 type Task = dyn Future<Output = ()>;
 
+/// How code outside the event loop hands a task to the target's executor.
+pub type Spawn<'a> = &'a mut dyn FnMut(Pin<Box<Task>>);
+
 /// A target keeps spinning this long after its last activity before it sleeps: a client's
 /// next request usually arrives within a round trip, and waking from the fabric's wait object
 /// costs ~75 us on tcp;ofi_rxm here (measured; see `daos_fabric::context`).

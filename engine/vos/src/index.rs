@@ -99,9 +99,8 @@ impl Extent {
 
     /// Blob blocks this extent occupies: `(first byte address, length)`.
     pub fn blob_space(&self, rsize: u64) -> Option<(u64, u64)> {
-        let (lo, hi) = self.byte_range(rsize);
         match self.data {
-            Stored::Blob { phys } => Some((phys, align_up(hi) - align_down(lo))),
+            Stored::Blob { phys } => Some(extent_blocks(phys, self.lo, self.hi, rsize)),
             _ => None,
         }
     }
@@ -232,12 +231,18 @@ pub fn update_space(update: &UpdateRecord, out: &mut Freed) {
             IodEntry::Array { rsize, extents } => {
                 for x in extents {
                     if let Stored::Blob { phys } = x.data {
-                        out.push((phys, align_up(x.hi * rsize) - align_down(x.lo * rsize)));
+                        out.push(extent_blocks(phys, x.lo, x.hi, *rsize));
                     }
                 }
             }
         }
     }
+}
+
+/// Blob blocks holding records `lo..hi` of `rsize` bytes stored from `phys` (the block of
+/// the first byte): `(first byte address, length)`.
+fn extent_blocks(phys: u64, lo: u64, hi: u64, rsize: u64) -> (u64, u64) {
+    (phys, align_up(hi * rsize) - align_down(lo * rsize))
 }
 
 /// Blob space released by a change: `(byte address, length)`.
