@@ -640,6 +640,9 @@ wire_struct! {
         pub handles: u32,
         /// This engine's copy of the pool map.
         pub map: WireMap,
+        /// The pool service leader this engine knows of, or `u32::MAX` (none known, or the
+        /// engine is not a service replica).
+        pub leader: u32,
     }
 }
 
@@ -945,6 +948,35 @@ wire_struct! {
         pub now: u64,
         /// The original request body.
         pub body: Blob,
+    }
+}
+
+wire_struct! {
+    /// `SvcRaft` request: one Raft message for a pool's service replica.
+    pub struct SvcRaftReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// Which message: [`SVC_RAFT_VOTE`], [`SVC_RAFT_APPEND`] or [`SVC_RAFT_SNAPSHOT`].
+        pub kind: u32,
+        /// The message, encoded by the Raft layer.
+        pub payload: Blob,
+    }
+}
+
+/// `SvcRaftReq::kind`: a vote request.
+pub const SVC_RAFT_VOTE: u32 = 1;
+/// `SvcRaftReq::kind`: append entries (or a heartbeat).
+pub const SVC_RAFT_APPEND: u32 = 2;
+/// `SvcRaftReq::kind`: one chunk of a snapshot.
+pub const SVC_RAFT_SNAPSHOT: u32 = 3;
+
+wire_struct! {
+    /// `SvcSync` request: wait until the pool's Raft log is applied up to `index`.
+    pub struct SvcSyncReq {
+        /// The pool.
+        pub pool: Uuid,
+        /// The log index to wait for.
+        pub index: u64,
     }
 }
 

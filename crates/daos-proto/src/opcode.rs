@@ -33,6 +33,12 @@ pub enum Opcode {
     /// A pool service change forwarded by the service leader to the pool's other engines,
     /// so that every engine's targets know the pool's containers, handles and snapshots.
     SvcForward = 20,
+    /// A Raft message between a pool's service replicas (vote, append entries, snapshot
+    /// chunk), as DAOS's rdb sends between rsvc replicas.
+    SvcRaft = 21,
+    /// From the pool service leader to another replica: answer once the replica has applied
+    /// the Raft log up to an index, so its targets know what the leader's reply promises.
+    SvcSync = 22,
     /// Create a pool's targets on an engine (from the control plane).
     MgmtPoolCreate = 40,
     /// Destroy a pool's targets on an engine.
@@ -89,6 +95,8 @@ impl Opcode {
             18 => ContSnapDestroy,
             19 => ContAllocOids,
             20 => SvcForward,
+            21 => SvcRaft,
+            22 => SvcSync,
             40 => MgmtPoolCreate,
             41 => MgmtPoolDestroy,
             42 => MgmtPoolQuery,

@@ -2,7 +2,7 @@
 //! shared nothing) plus a service context that hosts pool and container metadata.
 //!
 //! Reading order: [`target`] (a target's thread, state and event loop) → [`obj`] (object I/O
-//! handlers: the data path) → [`dtx`] (replicated updates' transactions) → [`service`] (pool and container service, management calls) →
+//! handlers: the data path) → [`dtx`] (replicated updates' transactions) → [`service`] (pool and container service, management calls) → [`rsvc`] (the service's Raft replicas) →
 //! [`rebuild`] (scan and push after a pool map change) → [`dma`] and [`region`] (bulk buffers,
 //! data-file space) → [`run`] (start-up and shutdown).
 //!
@@ -16,6 +16,7 @@ pub mod dtx;
 pub mod obj;
 pub mod rebuild;
 pub mod region;
+pub mod rsvc;
 pub mod service;
 pub mod target;
 

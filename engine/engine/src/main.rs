@@ -43,8 +43,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DAOS_RS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level(config.log_mask.as_deref())));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DAOS_RS_LOG").unwrap_or_else(|_| {
+        // openraft reports every election step, and every retry to a dead replica as an
+        // error; the service context logs what matters (see daos_engine::rsvc).
+        let level = level(config.log_mask.as_deref());
+        tracing_subscriber::EnvFilter::new(format!("{level},openraft=off"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

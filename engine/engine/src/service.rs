@@ -10,6 +10,7 @@
 //! snapshots) are sent to every local target and acknowledged before the client gets its
 //! reply, so a client can never race ahead of its own handle.
 
+use crate::rsvc::{self, SvcApplied, SvcOp, ToService};
 use crate::target::{HandleInfo, Mailbox, TargetMsg};
 use daos_fabric::{rpc, Executor, Incoming, NetContext};
 use daos_proto::header::decode_request;
@@ -19,8 +20,10 @@ use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::label::EntityRef;
 use daos_types::prop::{self, PropValue, Props};
 use daos_types::{Der, Error, Hlc, ObjectId, Result, Uuid};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,11 +144,109 @@ struct PoolSvc {
     path: PathBuf,
     pool_handles: HashMap<Uuid, PoolHandle>,
     cont_handles: HashMap<Uuid, ContHandle>,
+    /// The last Raft log entry applied (service replicas only).
+    applied: Option<rsvc::LogId>,
+    /// The replica set as of `applied`.
+    membership: rsvc::Membership,
 }
 
+const IMAGE_MAGIC: u32 = u32::from_le_bytes(*b"SVCI");
+const IMAGE_VERSION: u16 = 1;
+
 impl PoolSvc {
+    /// Writes the service's image (`svc.meta`): metadata, open handles, and the Raft log
+    /// position and membership they reflect, replaced atomically.
     fn persist(&self) -> Result<()> {
-        daos_bio::replace_durably(&self.path, &self.meta.encode())
+        daos_bio::replace_durably(&self.path, &self.image())
+    }
+
+    fn image(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.u32(IMAGE_MAGIC).u16(IMAGE_VERSION);
+        self.state().encode(&mut e);
+        let raft = postcard::to_stdvec(&(self.applied, &self.membership))
+            .expect("log ids and memberships encode");
+        Blob(raft).encode(&mut e);
+        let crc = daos_types::csum::crc32c(e.as_slice());
+        e.u32(crc);
+        e.finish()
+    }
+
+    /// Reads an image written by [`PoolSvc::image`].
+    fn from_image(bytes: &[u8], path: PathBuf) -> Result<PoolSvc> {
+        let bad = |what: &str| Error::new(Der::DfInval, format!("svc.meta: {what}"));
+        if bytes.len() < 10 {
+            return Err(bad("too short"));
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 4);
+        if daos_types::csum::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
+            return Err(bad("checksum mismatch"));
+        }
+        let mut d = Decoder::new(body);
+        if d.u32("magic")? != IMAGE_MAGIC || d.u16("version")? != IMAGE_VERSION {
+            return Err(bad("unknown format"));
+        }
+        let state = SvcState::decode(&mut d)?;
+        let raft = Blob::decode(&mut d)?;
+        d.finish()?;
+        let (applied, membership): (Option<rsvc::LogId>, rsvc::Membership) =
+            postcard::from_bytes(&raft.0).map_err(|e| bad(&format!("raft state: {e}")))?;
+        let mut svc = PoolSvc {
+            meta: SvcMeta::decode(&state.meta.0)?,
+            path,
+            pool_handles: HashMap::new(),
+            cont_handles: HashMap::new(),
+            applied,
+            membership,
+        };
+        svc.set_handles(&state);
+        Ok(svc)
+    }
+
+    /// Replaces the open handles with those of `state`.
+    fn set_handles(&mut self, state: &SvcState) {
+        self.pool_handles = state
+            .pool_handles
+            .iter()
+            .map(|h| (*h, PoolHandle { cont_handles: 0 }))
+            .collect();
+        self.cont_handles.clear();
+        for h in &state.cont_handles {
+            self.cont_handles.insert(
+                h.handle,
+                ContHandle {
+                    cont: h.cont,
+                    pool_handle: h.pool_handle,
+                    write: h.write.0,
+                },
+            );
+            if let Some(ph) = self.pool_handles.get_mut(&h.pool_handle) {
+                ph.cont_handles += 1;
+            }
+        }
+    }
+
+    /// Metadata and open handles (what a returning engine or a lagging replica takes).
+    fn state(&self) -> SvcState {
+        SvcState {
+            meta: Blob(self.meta.encode()),
+            pool_handles: self.pool_handles.keys().copied().collect(),
+            cont_handles: self
+                .cont_handles
+                .iter()
+                .map(|(h, c)| SyncHandle {
+                    handle: *h,
+                    cont: c.cont,
+                    pool_handle: c.pool_handle,
+                    write: Flag(c.write),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `rank` is one of the pool's service replicas.
+    fn is_replica(&self, rank: u32) -> bool {
+        self.meta.svc_ranks.contains(&rank)
     }
 
     fn find_container(&self, cont: &EntityRef) -> Result<&ContMeta> {
@@ -177,6 +278,14 @@ pub struct Service {
     pools: HashMap<Uuid, PoolSvc>,
     /// While replaying a forwarded request: the leader's clock reading, used instead of ours.
     forced_now: Option<u64>,
+    /// The Raft runtime of the pool service replicas on this engine (see [`crate::rsvc`]).
+    raft_rt: tokio::runtime::Runtime,
+    /// Their Raft nodes, by pool.
+    rafts: rsvc::Registry,
+    /// The Raft side's way into this context.
+    bridge: rsvc::Bridge,
+    bridge_rx: crossbeam_channel::Receiver<ToService>,
+    bell: Arc<rsvc::Doorbell>,
 }
 
 fn svc_path(meta_dir: &Path, pool: &Uuid) -> PathBuf {
@@ -194,6 +303,14 @@ impl Service {
         hlc: Arc<Hlc>,
         targets: Vec<Mailbox>,
     ) -> Result<Service> {
+        let raft_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("svc-raft")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(Der::Misc, format!("cannot start the Raft runtime: {e}")))?;
+        let bell = Arc::new(rsvc::Doorbell::new()?);
+        let (bridge, bridge_rx) = rsvc::Bridge::new(bell.clone());
         let mut service = Service {
             rank,
             meta_dir,
@@ -201,6 +318,11 @@ impl Service {
             targets,
             pools: HashMap::new(),
             forced_now: None,
+            raft_rt,
+            rafts: Default::default(),
+            bridge,
+            bridge_rx,
+            bell,
         };
         let pools_dir = service.meta_dir.join("pools");
         if let Ok(entries) = std::fs::read_dir(&pools_dir) {
@@ -212,7 +334,9 @@ impl Service {
                 let Ok(bytes) = std::fs::read(&path) else {
                     continue;
                 };
-                let meta = SvcMeta::decode(&bytes).map_err(|e| e.with_context(path.display()))?;
+                let svc = PoolSvc::from_image(&bytes, path.clone())
+                    .map_err(|e| e.with_context(path.display()))?;
+                let meta = &svc.meta;
                 let containers: Vec<Uuid> = meta.containers.keys().copied().collect();
                 for target in &service.targets {
                     let _ = target.call(TARGET_TIMEOUT, |reply| TargetMsg::Reconcile {
@@ -231,15 +355,19 @@ impl Service {
                     }
                 }
                 service.pass_map(&uuid, &meta.map)?;
-                service.pools.insert(
-                    uuid,
-                    PoolSvc {
-                        meta,
-                        path,
-                        pool_handles: HashMap::new(),
-                        cont_handles: HashMap::new(),
-                    },
-                );
+                // Handles are part of the replicated state: the targets check them again.
+                for (handle, h) in &svc.cont_handles {
+                    let info = HandleInfo {
+                        cont: h.cont,
+                        write: h.write,
+                    };
+                    service.register_handle(uuid, *handle, info)?;
+                }
+                let replica = svc.is_replica(rank);
+                service.pools.insert(uuid, svc);
+                if replica {
+                    service.start_replica(uuid, None);
+                }
             }
         }
         Ok(service)
@@ -257,7 +385,8 @@ impl Service {
                 .map
                 .ranks
                 .iter()
-                .filter(|r| r.rank != self.rank && !r.is_excluded())
+                // Service replicas learn changes from the Raft log.
+                .filter(|r| r.rank != self.rank && !r.is_excluded() && !svc.is_replica(r.rank))
                 .map(|r| r.service_addr.clone())
                 .collect()
         })
@@ -326,21 +455,195 @@ impl Service {
 
     /// The state a returning engine needs from the leader (see [`SvcState`]).
     fn state_of(&self, pool: &Uuid) -> Option<SvcState> {
-        let svc = self.pools.get(pool)?;
-        Some(SvcState {
-            meta: Blob(svc.meta.encode()),
-            pool_handles: svc.pool_handles.keys().copied().collect(),
-            cont_handles: svc
-                .cont_handles
-                .iter()
-                .map(|(h, c)| SyncHandle {
-                    handle: *h,
-                    cont: c.cont,
-                    pool_handle: c.pool_handle,
-                    write: Flag(c.write),
-                })
-                .collect(),
-        })
+        Some(self.pools.get(pool)?.state())
+    }
+
+    /// Starts this engine's Raft replica of `pool`'s service; with `members`, it initialises
+    /// the replica set (the first service rank does, at pool create).
+    fn start_replica(&self, pool: Uuid, members: Option<Vec<u32>>) {
+        let log = self
+            .meta_dir
+            .join("pools")
+            .join(pool.to_string())
+            .join("rdb.log");
+        let members = members.map(|m| m.into_iter().map(u64::from).collect());
+        rsvc::start(
+            self.raft_rt.handle(),
+            &self.rafts,
+            &self.bridge,
+            pool,
+            self.rank,
+            log,
+            members,
+        );
+    }
+
+    /// This engine's Raft node of `pool`, when it is a replica whose node has started.
+    fn raft(&self, pool: &Uuid) -> Option<rsvc::SvcRaft> {
+        self.rafts.lock().expect("raft registry").get(pool).cloned()
+    }
+
+    /// Serves a request from the Raft side (see [`rsvc::ToService`]). Calls to other
+    /// replicas come back as a future to run on this context's executor.
+    fn serve_raft_side(
+        &mut self,
+        msg: ToService,
+        net: &Arc<NetContext>,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> {
+        match msg {
+            ToService::AppliedState { pool, reply } => {
+                let state = self
+                    .pools
+                    .get(&pool)
+                    .map(|svc| (svc.applied, svc.membership.clone()))
+                    .unwrap_or_default();
+                let _ = reply.send(state);
+            }
+            ToService::Apply {
+                pool,
+                entries,
+                reply,
+            } => {
+                let _ = reply.send(self.apply(&pool, entries));
+            }
+            ToService::Image { pool, reply } => {
+                let image = self
+                    .pools
+                    .get(&pool)
+                    .map(|svc| (encode(&svc.state()), svc.applied, svc.membership.clone()))
+                    .ok_or_else(|| Error::new(Der::Nonexist, format!("pool {pool}")));
+                let _ = reply.send(image);
+            }
+            ToService::Install {
+                pool,
+                last,
+                membership,
+                image,
+                reply,
+            } => {
+                let _ = reply.send(self.install(&pool, last, membership, &image));
+            }
+            ToService::Call {
+                pool,
+                rank,
+                kind,
+                payload,
+                timeout,
+                reply,
+            } => {
+                let addr = self
+                    .pools
+                    .get(&pool)
+                    .and_then(|svc| svc.meta.map.rank(rank).map(|r| r.service_addr.clone()));
+                let Some(addr) = addr else {
+                    let _ = reply.send(Err(Error::new(
+                        Der::Nonexist,
+                        format!("rank {rank} is not in pool {pool}"),
+                    )));
+                    return None;
+                };
+                let net = net.clone();
+                let req = SvcRaftReq {
+                    pool,
+                    kind,
+                    payload: Blob(payload),
+                };
+                return Some(Box::pin(async move {
+                    let outcome = call_engine(&net, &addr, Opcode::SvcRaft, &req, 0, timeout)
+                        .await
+                        .and_then(|bytes| decode_body::<Blob>(Decoder::new(&bytes)))
+                        .map(|b| b.0);
+                    let _ = reply.send(outcome);
+                }));
+            }
+        }
+        None
+    }
+
+    /// Applies committed log entries of `pool` in order, through the handlers that serve
+    /// requests, with the leader's clock reading; persists the image once for the batch.
+    fn apply(&mut self, pool: &Uuid, entries: Vec<rsvc::Entry>) -> Result<Vec<SvcApplied>> {
+        self.pool(pool)?;
+        let mut results = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let svc = self.pool(pool)?;
+            svc.applied = Some(entry.log_id);
+            let applied = match entry.payload {
+                openraft::EntryPayload::Blank => SvcApplied::default(),
+                openraft::EntryPayload::Membership(m) => {
+                    svc.membership = rsvc::Membership::new(Some(entry.log_id), m);
+                    SvcApplied::default()
+                }
+                openraft::EntryPayload::Normal(op) => self.apply_op(op),
+            };
+            results.push(applied);
+        }
+        self.pool(pool)?.persist()?;
+        Ok(results)
+    }
+
+    fn apply_op(&mut self, op: SvcOp) -> SvcApplied {
+        let Some(opcode) = Opcode::from_u16(op.opcode).filter(|o| forwarded_as(*o).is_some())
+        else {
+            return SvcApplied {
+                status: Der::Proto.rc(),
+                body: Vec::new(),
+            };
+        };
+        self.hlc.observe(op.now);
+        self.forced_now = Some(op.now);
+        let result = self.serve(opcode, Decoder::new(&op.body));
+        self.forced_now = None;
+        match result {
+            Ok(body) => SvcApplied { status: 0, body },
+            Err(err) => {
+                tracing::debug!("applying {opcode:?}: {err}");
+                SvcApplied {
+                    status: err.rc(),
+                    body: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Replaces `pool`'s state with a leader's image (a lagging replica's snapshot install):
+    /// containers, snapshots, handles and the map, on the service and on the targets.
+    fn install(
+        &mut self,
+        pool: &Uuid,
+        last: Option<rsvc::LogId>,
+        membership: rsvc::Membership,
+        image: &[u8],
+    ) -> Result<()> {
+        let state: SvcState = decode_body(Decoder::new(image))?;
+        let meta = SvcMeta::decode(&state.meta.0)?;
+        let map = meta.map.clone();
+        let closed: Vec<Uuid> = self
+            .pool(pool)?
+            .cont_handles
+            .keys()
+            .filter(|h| !state.cont_handles.iter().any(|s| s.handle == **h))
+            .copied()
+            .collect();
+        for handle in closed {
+            let pool = *pool;
+            self.broadcast(|reply| TargetMsg::Handle {
+                pool,
+                handle,
+                info: None,
+                reply,
+            })?;
+        }
+        self.merge_state(pool, state.clone())?;
+        let svc = self.pool(pool)?;
+        svc.meta = meta;
+        svc.set_handles(&state);
+        svc.applied = last;
+        svc.membership = membership;
+        svc.persist()?;
+        self.pass_map(pool, &map)?;
+        tracing::info!("pool {pool}: installed the leader's service image at {last:?}");
+        Ok(())
     }
 
     /// Merges the leader's state into this engine's copy when it returns to the pool: takes
@@ -917,9 +1220,15 @@ impl Service {
                 path: svc_path(&self.meta_dir, &req.pool),
                 pool_handles: HashMap::new(),
                 cont_handles: HashMap::new(),
+                applied: None,
+                membership: Default::default(),
             };
             svc.persist()?;
             self.pools.insert(req.pool, svc);
+        }
+        if req.svc_ranks.contains(&self.rank) {
+            let init = (req.svc_ranks.first() == Some(&self.rank)).then(|| req.svc_ranks.clone());
+            self.start_replica(req.pool, init);
         }
         tracing::info!(
             "rank {}: pool {} ({}) created",
@@ -939,6 +1248,7 @@ impl Service {
                 ));
             }
         }
+        rsvc::stop(self.raft_rt.handle(), &self.rafts, &req.pool);
         let mut found = self.pools.remove(&req.pool).is_some();
         for target in &self.targets {
             match target.call(TARGET_TIMEOUT, |reply| TargetMsg::DestroyPool {
@@ -1062,6 +1372,10 @@ impl Service {
                 })
                 .collect(),
             handles,
+            leader: self
+                .raft(&req.pool)
+                .and_then(|raft| rsvc::leader(&raft))
+                .unwrap_or(u32::MAX),
         }))
     }
 }
@@ -1164,44 +1478,60 @@ fn forwarded_as(opcode: Opcode) -> Option<Opcode> {
 /// does not answer is dead or cut off; it is excluded from the pool by failure handling.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Room for a forwarded change's reply body (the container reply with its properties).
-const FORWARD_REPLY_MAX: usize = 16 * 1024;
 /// Largest pool service state carried in a forwarded map (it shares one message with the map).
 const STATE_MAX: usize = 40 * 1024;
 
-/// A served request: where the reply goes, and the changes to forward before replying.
-struct Served {
-    peer: daos_fabric::FiAddr,
-    rpc_id: u64,
-    reply: Vec<u8>,
-    forwards: Vec<(Vec<u8>, SvcForwardReq)>,
-}
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
 /// Runs the service context until `stop` is set.
-pub fn run(net: Arc<NetContext>, mut service: Service, stop: Arc<AtomicBool>) {
+pub fn run(net: Arc<NetContext>, service: Service, stop: Arc<AtomicBool>) {
     net.enable_requests(64, daos_proto::MESSAGE_SIZE_MAX);
+    let bell = service.bell.clone();
+    let from_raft = service.bridge_rx.clone();
+    let service = Rc::new(RefCell::new(service));
+    let mut fds = vec![bell.fd()];
+    fds.extend(net.wait_fd());
+    let poller = match crate::target::Poller::new(&fds) {
+        Ok(poller) => poller,
+        Err(err) => {
+            tracing::error!("service context cannot poll: {err}");
+            return;
+        }
+    };
     let mut exec: Executor<dyn std::future::Future<Output = ()>> = Executor::new();
     while !stop.load(Ordering::Relaxed) {
         let mut busy = net.progress();
+        while let Ok(msg) = from_raft.try_recv() {
+            busy += 1;
+            let task = service.borrow_mut().serve_raft_side(msg, &net);
+            if let Some(task) = task {
+                exec.spawn(task);
+            }
+        }
         while let Some(incoming) = net.take_request() {
             busy += 1;
-            if let Some(served) = serve_one(&net, &mut service, incoming) {
-                let net = net.clone();
-                exec.spawn(Box::pin(async move {
-                    let mut reply = served.reply;
-                    if let Err(err) = forward_all(&net, served.forwards).await {
-                        reply = error_reply(&reply, &err);
-                    }
-                    if let Err(err) = rpc::send(&net, served.peer, served.rpc_id, reply).await {
-                        tracing::warn!("service reply not delivered: {err}");
-                    }
-                }));
+            if let Some(task) = serve_one(&net, &service, incoming) {
+                exec.spawn(task);
             }
         }
         busy += exec.run_ready();
-        if busy == 0 && !exec.has_ready() {
-            net.wait(Some(Duration::from_millis(100)));
+        if busy > 0 || exec.has_ready() {
+            continue;
         }
+        if net.spinning() {
+            std::thread::yield_now();
+            continue;
+        }
+        let mut limit = Duration::from_millis(100);
+        if let Some(deadline) = net.next_deadline() {
+            limit = limit.min(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+        match net.wait_fd() {
+            Some(_) if !net.try_wait() => continue,
+            Some(_) => poller.wait(limit),
+            None => poller.wait(Duration::from_millis(1)),
+        }
+        bell.clear();
     }
     // Let replies already queued go out.
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
@@ -1210,6 +1540,53 @@ pub fn run(net: Arc<NetContext>, mut service: Service, stop: Arc<AtomicBool>) {
         exec.run_ready();
         net.wait(Some(Duration::from_millis(10)));
     }
+    let service = service.borrow();
+    let rafts: Vec<rsvc::SvcRaft> = service
+        .rafts
+        .lock()
+        .expect("raft registry")
+        .drain()
+        .map(|(_, raft)| raft)
+        .collect();
+    for raft in rafts {
+        // Bounded: a replica waiting on this (stopped) context cannot finish its work.
+        let _ = service.raft_rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), raft.shutdown()).await
+        });
+    }
+}
+
+/// Calls another engine's service context; returns the reply body's bytes.
+async fn call_engine(
+    net: &Arc<NetContext>,
+    addr: &[u8],
+    opcode: Opcode,
+    body: &impl Wire,
+    hlc: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>> {
+    let rpc_id = net.next_rpc_id();
+    let capacity = daos_proto::MESSAGE_SIZE_MAX;
+    let header = daos_proto::RequestHeader {
+        opcode,
+        rpc_id,
+        reply_capacity: capacity as u32,
+        map_version: 0,
+        hlc,
+        sender: net.name().to_vec(),
+    };
+    let msg = daos_proto::encode_request(&header, body);
+    let peer = net.resolve(addr)?;
+    let reply = rpc::call(net, peer, rpc_id, msg, capacity, timeout).await?;
+    let (header, body) = daos_proto::header::decode_reply(&reply)?;
+    if header.status != 0 {
+        return Err(Error::new(
+            Der::from_value(-header.status).unwrap_or(Der::Misc),
+            format!("{opcode:?} refused by another engine"),
+        ));
+    }
+    let mut body = body;
+    Ok(body.raw(body.remaining(), "reply body")?.to_vec())
 }
 
 /// Sends forwarded changes to the pool's other engines, all at once, and waits for them.
@@ -1219,31 +1596,18 @@ async fn forward_all(net: &Arc<NetContext>, forwards: Vec<(Vec<u8>, SvcForwardRe
     let calls = forwards.into_iter().map(|(addr, forward)| {
         let net = net.clone();
         async move {
-            let rpc_id = net.next_rpc_id();
-            let capacity = FORWARD_REPLY_MAX
-                + daos_proto::header::REPLY_HEADER_SIZE
-                + daos_proto::header::TRAILER_SIZE;
-            let header = daos_proto::RequestHeader {
-                opcode: Opcode::SvcForward,
-                rpc_id,
-                reply_capacity: capacity as u32,
-                map_version: 0,
-                hlc: forward.now,
-                sender: net.name().to_vec(),
-            };
-            let msg = daos_proto::encode_request(&header, &forward);
-            let peer = net.resolve(&addr)?;
-            match rpc::call(&net, peer, rpc_id, msg, capacity, FORWARD_TIMEOUT).await {
-                Ok(reply) => {
-                    let (header, _) = daos_proto::header::decode_reply(&reply)?;
-                    if header.status != 0 {
-                        return Err(Error::new(
-                            Der::from_value(-header.status).unwrap_or(Der::Misc),
-                            "another engine of the pool refused the change",
-                        ));
-                    }
-                    Ok(())
-                }
+            let hlc = forward.now;
+            match call_engine(
+                &net,
+                &addr,
+                Opcode::SvcForward,
+                &forward,
+                hlc,
+                FORWARD_TIMEOUT,
+            )
+            .await
+            {
+                Ok(_) => Ok(()),
                 Err(err) if matches!(err.der(), Der::Unreach | Der::Timedout) => {
                     tracing::warn!("forwarded change not delivered: {err}");
                     Ok(())
@@ -1258,22 +1622,312 @@ async fn forward_all(net: &Arc<NetContext>, forwards: Vec<(Vec<u8>, SvcForwardRe
     Ok(())
 }
 
-/// The reply `ok_reply` turned into an error reply with `err`'s status.
-fn error_reply(ok_reply: &[u8], err: &Error) -> Vec<u8> {
-    tracing::warn!("forwarding a pool service change: {err}");
-    match daos_proto::header::decode_reply(ok_reply) {
-        Ok((header, _)) => {
-            let header = daos_proto::ReplyHeader {
-                status: err.rc(),
-                ..header
-            };
-            daos_proto::header::seal(daos_proto::header::begin_reply(&header))
+/// Waits until the pool's other live service replicas have applied the log up to `index`
+/// (`SvcSync`), so that their targets know what the leader's reply promises (a handle
+/// opened, a map installed). A replica that does not answer is dead or cut off and is
+/// skipped, as for forwards.
+async fn sync_all(
+    net: &Arc<NetContext>,
+    pool: Uuid,
+    addrs: Vec<Vec<u8>>,
+    index: u64,
+) -> Result<()> {
+    let calls = addrs.into_iter().map(|addr| {
+        let net = net.clone();
+        async move {
+            let req = SvcSyncReq { pool, index };
+            match call_engine(&net, &addr, Opcode::SvcSync, &req, 0, FORWARD_TIMEOUT).await {
+                Ok(_) => Ok(()),
+                Err(err) if matches!(err.der(), Der::Unreach | Der::Timedout) => {
+                    tracing::warn!("pool {pool}: a replica did not apply index {index}: {err}");
+                    Ok(())
+                }
+                Err(err) => Err(err),
+            }
         }
-        Err(_) => ok_reply.to_vec(),
+    });
+    for result in futures::future::join_all(calls).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// The reply message for a request.
+fn reply_message(
+    route: &daos_proto::header::ReplyRoute,
+    status: i32,
+    body: &[u8],
+    hlc: u64,
+) -> Vec<u8> {
+    let header = daos_proto::ReplyHeader {
+        opcode: route.opcode,
+        rpc_id: route.rpc_id,
+        status,
+        map_version: 0,
+        hlc,
+    };
+    let mut e = daos_proto::header::begin_reply(&header);
+    e.raw(body);
+    let msg = daos_proto::header::seal(e);
+    if msg.len() > route.reply_capacity as usize {
+        let header = daos_proto::ReplyHeader {
+            status: Der::Overflow.rc(),
+            ..header
+        };
+        return daos_proto::header::seal(daos_proto::header::begin_reply(&header));
+    }
+    msg
+}
+
+/// Queries answered by the service leader from its applied state.
+fn is_leader_read(opcode: Opcode) -> bool {
+    matches!(
+        opcode,
+        Opcode::PoolQuery | Opcode::ContQuery | Opcode::ContList | Opcode::ContSnapList
+    )
+}
+
+/// How one request is handled.
+enum Route {
+    /// Served at once on this thread.
+    Now(Result<Vec<u8>>),
+    /// A change: replicated through the pool's Raft log, then answered.
+    Replicate {
+        pool: Uuid,
+        raft: rsvc::SvcRaft,
+        op: SvcOp,
+    },
+    /// A query: answered once the leader has confirmed with a quorum that it still leads
+    /// and has applied everything committed before (a linearizable read).
+    Read {
+        raft: rsvc::SvcRaft,
+        opcode: Opcode,
+        body: Vec<u8>,
+    },
+    /// A Raft message from another replica.
+    Raft {
+        raft: rsvc::SvcRaft,
+        req: SvcRaftReq,
+    },
+    /// Wait until the pool's log is applied up to an index.
+    Sync(SvcSyncReq),
+}
+
+/// The pool a pool service request is about: every such request starts with its UUID.
+fn request_pool(body: &Decoder<'_>) -> Option<Uuid> {
+    Uuid::decode(&mut body.clone()).ok()
+}
+
+fn route_request(service: &mut Service, opcode: Opcode, body: Decoder<'_>, now: u64) -> Route {
+    let replicated = forwarded_as(opcode).is_some();
+    if opcode == Opcode::SvcRaft {
+        return match decode_body::<SvcRaftReq>(body) {
+            Err(err) => Route::Now(Err(err)),
+            Ok(req) => match service.raft(&req.pool) {
+                Some(raft) => Route::Raft { raft, req },
+                None => Route::Now(Err(Error::new(
+                    Der::Notreplica,
+                    format!("no service replica of pool {} runs here", req.pool),
+                ))),
+            },
+        };
+    }
+    if opcode == Opcode::SvcSync {
+        return match decode_body::<SvcSyncReq>(body) {
+            Err(err) => Route::Now(Err(err)),
+            Ok(req) => Route::Sync(req),
+        };
+    }
+    if !(replicated || is_leader_read(opcode)) {
+        service.forced_now = Some(now);
+        let result = service.serve(opcode, body);
+        service.forced_now = None;
+        return Route::Now(result);
+    }
+    let Some(pool) = request_pool(&body) else {
+        return Route::Now(Err(Error::new(Der::Proto, "request without a pool")));
+    };
+    let Some(svc) = service.pools.get(&pool) else {
+        return Route::Now(Err(Error::new(
+            Der::Nonexist,
+            format!("pool {pool} has no service on rank {}", service.rank),
+        )));
+    };
+    if !svc.is_replica(service.rank) {
+        return Route::Now(Err(Error::new(
+            Der::Notreplica,
+            format!(
+                "rank {} is not a service replica of pool {pool}",
+                service.rank
+            ),
+        )));
+    }
+    let leader = service
+        .raft(&pool)
+        .filter(|raft| rsvc::leader(raft) == Some(service.rank));
+    let Some(raft) = leader else {
+        return Route::Now(Err(Error::new(
+            Der::Notleader,
+            format!("rank {} does not lead pool {pool}'s service", service.rank),
+        )));
+    };
+    let Ok(bytes) = body
+        .clone()
+        .raw(body.remaining(), "body")
+        .map(<[u8]>::to_vec)
+    else {
+        return Route::Now(Err(Error::new(Der::Proto, "request body")));
+    };
+    if !replicated {
+        return Route::Read {
+            raft,
+            opcode,
+            body: bytes,
+        };
+    }
+    Route::Replicate {
+        pool,
+        raft,
+        op: SvcOp {
+            opcode: opcode as u16,
+            now,
+            body: bytes,
+        },
     }
 }
 
-fn serve_one(net: &Arc<NetContext>, service: &mut Service, incoming: Incoming) -> Option<Served> {
+/// Runs `work` on the Raft runtime and waits for it on this context (the doorbell wakes the
+/// loop when it is done).
+async fn on_raft<T: Send + 'static>(
+    service: &Rc<RefCell<Service>>,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let bell = service.borrow().bell.clone();
+    service.borrow().raft_rt.spawn(async move {
+        let _ = tx.send(work.await);
+        bell.ring();
+    });
+    rx.await
+        .map_err(|_| Error::new(Der::Shutdown, "the Raft runtime stopped"))
+}
+
+/// Replicates a change through the pool's Raft log, then makes the pool's other engines
+/// apply it (replicas: `SvcSync`; other engines: `SvcForward`) before answering, as the
+/// forwarding leader did before: a client never races ahead of its own handle.
+async fn replicate(
+    net: Arc<NetContext>,
+    service: Rc<RefCell<Service>>,
+    pool: Uuid,
+    raft: rsvc::SvcRaft,
+    op: SvcOp,
+) -> Result<Vec<u8>> {
+    let (opcode, now, body) = (op.opcode, op.now, op.body.clone());
+    let written = on_raft(&service, async move { raft.client_write(op).await }).await?;
+    let written = written.map_err(|err| match err {
+        openraft::error::RaftError::APIError(
+            openraft::error::ClientWriteError::ForwardToLeader(_),
+        ) => Error::new(Der::Notleader, format!("pool {pool}: leadership moved")),
+        other => Error::new(Der::Notleader, format!("pool {pool}: {other}")),
+    })?;
+    let applied = written.data;
+    if applied.status != 0 {
+        return Err(Error::new(
+            Der::from_value(-applied.status).unwrap_or(Der::Misc),
+            "the pool service refused the change",
+        ));
+    }
+    let (forwards, replicas) = {
+        let service = service.borrow();
+        let opcode = Opcode::from_u16(opcode).expect("a replicated opcode");
+        let forwards = forward_requests(&service, opcode, Decoder::new(&body), now);
+        let replicas: Vec<Vec<u8>> = service
+            .pools
+            .get(&pool)
+            .map(|svc| {
+                svc.meta
+                    .map
+                    .ranks
+                    .iter()
+                    .filter(|r| {
+                        r.rank != service.rank && !r.is_excluded() && svc.is_replica(r.rank)
+                    })
+                    .map(|r| r.service_addr.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (forwards, replicas)
+    };
+    let (forwarded, synced) = futures::future::join(
+        forward_all(&net, forwards),
+        sync_all(&net, pool, replicas, written.log_id.index),
+    )
+    .await;
+    forwarded?;
+    synced?;
+    Ok(applied.body)
+}
+
+/// Answers `SvcSync` once the pool's log is applied up to the index, or `-DER_TIMEDOUT`.
+async fn wait_applied(
+    net: Arc<NetContext>,
+    service: Rc<RefCell<Service>>,
+    req: SvcSyncReq,
+) -> Result<Vec<u8>> {
+    let deadline = std::time::Instant::now() + FORWARD_TIMEOUT;
+    loop {
+        let applied = {
+            let service = service.borrow();
+            let svc = service.pools.get(&req.pool).ok_or_else(|| {
+                Error::new(Der::Nonexist, format!("pool {} is not here", req.pool))
+            })?;
+            svc.applied.map_or(0, |l| l.index)
+        };
+        if applied >= req.index {
+            return Ok(Vec::new());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::new(
+                Der::Timedout,
+                format!(
+                    "pool {}: log applied to {applied}, not {}",
+                    req.pool, req.index
+                ),
+            ));
+        }
+        net.sleep_until(std::time::Instant::now() + Duration::from_millis(1))
+            .await;
+    }
+}
+
+/// Sends a request's reply (its message is built at once, from `result`).
+fn answer(
+    net: &Arc<NetContext>,
+    service: &Rc<RefCell<Service>>,
+    route: &daos_proto::header::ReplyRoute,
+    peer: daos_fabric::FiAddr,
+    result: Result<Vec<u8>>,
+) -> impl std::future::Future<Output = ()> + 'static {
+    let (status, body) = match result {
+        Ok(body) => (0, body),
+        Err(err) => (err.rc(), Vec::new()),
+    };
+    let hlc = service.borrow().hlc.now();
+    let msg = reply_message(route, status, &body, hlc);
+    let net = net.clone();
+    let rpc_id = route.rpc_id;
+    async move {
+        if let Err(err) = rpc::send(&net, peer, rpc_id, msg).await {
+            tracing::warn!("service reply not delivered: {err}");
+        }
+    }
+}
+
+fn serve_one(
+    net: &Arc<NetContext>,
+    service: &Rc<RefCell<Service>>,
+    incoming: Incoming,
+) -> Option<Task> {
     let data = incoming.data;
     let route = daos_proto::header::salvage_route(&data)?;
     let peer = match net.resolve(&route.sender) {
@@ -1283,64 +1937,74 @@ fn serve_one(net: &Arc<NetContext>, service: &mut Service, incoming: Incoming) -
             return None;
         }
     };
-    let mut forwards = Vec::new();
-    let (status, body) = if incoming.truncated {
-        (Der::Overflow.rc(), Vec::new())
+    let decision = if incoming.truncated {
+        Route::Now(Err(Error::new(Der::Overflow, "request truncated")))
     } else {
         match decode_request(&data) {
             Err(err) => {
                 tracing::warn!("malformed service request: {err}");
-                (err.rc(), Vec::new())
+                Route::Now(Err(err))
             }
             Ok((header, body)) => {
+                let mut service = service.borrow_mut();
                 service.hlc.observe(header.hlc);
-                let raw_body = body.clone();
-                // A change is stamped with one clock reading, which its forwards carry.
+                // A change is stamped with one clock reading, which every replica uses.
                 let now = service.hlc.now();
-                service.forced_now = Some(now);
-                let result = service.serve(header.opcode, body);
-                service.forced_now = None;
-                match result {
-                    Ok(reply) => {
-                        forwards = forward_requests(service, header.opcode, raw_body, now);
-                        (0, reply)
-                    }
-                    Err(err) => {
-                        if matches!(err.der(), Der::Nonexist | Der::Exist | Der::Busy) {
-                            tracing::debug!("{:?}: {err}", header.opcode);
-                        } else {
-                            tracing::warn!("{:?}: {err}", header.opcode);
-                        }
-                        (err.rc(), Vec::new())
+                let decision = route_request(&mut service, header.opcode, body, now);
+                if let Route::Now(Err(err)) = &decision {
+                    if matches!(
+                        err.der(),
+                        Der::Nonexist | Der::Exist | Der::Busy | Der::Notleader | Der::Notreplica
+                    ) {
+                        tracing::debug!("{:?}: {err}", header.opcode);
+                    } else {
+                        tracing::warn!("{:?}: {err}", header.opcode);
                     }
                 }
+                decision
             }
         }
     };
-    let header = daos_proto::ReplyHeader {
-        opcode: route.opcode,
-        rpc_id: route.rpc_id,
-        status,
-        map_version: 0,
-        hlc: service.hlc.now(),
-    };
-    let mut e = daos_proto::header::begin_reply(&header);
-    e.raw(&body);
-    let mut msg = daos_proto::header::seal(e);
-    if msg.len() > route.reply_capacity as usize {
-        let header = daos_proto::ReplyHeader {
-            status: Der::Overflow.rc(),
-            ..header
-        };
-        msg = daos_proto::header::seal(daos_proto::header::begin_reply(&header));
-    }
     net.recycle(data);
-    Some(Served {
-        peer,
-        rpc_id: route.rpc_id,
-        reply: msg,
-        forwards,
-    })
+    let net = net.clone();
+    let service = service.clone();
+    let task: Task = match decision {
+        Route::Now(result) => Box::pin(answer(&net, &service, &route, peer, result)),
+        Route::Replicate { pool, raft, op } => Box::pin(async move {
+            let opcode = op.opcode;
+            let result = replicate(net.clone(), service.clone(), pool, raft, op).await;
+            if let Err(err) = &result {
+                tracing::debug!("pool {pool}: replicated request {opcode}: {err}");
+            }
+            answer(&net, &service, &route, peer, result).await;
+        }),
+        Route::Read { raft, opcode, body } => Box::pin(async move {
+            let pool = request_pool(&Decoder::new(&body));
+            let confirmed = on_raft(&service, async move { raft.ensure_linearizable().await })
+                .await
+                .and_then(|r| {
+                    r.map_err(|err| Error::new(Der::Notleader, format!("pool {pool:?}: {err}")))
+                });
+            let result = match confirmed {
+                Ok(_) => service.borrow_mut().serve(opcode, Decoder::new(&body)),
+                Err(err) => Err(err),
+            };
+            answer(&net, &service, &route, peer, result).await;
+        }),
+        Route::Raft { raft, req } => Box::pin(async move {
+            let (kind, payload) = (req.kind, req.payload.0);
+            let result = on_raft(&service, rsvc::serve(raft, kind, payload))
+                .await
+                .and_then(|r| r)
+                .map(|bytes| encode(&Blob(bytes)));
+            answer(&net, &service, &route, peer, result).await;
+        }),
+        Route::Sync(req) => Box::pin(async move {
+            let result = wait_applied(net.clone(), service.clone(), req).await;
+            answer(&net, &service, &route, peer, result).await;
+        }),
+    };
+    Some(task)
 }
 
 /// The `SvcForward` requests that pass a change the leader just applied on to the pool's

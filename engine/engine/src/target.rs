@@ -598,12 +598,12 @@ pub fn run(setup: TargetSetup) {
     shutdown(&ctx);
 }
 
-struct Poller {
+pub(crate) struct Poller {
     epoll: OwnedFd,
 }
 
 impl Poller {
-    fn new(fds: &[RawFd]) -> Result<Poller> {
+    pub(crate) fn new(fds: &[RawFd]) -> Result<Poller> {
         // SAFETY: epoll_create1 takes no memory arguments.
         let raw = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if raw < 0 {
@@ -624,7 +624,7 @@ impl Poller {
         Ok(Poller { epoll })
     }
 
-    fn wait(&self, timeout: Duration) {
+    pub(crate) fn wait(&self, timeout: Duration) {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
         let ms = timeout.as_millis().clamp(1, 1000) as i32;
         // SAFETY: events has room for 8 entries.

@@ -241,6 +241,39 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::TxRestart.rc())
     );
 
+    // Raft messages for the pool service: an unknown pool has no replica here
+    // (DER_NOTREPLICA); garbage for a real replica, or an unknown kind, is DER_PROTO; a sync
+    // for an unknown pool is DER_NONEXIST.
+    let mut raft = SvcRaftReq {
+        pool: Uuid::new_v4(),
+        kind: SVC_RAFT_APPEND,
+        payload: Blob(vec![0xFF; 64]),
+    };
+    let (id, msg) = request(&peer, Opcode::SvcRaft, &raft);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, msg),
+        Some(Der::Notreplica.rc())
+    );
+    raft.pool = uuid.parse().unwrap();
+    for kind in [SVC_RAFT_VOTE, SVC_RAFT_APPEND, SVC_RAFT_SNAPSHOT, 99] {
+        raft.kind = kind;
+        let (id, msg) = request(&peer, Opcode::SvcRaft, &raft);
+        assert_eq!(
+            send_raw(&peer, peer.service, id, msg),
+            Some(Der::Proto.rc()),
+            "kind {kind}"
+        );
+    }
+    let sync = SvcSyncReq {
+        pool: Uuid::new_v4(),
+        index: 1,
+    };
+    let (id, msg) = request(&peer, Opcode::SvcSync, &sync);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, msg),
+        Some(Der::Nonexist.rc())
+    );
+
     // Bad magic: nothing can be answered; the engine logs it and carries on.
     let (id, mut msg) = request(&peer, Opcode::ObjFetch, &fetch_body(Uuid::new_v4()));
     msg[0] ^= 0xFF;

@@ -115,7 +115,11 @@ pub struct Ms {
 
 /// How often a rebuild driver polls the engines.
 const REBUILD_POLL: std::time::Duration = std::time::Duration::from_millis(200);
-/// How often a call to an engine checks that the engine has not stopped.
+/// How long a pool operation waits for the pool service's replicas to elect a leader.
+const SVC_LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Pause between rounds of asking the replicas who leads.
+const SVC_LEADER_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often to check whether an engine being called has stopped.
 const MEMBER_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Attempts of one rebuild job before it is reported failed.
 const REBUILD_ATTEMPTS: u32 = 5;
@@ -663,18 +667,35 @@ impl Ms {
             scm_bytes: scm_per_target * targets,
             nvme_bytes: nvme_per_target * targets,
         };
+        // The pool is usable once its service replicas have elected a leader.
+        let leader = match self.pool_leader(&record) {
+            Ok(leader) => leader,
+            Err(err) => {
+                for rank in &record.ranks {
+                    let _ = self.engine_call::<Empty>(
+                        *rank,
+                        Opcode::MgmtPoolDestroy,
+                        &MgmtPoolDestroyReq {
+                            pool: uuid,
+                            force: Flag(true),
+                        },
+                    );
+                }
+                return Err(err);
+            }
+        };
         let mut pools = self.pools.lock().expect("pools lock");
         pools.push(record.clone());
         self.persist(&pools)?;
         tracing::info!(
-            "pool {} ({}) created on ranks {:?}",
+            "pool {} ({}) created on ranks {:?}, service leader rank {leader}",
             uuid,
             req.label,
             record.ranks
         );
         Ok(PoolCreateResp {
             uuid: uuid.to_string(),
-            svc_ldr: svc_ranks[0],
+            svc_ldr: leader,
             svc_reps: svc_ranks,
             tgt_ranks: record.ranks.clone(),
             tier_bytes: vec![record.scm_bytes, record.nvme_bytes],
@@ -701,22 +722,63 @@ impl Ms {
         Ok(PoolDestroyResp {})
     }
 
-    /// The first service rank of a pool that is a joined member (where pool changes go).
+    /// The pool service's leader: the replicas (its service ranks, run by openraft in the
+    /// engines) each report the leader they know of; waits up to [`SVC_LEADER_WAIT`] for
+    /// one to be elected (after pool create, or when the leader died).
+    ///
+    /// Errors: `-DER_NO_SERVICE` when no running replica knows a running leader in time.
     fn pool_leader(&self, pool: &PoolRecord) -> Result<u32> {
-        let joined = self.joined();
-        pool.svc_ranks
-            .iter()
-            .copied()
-            .find(|r| joined.iter().any(|m| m.rank == *r))
-            .ok_or_else(|| {
-                Error::new(
+        let deadline = std::time::Instant::now() + SVC_LEADER_WAIT;
+        loop {
+            let joined = self.joined();
+            let running = |rank: u32| joined.iter().any(|m| m.rank == rank);
+            for rank in pool.svc_ranks.iter().copied().filter(|r| running(*r)) {
+                let query = MgmtPoolQueryReq { pool: pool.uuid };
+                match self.engine_call::<MgmtPoolQueryReply>(rank, Opcode::MgmtPoolQuery, &query) {
+                    Ok(reply) if reply.leader != u32::MAX && running(reply.leader) => {
+                        return Ok(reply.leader)
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::debug!("pool {}: rank {rank}: {err}", pool.label),
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(
                     Der::NoService,
                     format!(
-                        "pool {}: no service rank ({:?}) is running",
+                        "pool {}: no service replica ({:?}) knows a running leader",
                         pool.label, pool.svc_ranks
                     ),
-                )
-            })
+                ));
+            }
+            std::thread::sleep(SVC_LEADER_POLL);
+        }
+    }
+
+    /// Sends a request to the pool service leader, finding it again if leadership moves
+    /// (`-DER_NOTLEADER`) or the leader stops answering, for up to [`SVC_LEADER_WAIT`].
+    fn svc_call<T: daos_types::codec::Wire>(
+        &self,
+        pool: &PoolRecord,
+        opcode: Opcode,
+        body: &impl daos_types::codec::Wire,
+    ) -> Result<T> {
+        let deadline = std::time::Instant::now() + SVC_LEADER_WAIT;
+        loop {
+            let leader = self.pool_leader(pool)?;
+            match self.engine_call(leader, opcode, body) {
+                Err(err)
+                    if matches!(
+                        err.der(),
+                        Der::Notleader | Der::Notreplica | Der::Unreach | Der::Timedout
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    tracing::debug!("pool {}: {err}; finding the leader again", pool.label);
+                    std::thread::sleep(SVC_LEADER_POLL);
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     /// Changes one rank's target states in a pool's map through its leader.
@@ -752,8 +814,7 @@ impl Ms {
         pool: &PoolRecord,
         req: MgmtPoolUpdateReq,
     ) -> Result<MgmtPoolUpdateReply> {
-        let leader = self.pool_leader(pool)?;
-        self.engine_call(leader, Opcode::MgmtPoolUpdate, &req)
+        self.svc_call(pool, Opcode::MgmtPoolUpdate, &req)
     }
 
     /// Adds engine `rank` to `pool` (`dmg pool extend`): creates the pool's storage (at the

@@ -15,9 +15,20 @@ use daos_types::codec::{Decoder, Wire};
 use daos_types::{Der, Error, Hlc, Result, Uuid};
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long [`Client::call_service`] keeps looking for a pool service leader: long enough
+/// for the replicas to notice a dead leader and elect another (a few seconds).
+pub const SVC_RETRY: Duration = Duration::from_secs(30);
+/// How long [`Client::call_service`] waits for one replica before trying the next: a dead
+/// leader's address does not refuse calls at once over tcp, and the pool service's calls
+/// take milliseconds. A change whose answer was lost this way is sent again to the next
+/// leader, which may then refuse it as done (`-DER_EXIST` for a container create).
+pub const SVC_ATTEMPT: Duration = Duration::from_secs(5);
+/// Pause between rounds over a pool's service replicas while none leads.
+pub const SVC_ROUND_PAUSE: Duration = Duration::from_millis(200);
 
 /// One engine as the client knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,6 +364,69 @@ impl Client {
     ) -> Result<T> {
         self.call_at(net, dest, opcode, body, reply_capacity, 0)
             .await
+    }
+
+    /// Calls a pool's replicated service: the replica that last answered as leader first
+    /// (`hint`, an index into `svc_ranks`), then the others in turn, until one answers as
+    /// the leader, as DAOS's rsvc client does. Replicas answer `-DER_NOTLEADER` (or
+    /// `-DER_NOTREPLICA`) when they do not lead; during an election none does, so after each
+    /// round it waits [`SVC_ROUND_PAUSE`] and tries again, for up to [`SVC_RETRY`].
+    ///
+    /// Errors: the request's own error, or the last replica's after [`SVC_RETRY`].
+    pub async fn call_service<T: Wire>(
+        &self,
+        net: &Arc<NetContext>,
+        svc_ranks: &[u32],
+        hint: &AtomicUsize,
+        opcode: Opcode,
+        body: &impl Wire,
+        reply_capacity: usize,
+    ) -> Result<T> {
+        if svc_ranks.is_empty() {
+            return Err(Error::new(Der::NoService, "the pool has no service ranks"));
+        }
+        let deadline = std::time::Instant::now() + SVC_RETRY;
+        let first = hint.load(Ordering::Relaxed);
+        let mut attempt = 0usize;
+        loop {
+            let index = (first + attempt) % svc_ranks.len();
+            let outcome = match self.service_addr(svc_ranks[index]) {
+                Ok(addr) => {
+                    let addr = addr.to_vec();
+                    let call = std::pin::pin!(self.call(net, &addr, opcode, body, reply_capacity));
+                    let limit = self.timeout().min(SVC_ATTEMPT);
+                    let late = std::pin::pin!(net.sleep_until(std::time::Instant::now() + limit));
+                    match futures::future::select(call, late).await {
+                        futures::future::Either::Left((outcome, _)) => outcome,
+                        futures::future::Either::Right(_) => Err(Error::new(
+                            Der::Timedout,
+                            format!("rank {} did not answer in {limit:?}", svc_ranks[index]),
+                        )),
+                    }
+                }
+                Err(err) => Err(err),
+            };
+            match outcome {
+                Ok(reply) => {
+                    hint.store(index, Ordering::Relaxed);
+                    return Ok(reply);
+                }
+                Err(err)
+                    if matches!(
+                        err.der(),
+                        Der::Notleader | Der::Notreplica | Der::Unreach | Der::Timedout
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    tracing::debug!("rank {}: {err}; trying the next replica", svc_ranks[index]);
+                }
+                Err(err) => return Err(err),
+            }
+            attempt += 1;
+            if attempt % svc_ranks.len() == 0 {
+                net.sleep_until(std::time::Instant::now() + SVC_ROUND_PAUSE)
+                    .await;
+            }
+        }
     }
 
     /// [`Client::call`] for a request routed by pool map version `map_version` (see

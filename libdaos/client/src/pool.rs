@@ -54,6 +54,8 @@ pub struct Pool {
     label: String,
     handle: Uuid,
     svc_ranks: Vec<u32>,
+    /// Index in `svc_ranks` of the replica that last answered as the service leader.
+    svc_leader: AtomicUsize,
     map: RwLock<PoolMap>,
     /// The placement of `map` and its version, built on first use (see [`Pool::placement`]).
     placement: RwLock<Option<(u32, Arc<Placement>)>>,
@@ -93,34 +95,34 @@ impl Pool {
             flags,
             cred: client.credential().clone(),
         };
-        let mut last = Error::new(Der::NoService, "pool has no service ranks");
-        for rank in &svc_ranks {
-            let addr = client.service_addr(*rank)?.to_vec();
-            match client
-                .call::<PoolConnectReply>(net, &addr, Opcode::PoolConnect, &req, 64 * 1024)
-                .await
-            {
-                Ok(reply) => {
-                    return Ok(Arc::new(Pool {
-                        client: client.clone(),
-                        uuid,
-                        label: reply.label,
-                        handle,
-                        svc_ranks,
-                        map: RwLock::new(reply.map.0),
-                        placement: RwLock::new(None),
-                        last_map_refresh: Mutex::new(None),
-                        props: reply.props.0,
-                        flags,
-                        open_containers: AtomicUsize::new(0),
-                        disconnected: AtomicBool::new(false),
-                        imported: false,
-                    }))
-                }
-                Err(err) => last = err,
-            }
-        }
-        Err(last.with_context(format!("connecting to pool {id}")))
+        let svc_leader = AtomicUsize::new(0);
+        let reply: PoolConnectReply = client
+            .call_service(
+                net,
+                &svc_ranks,
+                &svc_leader,
+                Opcode::PoolConnect,
+                &req,
+                64 * 1024,
+            )
+            .await
+            .map_err(|e| e.with_context(format!("connecting to pool {id}")))?;
+        Ok(Arc::new(Pool {
+            client: client.clone(),
+            uuid,
+            label: reply.label,
+            handle,
+            svc_ranks,
+            svc_leader,
+            map: RwLock::new(reply.map.0),
+            placement: RwLock::new(None),
+            last_map_refresh: Mutex::new(None),
+            props: reply.props.0,
+            flags,
+            open_containers: AtomicUsize::new(0),
+            disconnected: AtomicBool::new(false),
+            imported: false,
+        }))
     }
 
     /// The client this handle belongs to.
@@ -237,14 +239,6 @@ impl Pool {
         }
     }
 
-    fn service(&self) -> Result<Vec<u8>> {
-        let rank = *self
-            .svc_ranks
-            .first()
-            .ok_or_else(|| Error::new(Der::NoService, "pool has no service"))?;
-        Ok(self.client.service_addr(rank)?.to_vec())
-    }
-
     /// Sends a request to the pool service.
     pub(crate) async fn call_service<T: Wire>(
         &self,
@@ -254,8 +248,16 @@ impl Pool {
         capacity: usize,
     ) -> Result<T> {
         self.check_open()?;
-        let addr = self.service()?;
-        self.client.call(net, &addr, opcode, body, capacity).await
+        self.client
+            .call_service(
+                net,
+                &self.svc_ranks,
+                &self.svc_leader,
+                opcode,
+                body,
+                capacity,
+            )
+            .await
     }
 
     /// Disconnects (`daos_pool_disconnect`). An imported handle (global2local) disconnects
@@ -273,18 +275,25 @@ impl Pool {
             ));
         }
         if !self.imported {
-            let addr = self.service()?;
             let req = PoolHandleReq {
                 pool: self.uuid,
                 handle: self.handle,
             };
-            let (status, _) = self
+            let outcome = self
                 .client
-                .call_raw(net, &addr, Opcode::PoolDisconnect, &req, 64)
-                .await?;
-            // An engine that restarted no longer knows the handle: it is gone either way.
-            if status != 0 && status != Der::NoHdl.rc() {
-                crate::client::status_to_result(status)?;
+                .call_service::<daos_proto::msg::Empty>(
+                    net,
+                    &self.svc_ranks,
+                    &self.svc_leader,
+                    Opcode::PoolDisconnect,
+                    &req,
+                    64,
+                )
+                .await;
+            match outcome {
+                // A service that lost the handle: it is gone either way.
+                Err(err) if err.der() != Der::NoHdl => return Err(err),
+                _ => {}
             }
         }
         self.disconnected.store(true, Ordering::Release);
@@ -390,6 +399,7 @@ impl Pool {
             label,
             handle,
             svc_ranks,
+            svc_leader: AtomicUsize::new(0),
             map: RwLock::new(map),
             placement: RwLock::new(None),
             last_map_refresh: Mutex::new(None),

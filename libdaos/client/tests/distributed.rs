@@ -20,25 +20,52 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// A three-engine system with pool "tank" over every engine and container "bucket", opened
-/// read-write.
+/// A three-engine system with pool "tank" over every engine (its service replicated on all
+/// three) and container "bucket", opened read-write.
 fn three_engines() -> (TestSystem, Arc<Client>, Arc<Pool>, Arc<Container>) {
     engines(3, 2, Props::new())
 }
 
-/// `count` engines of `targets` targets each, pool "tank" over all of them and container
-/// "bucket" with `props`, opened read-write.
+/// `count` engines of `targets` targets each, pool "tank" over all of them (the default
+/// service replicas: the first three ranks) and container "bucket" with `props`, opened
+/// read-write.
 fn engines(
     count: u32,
     targets: u32,
+    props: Props,
+) -> (TestSystem, Arc<Client>, Arc<Pool>, Arc<Container>) {
+    engines_with_nsvc(count, targets, props, None)
+}
+
+/// [`engines`] with the pool service on rank 0 alone, for tests that take two of ranks 1 and
+/// 2 away: a service of three replicas (Raft) survives one loss, not two (as in DAOS, where
+/// surviving two takes five replicas), and these tests are about the data.
+fn engines_svc_on_0(
+    count: u32,
+    targets: u32,
+    props: Props,
+) -> (TestSystem, Arc<Client>, Arc<Pool>, Arc<Container>) {
+    engines_with_nsvc(count, targets, props, Some(1))
+}
+
+fn engines_with_nsvc(
+    count: u32,
+    targets: u32,
     mut props: Props,
+    nsvc: Option<u32>,
 ) -> (TestSystem, Arc<Client>, Arc<Pool>, Arc<Container>) {
     let system = TestSystem::start(Options {
         engines: count,
         targets,
         ..Options::default()
     });
-    system.create_pool("tank", &format!("{count}G"));
+    let size = format!("--size={count}G");
+    let nsvc = nsvc.map(|n| format!("--nsvc={n}"));
+    let mut args = vec!["pool", "create", size.as_str()];
+    args.extend(nsvc.as_deref());
+    args.push("tank");
+    let value = system.dmg_json(&args);
+    assert_eq!(value["status"], 0, "pool create failed: {value}");
     let client = Client::connect_with_agent(Some(system.agent_socket())).unwrap();
     let pool = client
         .run(async |net| Pool::connect(&client, net, "tank", daos_client::pool::PC_RW).await)
@@ -359,7 +386,7 @@ fn a_hung_engine_is_declared_down_by_swim_and_excluded() {
 
 #[test]
 fn rebuild_restores_redundancy_with_the_whole_history() {
-    let (system, client, _pool, cont) = three_engines();
+    let (system, client, _pool, cont) = engines_svc_on_0(3, 2, Props::new());
     // RP_2 objects with history: a value overwritten after a snapshot, a punched akey.
     let mut objects = Vec::new();
     for lo in 1..=24u64 {
@@ -580,7 +607,7 @@ fn await_out(system: &TestSystem, ranks: &[u32], after: u64) -> u64 {
 
 #[test]
 fn a_returning_last_copy_refills_its_group() {
-    let (system, client, pool, cont) = engines(4, 2, Props::new());
+    let (system, client, pool, cont) = engines_svc_on_0(4, 2, Props::new());
     // RP_2G1 objects; those with both replicas on ranks 1 and 2 lose both at once.
     let objects: Vec<Written> = write(&cont, 1..=64, "RP_2G1");
     let on_1_and_2 = |w: &Written| {
@@ -846,7 +873,7 @@ fn erasure_coded_objects_survive_two_failures(
     rd_fac: u64,
     reintegrate: bool,
 ) {
-    let (system, client, pool, cont) = engines(count, 1, ec_props(rd_fac));
+    let (system, client, pool, cont) = engines_svc_on_0(count, 1, ec_props(rd_fac));
     let mut arrays: Vec<EcArray> = (1..=6u64)
         .map(|lo| EcArray::new(object(&cont, lo, class), lo))
         .collect();
@@ -1146,7 +1173,7 @@ fn led_by(cont: &Arc<Container>, from: u64, rank: u32) -> Object {
 #[test]
 fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     use daos_client::fault::{self, Fault};
-    let (system, _client, _pool, cont) = three_engines();
+    let (system, _client, _pool, cont) = engines_svc_on_0(3, 2, Props::new());
     // RP_3G1: a copy on every engine. Rank 0 serves the pool and stays up; `a`'s
     // transactions are led by rank 1, `b`'s by rank 2.
     let a = led_by(&cont, 1, 1);
@@ -1197,5 +1224,99 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     for obj in [&a, &b] {
         put(obj, b"v", b"after");
         assert_eq!(get(obj, b"v", 5).unwrap(), b"after");
+    }
+}
+
+/// The pool service leader `dmg pool query` reports.
+fn service_leader(system: &TestSystem) -> u32 {
+    let value = system.dmg_json(&["pool", "query", "tank"]);
+    assert_eq!(value["status"], 0, "pool query failed: {value}");
+    value["response"]["leader"].as_u64().unwrap() as u32
+}
+
+/// The pool service is replicated by Raft over the first three engines. When its leader
+/// dies, the others elect a new one: pool and container calls go on, handles opened before
+/// stay valid, snapshots taken before are still listed, and the dead engine is excluded
+/// through the new leader. The restarted engine's replica catches up (from a snapshot: the
+/// others compacted their logs meanwhile), so the service then survives the loss of the
+/// second leader as well.
+#[test]
+fn the_pool_service_survives_the_loss_of_its_leader() {
+    let (system, client, pool, cont) = three_engines();
+    let value = system.dmg_json(&["pool", "query", "tank"]);
+    let replicas: Vec<u64> = value["response"]["svc_reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .collect();
+    assert_eq!(replicas, vec![0, 1, 2], "{value}");
+    let mut objects = write(&cont, 1..=12, "RP_3G1");
+    let snap = client
+        .run(async |net| cont.create_snapshot(net, "before").await)
+        .unwrap();
+    let (mut after, _) = rank_states(&system, 0);
+
+    for (round, seed) in [(0u32, 100u64), (1, 200)] {
+        let leader = service_leader(&system);
+        system.kill_engine(leader);
+        // Container calls reach the new leader (the client tries the replicas in turn).
+        let label = format!("after-{round}");
+        let mut props = Props::new();
+        props.set(prop::CO_LABEL, PropValue::Text(label.clone()));
+        client
+            .run(async |net| Container::create(&pool, net, None, props).await)
+            .unwrap();
+        let other = client
+            .run(async |net| Container::open(&pool, net, &label, daos_client::cont::COO_RW).await)
+            .unwrap();
+        // A handle opened under the new leader works on every live engine (each replica
+        // applied the open before the leader answered).
+        Written::new(object(&other, 1, "RP_3G1"), seed).check(&object(&other, 1, "RP_3G1"));
+        if round == 0 {
+            // Enough changes while the old leader is out that the others compact their logs
+            // past what it holds: it catches up by installing a snapshot when it returns.
+            let mut last = 0;
+            for _ in 0..700 {
+                let first = client
+                    .run(async |net| cont.alloc_oids(net, 1).await)
+                    .unwrap();
+                assert!(first > last);
+                last = first;
+            }
+        }
+        client.run(async |net| other.close(net).await).unwrap();
+        let snaps = client
+            .run(async |net| cont.list_snapshots(net).await)
+            .unwrap();
+        assert!(snaps.iter().any(|(e, _)| *e == snap), "{snaps:?}");
+        // The handle opened before still works on every engine; the data reads back.
+        for w in objects.iter_mut() {
+            w.check(&w.obj);
+            w.small = pattern(200, seed + w.obj.oid().lo);
+            put(&w.obj, b"small", &w.small);
+        }
+        let new_leader = service_leader(&system);
+        assert_ne!(new_leader, leader);
+        assert!(replicas.contains(&u64::from(new_leader)));
+        // The dead engine is excluded (through the new leader) and rebuilt around.
+        let (_, v1) = await_rebuild(&system, after);
+        after = v1;
+        assert!(rank_states(&system, leader)
+            .1
+            .iter()
+            .all(|s| s == "downout"));
+        if round == 0 {
+            // Back, reintegrated: its replica catches up, so the next loss is survivable.
+            let rank = leader.to_string();
+            let start = system.dmg_json(&["system", "start", "--ranks", &rank]);
+            assert_eq!(start["status"], 0, "{start}");
+            let value = system.dmg_json(&["pool", "reintegrate", "--rank", &rank, "tank"]);
+            assert_eq!(value["status"], 0, "{value}");
+            after = await_rebuild(&system, v1).1;
+        }
+    }
+    for w in &objects {
+        w.check(&w.obj);
     }
 }
