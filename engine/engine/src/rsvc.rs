@@ -431,15 +431,16 @@ impl RaftLogStorage<SvcTypes> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> StoreResult<()> {
-        self.lock()
-            .write(vec![Record::Vote(*vote)], true)
-            .map_err(|e| {
+        let log = self.clone();
+        tokio::task::block_in_place(|| log.lock().write(vec![Record::Vote(*vote)], true)).map_err(
+            |e| {
                 StorageError::from_io_error(
                     openraft::ErrorSubject::Vote,
                     openraft::ErrorVerb::Write,
                     e,
                 )
-            })
+            },
+        )
     }
 
     async fn read_vote(&mut self) -> StoreResult<Option<Vote<NodeId>>> {
@@ -463,7 +464,8 @@ impl RaftLogStorage<SvcTypes> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let records = entries.into_iter().map(Record::Entry).collect();
-        let outcome = self.lock().write(records, true);
+        // Syncing blocks: let the runtime's other tasks (heartbeats) move to another thread.
+        let outcome = tokio::task::block_in_place(|| self.lock().write(records, true));
         match outcome {
             Ok(()) => {
                 callback.log_io_completed(Ok(()));
@@ -477,20 +479,23 @@ impl RaftLogStorage<SvcTypes> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> StoreResult<()> {
-        self.lock()
-            .write(vec![Record::Truncate(log_id.index)], true)
-            .map_err(log_error)
+        tokio::task::block_in_place(|| {
+            self.lock()
+                .write(vec![Record::Truncate(log_id.index)], true)
+        })
+        .map_err(log_error)
     }
 
     async fn purge(&mut self, log_id: LogId) -> StoreResult<()> {
-        let mut inner = self.lock();
-        inner
-            .write(vec![Record::Purge(log_id)], false)
-            .map_err(log_error)?;
-        if inner.len > LOG_REWRITE_BYTES {
-            inner.rewrite().map_err(log_error)?;
-        }
-        Ok(())
+        tokio::task::block_in_place(|| {
+            let mut inner = self.lock();
+            inner.write(vec![Record::Purge(log_id)], false)?;
+            if inner.len > LOG_REWRITE_BYTES {
+                inner.rewrite()?;
+            }
+            Ok(())
+        })
+        .map_err(log_error)
     }
 }
 
@@ -783,10 +788,27 @@ pub fn start(
         let mut metrics = raft.metrics();
         let mut known = None;
         loop {
-            let (leader, term) = {
+            let (leader, term, failed) = {
                 let m = metrics.borrow();
-                (m.current_leader, m.current_term)
+                (
+                    m.current_leader,
+                    m.current_term,
+                    m.running_state.clone().err(),
+                )
             };
+            if let Some(err) = failed {
+                // Storage failed (a log write, or applying to the image): this replica is
+                // out; the others carry the service while a quorum of them lives.
+                if matches!(err, openraft::error::Fatal::Stopped) {
+                    tracing::info!("pool {pool}: the service replica on rank {rank} stopped");
+                } else {
+                    tracing::error!(
+                        "pool {pool}: the service replica on rank {rank} failed: {err}"
+                    );
+                }
+                registry.lock().expect("raft registry").remove(&pool);
+                break;
+            }
             if leader != known {
                 match leader {
                     Some(l) => {

@@ -148,25 +148,45 @@ struct PoolSvc {
     applied: Option<rsvc::LogId>,
     /// The replica set as of `applied`.
     membership: rsvc::Membership,
+    /// While applying log entries: [`PoolSvc::persist`] writes nothing (see there).
+    deferred: bool,
 }
 
 const IMAGE_MAGIC: u32 = u32::from_le_bytes(*b"SVCI");
 const IMAGE_VERSION: u16 = 1;
+/// Largest image read back (metadata of many containers with large properties).
+const IMAGE_META_MAX: usize = 1 << 30;
 
 impl PoolSvc {
     /// Writes the service's image (`svc.meta`): metadata, open handles, and the Raft log
-    /// position and membership they reflect, replaced atomically.
+    /// position and membership they reflect, replaced atomically. While a batch of log
+    /// entries is being applied, the handlers' writes are deferred to one at its end, so
+    /// no image ever records an entry as applied with only part of its change in it.
     fn persist(&self) -> Result<()> {
+        if self.deferred {
+            return Ok(());
+        }
         daos_bio::replace_durably(&self.path, &self.image())
     }
 
+    /// The image: also the snapshot a lagging replica installs. Not bounded by the fabric's
+    /// message size (snapshots travel in chunks).
     fn image(&self) -> Vec<u8> {
         let mut e = Encoder::new();
         e.u32(IMAGE_MAGIC).u16(IMAGE_VERSION);
-        self.state().encode(&mut e);
+        e.bytes(&self.meta.encode());
+        e.len_prefix(self.pool_handles.len());
+        for h in self.pool_handles.keys() {
+            e.uuid(h);
+        }
+        let state = self.state();
+        e.len_prefix(state.cont_handles.len());
+        for h in &state.cont_handles {
+            h.encode(&mut e);
+        }
         let raft = postcard::to_stdvec(&(self.applied, &self.membership))
             .expect("log ids and memberships encode");
-        Blob(raft).encode(&mut e);
+        e.bytes(&raft);
         let crc = daos_types::csum::crc32c(e.as_slice());
         e.u32(crc);
         e.finish()
@@ -186,18 +206,30 @@ impl PoolSvc {
         if d.u32("magic")? != IMAGE_MAGIC || d.u16("version")? != IMAGE_VERSION {
             return Err(bad("unknown format"));
         }
-        let state = SvcState::decode(&mut d)?;
-        let raft = Blob::decode(&mut d)?;
+        let meta = SvcMeta::decode(d.bytes(IMAGE_META_MAX, "metadata")?)?;
+        let mut state = SvcState {
+            meta: Blob(Vec::new()),
+            pool_handles: Vec::new(),
+            cont_handles: Vec::new(),
+        };
+        for _ in 0..d.len_prefix(1 << 24, 16, "pool handles")? {
+            state.pool_handles.push(d.uuid("pool handle")?);
+        }
+        for _ in 0..d.len_prefix(1 << 24, 16, "container handles")? {
+            state.cont_handles.push(SyncHandle::decode(&mut d)?);
+        }
+        let raft = d.bytes(1 << 20, "raft state")?;
         d.finish()?;
         let (applied, membership): (Option<rsvc::LogId>, rsvc::Membership) =
-            postcard::from_bytes(&raft.0).map_err(|e| bad(&format!("raft state: {e}")))?;
+            postcard::from_bytes(raft).map_err(|e| bad(&format!("raft state: {e}")))?;
         let mut svc = PoolSvc {
-            meta: SvcMeta::decode(&state.meta.0)?,
+            meta,
             path,
             pool_handles: HashMap::new(),
             cont_handles: HashMap::new(),
             applied,
             membership,
+            deferred: false,
         };
         svc.set_handles(&state);
         Ok(svc)
@@ -278,6 +310,10 @@ pub struct Service {
     pools: HashMap<Uuid, PoolSvc>,
     /// While replaying a forwarded request: the leader's clock reading, used instead of ours.
     forced_now: Option<u64>,
+    /// While applying Raft log entries: what targets fail to do is logged, not returned, so
+    /// every replica's metadata takes the same change (targets are brought in line with the
+    /// metadata again when the engine restarts).
+    applying: bool,
     /// The Raft runtime of the pool service replicas on this engine (see [`crate::rsvc`]).
     raft_rt: tokio::runtime::Runtime,
     /// Their Raft nodes, by pool.
@@ -318,6 +354,7 @@ impl Service {
             targets,
             pools: HashMap::new(),
             forced_now: None,
+            applying: false,
             raft_rt,
             rafts: Default::default(),
             bridge,
@@ -510,7 +547,7 @@ impl Service {
                 let image = self
                     .pools
                     .get(&pool)
-                    .map(|svc| (encode(&svc.state()), svc.applied, svc.membership.clone()))
+                    .map(|svc| (svc.image(), svc.applied, svc.membership.clone()))
                     .ok_or_else(|| Error::new(Der::Nonexist, format!("pool {pool}")));
                 let _ = reply.send(image);
             }
@@ -563,7 +600,19 @@ impl Service {
     /// Applies committed log entries of `pool` in order, through the handlers that serve
     /// requests, with the leader's clock reading; persists the image once for the batch.
     fn apply(&mut self, pool: &Uuid, entries: Vec<rsvc::Entry>) -> Result<Vec<SvcApplied>> {
-        self.pool(pool)?;
+        self.pool(pool)?.deferred = true;
+        self.applying = true;
+        let results = self.apply_entries(pool, entries);
+        self.applying = false;
+        let svc = self.pool(pool)?;
+        svc.deferred = false;
+        // A replica that cannot record what it applied must stop (the error is fatal to its
+        // Raft node): its image would otherwise fall behind what it answered.
+        svc.persist()?;
+        results
+    }
+
+    fn apply_entries(&mut self, pool: &Uuid, entries: Vec<rsvc::Entry>) -> Result<Vec<SvcApplied>> {
         let mut results = Vec::with_capacity(entries.len());
         for entry in entries {
             let svc = self.pool(pool)?;
@@ -578,7 +627,6 @@ impl Service {
             };
             results.push(applied);
         }
-        self.pool(pool)?.persist()?;
         Ok(results)
     }
 
@@ -607,7 +655,8 @@ impl Service {
     }
 
     /// Replaces `pool`'s state with a leader's image (a lagging replica's snapshot install):
-    /// containers, snapshots, handles and the map, on the service and on the targets.
+    /// the image is made durable first, in one write, then the targets are brought in line
+    /// with it (containers, snapshots, handles, the map).
     fn install(
         &mut self,
         pool: &Uuid,
@@ -615,50 +664,53 @@ impl Service {
         membership: rsvc::Membership,
         image: &[u8],
     ) -> Result<()> {
-        let state: SvcState = decode_body(Decoder::new(image))?;
-        let meta = SvcMeta::decode(&state.meta.0)?;
-        let map = meta.map.clone();
-        let closed: Vec<Uuid> = self
-            .pool(pool)?
+        let path = self.pool(pool)?.path.clone();
+        let mut new = PoolSvc::from_image(image, path)?;
+        new.applied = last;
+        new.membership = membership;
+        new.persist()?;
+        let state = new.state();
+        let meta = new.meta.clone();
+        let old = self
+            .pools
+            .insert(*pool, new)
+            .expect("the pool was found above");
+        let closed: Vec<Uuid> = old
             .cont_handles
             .keys()
             .filter(|h| !state.cont_handles.iter().any(|s| s.handle == **h))
             .copied()
             .collect();
-        for handle in closed {
-            let pool = *pool;
-            self.broadcast(|reply| TargetMsg::Handle {
-                pool,
-                handle,
-                info: None,
-                reply,
-            })?;
-        }
-        self.merge_state(pool, state.clone())?;
-        let svc = self.pool(pool)?;
-        svc.meta = meta;
-        svc.set_handles(&state);
-        svc.applied = last;
-        svc.membership = membership;
-        svc.persist()?;
-        self.pass_map(pool, &map)?;
+        self.applying = true;
+        let outcome = (|| {
+            for handle in closed {
+                let pool = *pool;
+                self.broadcast(|reply| TargetMsg::Handle {
+                    pool,
+                    handle,
+                    info: None,
+                    reply,
+                })?;
+            }
+            self.sync_targets(*pool, &meta, &state.cont_handles)?;
+            self.pass_map(pool, &meta.map)
+        })();
+        self.applying = false;
+        outcome?;
         tracing::info!("pool {pool}: installed the leader's service image at {last:?}");
         Ok(())
     }
 
-    /// Merges the leader's state into this engine's copy when it returns to the pool: takes
-    /// the leader's containers and snapshots (removing containers destroyed meanwhile from
-    /// the targets, creating new ones), and registers every open handle on the targets.
-    fn merge_state(&mut self, pool: &Uuid, state: SvcState) -> Result<()> {
-        let leader = SvcMeta::decode(&state.meta.0)?;
-        let containers: Vec<Uuid> = leader.containers.keys().copied().collect();
-        let pool = *pool;
+    /// Brings this engine's targets in line with `meta`: containers (creating missing ones,
+    /// removing others), their snapshots, and the open container handles.
+    fn sync_targets(&self, pool: Uuid, meta: &SvcMeta, handles: &[SyncHandle]) -> Result<()> {
+        let containers: Vec<Uuid> = meta.containers.keys().copied().collect();
         self.broadcast(|reply| TargetMsg::Reconcile {
             pool,
             containers: containers.clone(),
             reply,
         })?;
-        for cont in leader.containers.values() {
+        for cont in meta.containers.values() {
             let uuid = cont.uuid;
             self.broadcast(|reply| TargetMsg::Container {
                 pool,
@@ -674,13 +726,23 @@ impl Service {
                 });
             }
         }
-        for h in &state.cont_handles {
+        for h in handles {
             let info = HandleInfo {
                 cont: h.cont,
                 write: h.write.0,
             };
             self.register_handle(pool, h.handle, info)?;
         }
+        Ok(())
+    }
+
+    /// Merges the leader's state into this engine's copy when it returns to the pool: takes
+    /// the leader's containers and snapshots (removing containers destroyed meanwhile from
+    /// the targets, creating new ones), and registers every open handle on the targets.
+    fn merge_state(&mut self, pool: &Uuid, state: SvcState) -> Result<()> {
+        let leader = SvcMeta::decode(&state.meta.0)?;
+        let pool = *pool;
+        self.sync_targets(pool, &leader, &state.cont_handles)?;
         let rank = self.rank;
         let svc = self.pool(&pool)?;
         svc.meta.containers = leader.containers;
@@ -713,12 +775,18 @@ impl Service {
     /// rebuild work from it, and drop stale shards when they return to the pool.
     fn pass_map(&self, pool: &Uuid, map: &daos_placement::PoolMap) -> Result<()> {
         let map = Arc::new(map.clone());
-        for target in &self.targets {
-            target.call(TARGET_TIMEOUT, |reply| TargetMsg::PoolMap {
+        for (i, target) in self.targets.iter().enumerate() {
+            let outcome = target.call(TARGET_TIMEOUT, |reply| TargetMsg::PoolMap {
                 pool: *pool,
                 map: map.clone(),
                 reply,
-            })?;
+            });
+            match outcome {
+                Err(err) if self.applying => {
+                    tracing::error!("target {i} did not take pool map {}: {err}", map.version)
+                }
+                outcome => outcome?,
+            }
         }
         Ok(())
     }
@@ -780,8 +848,13 @@ impl Service {
         &self,
         make: impl Fn(crossbeam_channel::Sender<Result<()>>) -> TargetMsg,
     ) -> Result<()> {
-        for target in &self.targets {
-            target.call(TARGET_TIMEOUT, &make)?;
+        for (i, target) in self.targets.iter().enumerate() {
+            match target.call(TARGET_TIMEOUT, &make) {
+                Err(err) if self.applying => {
+                    tracing::error!("target {i} did not take a pool service change: {err}")
+                }
+                outcome => outcome?,
+            }
         }
         Ok(())
     }
@@ -1222,6 +1295,7 @@ impl Service {
                 cont_handles: HashMap::new(),
                 applied: None,
                 membership: Default::default(),
+                deferred: false,
             };
             svc.persist()?;
             self.pools.insert(req.pool, svc);
@@ -1713,6 +1787,10 @@ enum Route {
     Sync(SvcSyncReq),
 }
 
+/// Largest request body a replicated change may have: its log entry, Raft envelope and
+/// message header must fit one fabric message.
+const REPLICATED_BODY_MAX: usize = daos_proto::MESSAGE_SIZE_MAX - 2048;
+
 /// The pool a pool service request is about: every such request starts with its UUID.
 fn request_pool(body: &Decoder<'_>) -> Option<Uuid> {
     Uuid::decode(&mut body.clone()).ok()
@@ -1778,6 +1856,16 @@ fn route_request(service: &mut Service, opcode: Opcode, body: Decoder<'_>, now: 
     else {
         return Route::Now(Err(Error::new(Der::Proto, "request body")));
     };
+    if replicated && bytes.len() > REPLICATED_BODY_MAX {
+        // A log entry travels in one fabric message with its Raft envelope.
+        return Route::Now(Err(Error::new(
+            Der::Overflow,
+            format!(
+                "a pool service change of {} bytes exceeds the {REPLICATED_BODY_MAX}-byte limit",
+                bytes.len()
+            ),
+        )));
+    }
     if !replicated {
         return Route::Read {
             raft,
@@ -1828,7 +1916,9 @@ async fn replicate(
         openraft::error::RaftError::APIError(
             openraft::error::ClientWriteError::ForwardToLeader(_),
         ) => Error::new(Der::Notleader, format!("pool {pool}: leadership moved")),
-        other => Error::new(Der::Notleader, format!("pool {pool}: {other}")),
+        // The replica failed (its Raft node stopped): whether the change will commit is not
+        // known, so it is not one to retry blindly.
+        other => Error::new(Der::NoService, format!("pool {pool}: {other}")),
     })?;
     let applied = written.data;
     if applied.status != 0 {
@@ -2064,4 +2154,84 @@ fn forward_requests(
         .into_iter()
         .map(|addr| (addr, forward.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The image holds metadata larger than one fabric message (many containers), and its
+    /// handles and Raft position, and reads back as it was written.
+    #[test]
+    fn a_large_image_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut containers = BTreeMap::new();
+        for i in 0..3000u64 {
+            let uuid = Uuid::new_v4();
+            containers.insert(
+                uuid,
+                ContMeta {
+                    uuid,
+                    label: format!("container-{i:05}"),
+                    props: Props::new(),
+                    snapshots: Vec::new(),
+                    next_oid: i,
+                    created: i,
+                    modified: i,
+                },
+            );
+        }
+        let meta = SvcMeta {
+            uuid: Uuid::new_v4(),
+            label: "tank".into(),
+            props: Props::new(),
+            map: daos_placement::PoolMap::default(),
+            svc_ranks: vec![0, 1, 2],
+            owner: Credential {
+                uid: 1,
+                gid: 2,
+                user: "u".into(),
+                group: "g".into(),
+            },
+            containers,
+        };
+        assert!(meta.encode().len() > daos_proto::MESSAGE_SIZE_MAX);
+        let (pool_handle, cont) = (Uuid::new_v4(), *meta.containers.keys().next().unwrap());
+        let mut svc = PoolSvc {
+            meta,
+            path: dir.path().join("svc.meta"),
+            pool_handles: HashMap::new(),
+            cont_handles: HashMap::new(),
+            applied: Some(openraft::LogId::new(
+                openraft::CommittedLeaderId::new(3, 1),
+                42,
+            )),
+            membership: Default::default(),
+            deferred: false,
+        };
+        svc.pool_handles
+            .insert(pool_handle, PoolHandle { cont_handles: 1 });
+        svc.cont_handles.insert(
+            Uuid::new_v4(),
+            ContHandle {
+                cont,
+                pool_handle,
+                write: true,
+            },
+        );
+        svc.persist().unwrap();
+        let back =
+            PoolSvc::from_image(&std::fs::read(&svc.path).unwrap(), svc.path.clone()).unwrap();
+        assert_eq!(back.meta, svc.meta);
+        assert_eq!(back.applied, svc.applied);
+        assert_eq!(back.pool_handles[&pool_handle].cont_handles, 1);
+        assert_eq!(back.cont_handles.len(), 1);
+        // While applying a batch, handlers' writes are deferred.
+        svc.deferred = true;
+        svc.meta.label = "changed".into();
+        svc.persist().unwrap();
+        let again =
+            PoolSvc::from_image(&std::fs::read(&svc.path).unwrap(), svc.path.clone()).unwrap();
+        assert_eq!(again.meta.label, "tank");
+    }
 }

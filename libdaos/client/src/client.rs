@@ -23,10 +23,12 @@ use std::time::Duration;
 /// for the replicas to notice a dead leader and elect another (a few seconds).
 pub const SVC_RETRY: Duration = Duration::from_secs(30);
 /// How long [`Client::call_service`] waits for one replica before trying the next: a dead
-/// leader's address does not refuse calls at once over tcp, and the pool service's calls
-/// take milliseconds. A change whose answer was lost this way is sent again to the next
-/// leader, which may then refuse it as done (`-DER_EXIST` for a container create).
-pub const SVC_ATTEMPT: Duration = Duration::from_secs(5);
+/// leader's address does not refuse calls at once over tcp. The pool service's calls take
+/// milliseconds, or up to 5 s when the leader waits for a dead engine not yet excluded; a
+/// change whose answer is lost (the leader died after taking it) is sent again to the next
+/// leader, which may then refuse it as done (`-DER_EXIST` for a container create): DAOS
+/// avoids this with per-request keys remembered by the service, not done here.
+pub const SVC_ATTEMPT: Duration = Duration::from_secs(10);
 /// Pause between rounds over a pool's service replicas while none leads.
 pub const SVC_ROUND_PAUSE: Duration = Duration::from_millis(200);
 
