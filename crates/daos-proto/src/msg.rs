@@ -826,6 +826,9 @@ wire_struct! {
         pub dkeys: Vec<Key>,
         /// Akeys.
         pub akeys: Vec<Key>,
+        /// For a dkey or akey punch of a replicated object: its transaction, as for
+        /// [`ObjUpdateReq::dtx`] (prepared, applied on the leader's commit).
+        pub dtx: Option<DtxInfo>,
     }
 }
 

@@ -8,7 +8,8 @@
 //! decision point) and, while that record becomes durable, tells every other participant,
 //! retrying until each one has durably committed or is excluded from the pool; then it
 //! answers the client. So an acknowledged update is durable and visible on every live
-//! replica, and an update is applied on all of them or on none.
+//! replica, and an update is applied on all of them or on none. Dkey and akey punches of
+//! replicated objects travel the same way (`daos_vos::VosPool::punch` prepares them).
 //!
 //! **One decider per pool map version.** Under a given map, the transaction's outcome is
 //! decided by its *decider*: the leader while the leader's target is not excluded, else the
@@ -457,14 +458,14 @@ pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
         let prepared = p.vos.dtx_prepared();
         let ids: HashSet<Uuid> = prepared.iter().map(|(id, ..)| *id).collect();
         p.dtx_seen.retain(|id, _| ids.contains(id));
-        for (id, info, update) in prepared {
+        for (id, info, op) in prepared {
             let seen = *p.dtx_seen.entry(id).or_insert(now);
             if now.duration_since(seen) >= RESOLVE_AFTER && p.dtx_resolving.insert(id) {
                 let req = DtxReq {
                     pool: *pool,
-                    cont: update.cont,
-                    oid: update.oid,
-                    shard: update.shard,
+                    cont: op.cont(),
+                    oid: op.oid(),
+                    shard: op.shard(),
                     id,
                 };
                 let ctx = ctx.clone();

@@ -1292,6 +1292,15 @@ async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resu
     let req: ObjPunchReq = decode_body(body)?;
     let t = req.target.clone();
     check_handle(ctx, &t, true, header.map_version)?;
+    if let Some(info) = &req.dtx {
+        if req.kind == PUNCH_OBJECT {
+            return Err(Error::new(
+                Der::Inval,
+                "a whole-object punch is not a transaction",
+            ));
+        }
+        crate::dtx::check_info(ctx, info, t.shard, header.map_version)?;
+    }
     let target = match req.kind {
         PUNCH_OBJECT => PunchTarget::Object,
         PUNCH_DKEYS if !req.dkeys.is_empty() => {
@@ -1308,9 +1317,20 @@ async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resu
     } else {
         req.epoch
     };
+    // A replicated punch is only prepared (see `update`), under the map it was routed by.
     let lsn = ctx.with_pool(&t.pool, |p| {
-        p.vos
-            .punch(t.cont, t.oid, t.shard, epoch, req.flags, target)
+        if req.dtx.is_some() {
+            check_map_version(p, header.map_version)?;
+        }
+        p.vos.punch(
+            req.dtx.clone(),
+            t.cont,
+            t.oid,
+            t.shard,
+            epoch,
+            req.flags,
+            target,
+        )
     })?;
     ctx.durable(t.pool, lsn).await?;
     Ok(Vec::new())

@@ -494,6 +494,7 @@ async fn push_shard(
                     kind,
                     dkeys: dkey.into_iter().map(Key).collect(),
                     akeys: akey.into_iter().map(Key).collect(),
+                    dtx: None,
                 };
                 send(ctx, peer, Opcode::ObjPunch, &req).await?;
                 job.status.borrow_mut().records += 1;

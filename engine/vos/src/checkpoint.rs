@@ -18,7 +18,7 @@ use crate::index::{
     SingleVersion, Value,
 };
 use crate::key::OrdKey;
-use crate::record::{Stored, UpdateRecord};
+use crate::record::{DtxOp, Stored, UpdateRecord};
 use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Error, ObjectType, Result};
@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const MAGIC: u32 = u32::from_le_bytes(*b"VOSC");
-const VERSION: u16 = 2;
+const VERSION: u16 = 3;
+/// Checkpoints of version 2 prepare only updates (no kind byte before a prepared one).
+const VERSION_UPDATES_ONLY: u16 = 2;
 /// Checkpoints of version 1 have no transaction table.
 const VERSION_NO_DTX: u16 = 1;
 
@@ -180,10 +182,10 @@ pub fn write(dir: &Path, index: &Index) -> Result<u64> {
     for (id, entry) in &index.dtx {
         e.uuid(id).u8(entry.state() as u8);
         match entry {
-            DtxEntry::Prepared { lsn, info, update } => {
+            DtxEntry::Prepared { lsn, info, op } => {
                 e.u64(*lsn);
                 info.encode(&mut e);
-                update.encode(&mut e);
+                op.encode(&mut e);
             }
             DtxEntry::Committed { epoch } | DtxEntry::Aborted { epoch } => {
                 e.u64(*epoch);
@@ -269,7 +271,7 @@ pub fn read(path: &Path) -> Result<Index> {
         return Err(bad("not a checkpoint"));
     }
     let version = d.u16("version")?;
-    if version != VERSION && version != VERSION_NO_DTX {
+    if ![VERSION, VERSION_UPDATES_ONLY, VERSION_NO_DTX].contains(&version) {
         return Err(bad("not a checkpoint of this version"));
     }
     d.u16("pad")?;
@@ -398,7 +400,12 @@ pub fn read(path: &Path) -> Result<Index> {
                 Some(DtxState::Prepared) => DtxEntry::Prepared {
                     lsn: d.u64("lsn")?,
                     info: DtxInfo::decode(&mut d)?,
-                    update: Arc::new(UpdateRecord::decode(&mut d)?),
+                    // Version 2 prepared only updates, without a kind byte.
+                    op: Arc::new(if version == VERSION_UPDATES_ONLY {
+                        DtxOp::Update(UpdateRecord::decode(&mut d)?)
+                    } else {
+                        DtxOp::decode(&mut d)?
+                    }),
                 },
                 Some(DtxState::Committed) => DtxEntry::Committed {
                     epoch: d.u64("epoch")?,

@@ -20,7 +20,8 @@
 
 use crate::key::{KeyAnchor, OrdKey, PrefixRun};
 use crate::record::{
-    AggChange, ExtentEntry, IodEntry, PunchTarget, Record, SingleEntry, Stored, UpdateRecord,
+    AggChange, DtxOp, ExtentEntry, IodEntry, PunchRecord, PunchTarget, Record, SingleEntry, Stored,
+    UpdateRecord,
 };
 use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, ObjectType, Result, Uuid};
@@ -192,8 +193,8 @@ pub enum DtxEntry {
         lsn: u64,
         /// Participants.
         info: DtxInfo,
-        /// The update applied on commit.
-        update: Arc<UpdateRecord>,
+        /// What is applied on commit.
+        op: Arc<DtxOp>,
     },
     /// Committed (clock reading when it was).
     Committed {
@@ -215,6 +216,13 @@ impl DtxEntry {
             DtxEntry::Committed { .. } => DtxState::Committed,
             DtxEntry::Aborted { .. } => DtxState::Aborted,
         }
+    }
+}
+
+/// The blob ranges a prepared transaction holds (a punch holds none).
+pub fn op_space(op: &DtxOp, out: &mut Freed) {
+    if let DtxOp::Update(update) = op {
+        update_space(update, out);
     }
 }
 
@@ -928,7 +936,7 @@ impl Index {
                 }
             }
             Record::ContDestroy(cont) => {
-                self.abort_prepared(&mut freed, |u| u.cont == *cont);
+                self.abort_prepared(&mut freed, |op| op.cont() == *cont);
                 if let Some(container) = self.containers.remove(cont) {
                     for object in container.objects.values() {
                         object_space(object, &mut freed);
@@ -938,31 +946,25 @@ impl Index {
             }
             Record::Update(u) => self.apply_update(lsn, u, &mut freed),
             Record::DtxPrepare { info, update } => {
-                // Logged only for an id unknown in memory, which may be a forgotten outcome
-                // that replay brought back: the prepare replaces it, as it did live.
-                if !matches!(self.dtx.get(&info.id), Some(DtxEntry::Prepared { .. })) {
-                    self.prepared += 1;
-                    self.dtx.insert(
-                        info.id,
-                        DtxEntry::Prepared {
-                            lsn,
-                            info: info.clone(),
-                            update: Arc::new(update.clone()),
-                        },
-                    );
-                }
+                self.prepare(lsn, info, DtxOp::Update(update.clone()))
+            }
+            Record::DtxPreparePunch { info, punch } => {
+                self.prepare(lsn, info, DtxOp::Punch(punch.clone()))
             }
             Record::DtxCommit { id, epoch } => {
-                if let Some(DtxEntry::Prepared { update, .. }) = self.dtx.get(id).cloned() {
+                if let Some(DtxEntry::Prepared { op, .. }) = self.dtx.get(id).cloned() {
                     self.prepared -= 1;
-                    self.apply_update(lsn, &update, &mut freed);
+                    match &*op {
+                        DtxOp::Update(update) => self.apply_update(lsn, update, &mut freed),
+                        DtxOp::Punch(punch) => self.apply_punch(lsn, punch),
+                    }
                     self.dtx.insert(*id, DtxEntry::Committed { epoch: *epoch });
                 }
             }
             Record::DtxAbort { id, epoch } => match self.dtx.get(id) {
                 Some(DtxEntry::Committed { .. } | DtxEntry::Aborted { .. }) => {}
-                Some(DtxEntry::Prepared { update, .. }) => {
-                    update_space(update, &mut freed);
+                Some(DtxEntry::Prepared { op, .. }) => {
+                    op_space(op, &mut freed);
                     self.prepared -= 1;
                     self.dtx.insert(*id, DtxEntry::Aborted { epoch: *epoch });
                 }
@@ -970,62 +972,11 @@ impl Index {
                     self.dtx.insert(*id, DtxEntry::Aborted { epoch: *epoch });
                 }
             },
-            Record::Punch(p) => {
-                let Ok(otype) = object_type(p.oid) else {
-                    return freed;
-                };
-                let container = Arc::make_mut(self.containers.entry(p.cont).or_default());
-                let object = Arc::make_mut(
-                    container
-                        .objects
-                        .entry((p.oid, p.shard))
-                        .or_insert_with(|| {
-                            Arc::new(ObjectIndex {
-                                otype,
-                                punches: Vec::new(),
-                                dkeys: OrdMap::new(),
-                            })
-                        }),
-                );
-                let punch = Punch {
-                    epoch: p.epoch,
-                    lsn,
-                };
-                match &p.target {
-                    PunchTarget::Object => insert_sorted(&mut object.punches, punch),
-                    PunchTarget::Dkeys(dkeys) => {
-                        for dkey in dkeys {
-                            let Ok(dkey) = OrdKey::new(otype.dkey_order(), dkey) else {
-                                continue;
-                            };
-                            let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
-                            insert_sorted(&mut dk.punches, punch);
-                        }
-                    }
-                    PunchTarget::Akeys { dkey, akeys } => {
-                        let Ok(dkey) = OrdKey::new(otype.dkey_order(), dkey) else {
-                            return freed;
-                        };
-                        let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
-                        for akey in akeys {
-                            let Ok(akey) = OrdKey::new(otype.akey_order(), akey) else {
-                                continue;
-                            };
-                            let ak = Arc::make_mut(dk.akeys.entry(akey).or_insert_with(|| {
-                                Arc::new(AkeyIndex {
-                                    punches: Vec::new(),
-                                    value: Value::None,
-                                })
-                            }));
-                            insert_sorted(&mut ak.punches, punch);
-                        }
-                    }
-                }
-            }
+            Record::Punch(p) => self.apply_punch(lsn, p),
             Record::Aggregate(a) => self.apply_aggregate(a, &mut freed),
             Record::DropShard { cont, oid, shard } => {
-                self.abort_prepared(&mut freed, |u| {
-                    u.cont == *cont && u.oid == *oid && u.shard == *shard
+                self.abort_prepared(&mut freed, |op| {
+                    op.cont() == *cont && op.oid() == *oid && op.shard() == *shard
                 });
                 if let Some(container) = self.containers.get_mut(cont) {
                     if let Some(object) = Arc::make_mut(container).objects.remove(&(*oid, *shard)) {
@@ -1080,16 +1031,83 @@ impl Index {
         }
     }
 
+    /// Applies a punch logged at `lsn`.
+    fn apply_punch(&mut self, lsn: u64, p: &PunchRecord) {
+        let Ok(otype) = object_type(p.oid) else {
+            return;
+        };
+        let container = Arc::make_mut(self.containers.entry(p.cont).or_default());
+        let object = Arc::make_mut(container.objects.entry((p.oid, p.shard)).or_insert_with(
+            || {
+                Arc::new(ObjectIndex {
+                    otype,
+                    punches: Vec::new(),
+                    dkeys: OrdMap::new(),
+                })
+            },
+        ));
+        let punch = Punch {
+            epoch: p.epoch,
+            lsn,
+        };
+        match &p.target {
+            PunchTarget::Object => insert_sorted(&mut object.punches, punch),
+            PunchTarget::Dkeys(dkeys) => {
+                for dkey in dkeys {
+                    let Ok(dkey) = OrdKey::new(otype.dkey_order(), dkey) else {
+                        continue;
+                    };
+                    let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
+                    insert_sorted(&mut dk.punches, punch);
+                }
+            }
+            PunchTarget::Akeys { dkey, akeys } => {
+                let Ok(dkey) = OrdKey::new(otype.dkey_order(), dkey) else {
+                    return;
+                };
+                let dk = Arc::make_mut(object.dkeys.entry(dkey).or_default());
+                for akey in akeys {
+                    let Ok(akey) = OrdKey::new(otype.akey_order(), akey) else {
+                        continue;
+                    };
+                    let ak = Arc::make_mut(dk.akeys.entry(akey).or_insert_with(|| {
+                        Arc::new(AkeyIndex {
+                            punches: Vec::new(),
+                            value: Value::None,
+                        })
+                    }));
+                    insert_sorted(&mut ak.punches, punch);
+                }
+            }
+        }
+    }
+
+    /// Records a prepared transaction. Logged only for an id unknown in memory, which may be
+    /// a forgotten outcome that replay brought back: the prepare replaces it, as it did live.
+    fn prepare(&mut self, lsn: u64, info: &DtxInfo, op: DtxOp) {
+        if !matches!(self.dtx.get(&info.id), Some(DtxEntry::Prepared { .. })) {
+            self.prepared += 1;
+            self.dtx.insert(
+                info.id,
+                DtxEntry::Prepared {
+                    lsn,
+                    info: info.clone(),
+                    op: Arc::new(op),
+                },
+            );
+        }
+    }
+
     /// Drops the prepared transactions matching `which` (their container or shard is
     /// destroyed), freeing their space; they count as aborted.
-    fn abort_prepared(&mut self, freed: &mut Freed, which: impl Fn(&UpdateRecord) -> bool) {
+    fn abort_prepared(&mut self, freed: &mut Freed, which: impl Fn(&DtxOp) -> bool) {
         let doomed: Vec<(Uuid, Epoch)> = self
             .dtx
             .iter()
             .filter_map(|(id, entry)| match entry {
-                DtxEntry::Prepared { update, .. } if which(update) => {
-                    update_space(update, freed);
-                    Some((*id, update.epoch))
+                DtxEntry::Prepared { op, .. } if which(op) => {
+                    op_space(op, freed);
+                    Some((*id, op.epoch()))
                 }
                 _ => None,
             })
@@ -1212,8 +1230,8 @@ impl Index {
             }
         }
         for entry in self.dtx.values() {
-            if let DtxEntry::Prepared { update, .. } = entry {
-                update_space(update, &mut used);
+            if let DtxEntry::Prepared { op, .. } = entry {
+                op_space(op, &mut used);
             }
         }
         used

@@ -23,4 +23,6 @@ pub mod wal;
 
 pub use index::{FetchIod, Index, IodPlan, KeyLevel, KeyPage, Piece, Source, BLOCK_SIZE};
 pub use pool::{BlobRegion, PoolMeta, Space, UpdateIod, VosPool};
-pub use record::{ExtentEntry, IodEntry, IodRecord, PunchTarget, Record, SingleEntry, Stored};
+pub use record::{
+    DtxOp, ExtentEntry, IodEntry, IodRecord, PunchRecord, PunchTarget, Record, SingleEntry, Stored,
+};

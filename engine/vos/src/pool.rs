@@ -17,7 +17,7 @@
 
 use crate::alloc::Allocator;
 use crate::index::{DtxEntry, FetchIod, Index, IodPlan, KeyLevel, KeyPage};
-use crate::record::{IodEntry, IodRecord, PunchRecord, PunchTarget, Record, UpdateRecord};
+use crate::record::{DtxOp, IodEntry, IodRecord, PunchRecord, PunchTarget, Record, UpdateRecord};
 use crate::wal::{FlushJob, Wal};
 use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Epoch, Error, ObjectId, Result, Uuid};
@@ -371,18 +371,7 @@ impl VosPool {
         iods: Vec<UpdateIod>,
         csum_chunk: u64,
     ) -> Result<u64> {
-        match dtx.as_ref().and_then(|info| self.index.dtx.get(&info.id)) {
-            None => {}
-            Some(DtxEntry::Aborted { .. }) => {
-                return Err(Error::new(Der::TxRestart, "transaction was aborted here"))
-            }
-            Some(_) => {
-                return Err(Error::new(
-                    Der::Already,
-                    "transaction is already prepared here",
-                ))
-            }
-        }
+        self.check_new_dtx(dtx.as_ref())?;
         self.check_update(&cont, oid, shard, epoch, flags, &dkey, &iods)?;
         let update = UpdateRecord {
             cont,
@@ -394,9 +383,25 @@ impl VosPool {
             iods: iods.into_iter().map(|i| i.record).collect(),
         };
         Ok(self.log(match dtx {
-            Some(info) => Record::DtxPrepare { info, update },
+            Some(info) => DtxOp::Update(update).prepare_record(info),
             None => Record::Update(update),
         }))
+    }
+
+    /// Refuses a transaction this target already took part in: `-DER_TX_RESTART` when it
+    /// was aborted or fenced here (a late or replayed prepare), `-DER_ALREADY` when it is
+    /// prepared or committed here.
+    fn check_new_dtx(&self, dtx: Option<&DtxInfo>) -> Result<()> {
+        match dtx.and_then(|info| self.index.dtx.get(&info.id)) {
+            None => Ok(()),
+            Some(DtxEntry::Aborted { .. }) => {
+                Err(Error::new(Der::TxRestart, "transaction was aborted here"))
+            }
+            Some(_) => Err(Error::new(
+                Der::Already,
+                "transaction is already prepared here",
+            )),
+        }
     }
 
     /// Commits a prepared transaction: its update becomes visible. `now` is the clock reading
@@ -449,15 +454,13 @@ impl VosPool {
         self.index.dtx.get(id).map(DtxEntry::state)
     }
 
-    /// The prepared transactions here: `(id, participants, the update)`.
-    pub fn dtx_prepared(&self) -> Vec<(Uuid, DtxInfo, Arc<UpdateRecord>)> {
+    /// The prepared transactions here: `(id, participants, what commit applies)`.
+    pub fn dtx_prepared(&self) -> Vec<(Uuid, DtxInfo, Arc<DtxOp>)> {
         self.index
             .dtx
             .iter()
             .filter_map(|(id, entry)| match entry {
-                DtxEntry::Prepared { info, update, .. } => {
-                    Some((*id, info.clone(), update.clone()))
-                }
+                DtxEntry::Prepared { info, op, .. } => Some((*id, info.clone(), op.clone())),
                 _ => None,
             })
             .collect()
@@ -482,11 +485,15 @@ impl VosPool {
         }
     }
 
-    /// Checks `DAOS_COND_PUNCH`, then logs and applies a punch. Returns its LSN.
+    /// Checks `DAOS_COND_PUNCH`, then logs and applies a punch; with a transaction (`dtx`),
+    /// only prepares it, as [`VosPool::update`] does. Returns its LSN.
     ///
-    /// Errors: `-DER_NONEXIST` when a conditional punch finds nothing to punch.
+    /// Errors: `-DER_NONEXIST` when a conditional punch finds nothing to punch; those of
+    /// [`VosPool::update`] for a transaction this target already saw.
+    #[allow(clippy::too_many_arguments)]
     pub fn punch(
         &mut self,
+        dtx: Option<DtxInfo>,
         cont: Uuid,
         oid: ObjectId,
         shard: u32,
@@ -494,6 +501,7 @@ impl VosPool {
         flags: u64,
         target: PunchTarget,
     ) -> Result<u64> {
+        self.check_new_dtx(dtx.as_ref())?;
         if flags & COND_PUNCH != 0 {
             let missing = match &target {
                 PunchTarget::Object => false,
@@ -532,13 +540,17 @@ impl VosPool {
                 }
             }
         }
-        Ok(self.log(Record::Punch(PunchRecord {
+        let punch = PunchRecord {
             cont,
             oid,
             shard,
             epoch,
             target,
-        })))
+        };
+        Ok(self.log(match dtx {
+            Some(info) => DtxOp::Punch(punch).prepare_record(info),
+            None => Record::Punch(punch),
+        }))
     }
 
     /// Creates a container on this target (idempotent). Returns the LSN, or `None` if it

@@ -198,6 +198,14 @@ pub enum Record {
         /// The update it applies when committed.
         update: UpdateRecord,
     },
+    /// A replicated punch prepared under a transaction: not applied until
+    /// [`Record::DtxCommit`].
+    DtxPreparePunch {
+        /// The transaction.
+        info: DtxInfo,
+        /// The punch it applies when committed.
+        punch: PunchRecord,
+    },
     /// A transaction committed: its prepared update is applied (at this record's LSN).
     DtxCommit {
         /// The transaction.
@@ -223,6 +231,131 @@ pub enum Record {
         /// Shard.
         shard: u32,
     },
+}
+
+impl PunchRecord {
+    /// Appends the encoding (also the body of a prepared punch's record).
+    pub fn encode(&self, e: &mut Encoder) {
+        e.uuid(&self.cont)
+            .oid(self.oid)
+            .u32(self.shard)
+            .u64(self.epoch);
+        match &self.target {
+            PunchTarget::Object => {
+                e.u8(0);
+            }
+            PunchTarget::Dkeys(dkeys) => {
+                e.u8(1);
+                encode_keys(e, dkeys);
+            }
+            PunchTarget::Akeys { dkey, akeys } => {
+                e.u8(2).bytes(dkey);
+                encode_keys(e, akeys);
+            }
+        }
+    }
+
+    /// Reads what [`PunchRecord::encode`] wrote.
+    pub fn decode(d: &mut Decoder<'_>) -> Result<PunchRecord> {
+        let cont = d.uuid("container")?;
+        let oid = d.oid("oid")?;
+        let shard = d.u32("shard")?;
+        let epoch = d.u64("epoch")?;
+        let target = match d.u8("punch kind")? {
+            0 => PunchTarget::Object,
+            1 => PunchTarget::Dkeys(decode_keys(d)?),
+            2 => PunchTarget::Akeys {
+                dkey: d.bytes(KEY_MAX, "dkey")?.to_vec(),
+                akeys: decode_keys(d)?,
+            },
+            other => return Err(Error::new(Der::DfInval, format!("bad punch kind {other}"))),
+        };
+        Ok(PunchRecord {
+            cont,
+            oid,
+            shard,
+            epoch,
+            target,
+        })
+    }
+}
+
+/// What a prepared transaction applies when it commits: an update of a replicated object,
+/// or a punch of one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DtxOp {
+    /// An update.
+    Update(UpdateRecord),
+    /// A punch.
+    Punch(PunchRecord),
+}
+
+impl DtxOp {
+    /// The container.
+    pub fn cont(&self) -> Uuid {
+        match self {
+            DtxOp::Update(u) => u.cont,
+            DtxOp::Punch(p) => p.cont,
+        }
+    }
+
+    /// The object.
+    pub fn oid(&self) -> ObjectId {
+        match self {
+            DtxOp::Update(u) => u.oid,
+            DtxOp::Punch(p) => p.oid,
+        }
+    }
+
+    /// The object shard.
+    pub fn shard(&self) -> u32 {
+        match self {
+            DtxOp::Update(u) => u.shard,
+            DtxOp::Punch(p) => p.shard,
+        }
+    }
+
+    /// The epoch it applies at.
+    pub fn epoch(&self) -> Epoch {
+        match self {
+            DtxOp::Update(u) => u.epoch,
+            DtxOp::Punch(p) => p.epoch,
+        }
+    }
+
+    /// The prepare record that logs it under `info`.
+    pub fn prepare_record(self, info: DtxInfo) -> Record {
+        match self {
+            DtxOp::Update(update) => Record::DtxPrepare { info, update },
+            DtxOp::Punch(punch) => Record::DtxPreparePunch { info, punch },
+        }
+    }
+
+    /// Appends the encoding: a kind byte (1 update, 2 punch), then the record's body.
+    pub fn encode(&self, e: &mut Encoder) {
+        match self {
+            DtxOp::Update(u) => {
+                e.u8(1);
+                u.encode(e);
+            }
+            DtxOp::Punch(p) => {
+                e.u8(2);
+                p.encode(e);
+            }
+        }
+    }
+
+    /// Reads what [`DtxOp::encode`] wrote.
+    pub fn decode(d: &mut Decoder<'_>) -> Result<DtxOp> {
+        match d.u8("transaction kind")? {
+            1 => Ok(DtxOp::Update(UpdateRecord::decode(d)?)),
+            2 => Ok(DtxOp::Punch(PunchRecord::decode(d)?)),
+            other => Err(Error::new(
+                Der::DfInval,
+                format!("bad transaction kind {other}"),
+            )),
+        }
+    }
 }
 
 impl UpdateRecord {
@@ -422,20 +555,13 @@ impl Record {
                 e.u8(9).uuid(id).u64(*epoch);
             }
             Record::Punch(p) => {
-                e.u8(4).uuid(&p.cont).oid(p.oid).u32(p.shard).u64(p.epoch);
-                match &p.target {
-                    PunchTarget::Object => {
-                        e.u8(0);
-                    }
-                    PunchTarget::Dkeys(dkeys) => {
-                        e.u8(1);
-                        encode_keys(e, dkeys);
-                    }
-                    PunchTarget::Akeys { dkey, akeys } => {
-                        e.u8(2).bytes(dkey);
-                        encode_keys(e, akeys);
-                    }
-                }
+                e.u8(4);
+                p.encode(e);
+            }
+            Record::DtxPreparePunch { info, punch } => {
+                e.u8(10);
+                info.encode(e);
+                punch.encode(e);
             }
             Record::DropShard { cont, oid, shard } => {
                 e.u8(6).uuid(cont).oid(*oid).u32(*shard);
@@ -485,30 +611,7 @@ impl Record {
             1 => Record::ContCreate(d.uuid("container")?),
             2 => Record::ContDestroy(d.uuid("container")?),
             3 => Record::Update(UpdateRecord::decode(d)?),
-            4 => {
-                let cont = d.uuid("container")?;
-                let oid = d.oid("oid")?;
-                let shard = d.u32("shard")?;
-                let epoch = d.u64("epoch")?;
-                let target = match d.u8("punch kind")? {
-                    0 => PunchTarget::Object,
-                    1 => PunchTarget::Dkeys(decode_keys(d)?),
-                    2 => PunchTarget::Akeys {
-                        dkey: d.bytes(KEY_MAX, "dkey")?.to_vec(),
-                        akeys: decode_keys(d)?,
-                    },
-                    other => {
-                        return Err(Error::new(Der::DfInval, format!("bad punch kind {other}")))
-                    }
-                };
-                Record::Punch(PunchRecord {
-                    cont,
-                    oid,
-                    shard,
-                    epoch,
-                    target,
-                })
-            }
+            4 => Record::Punch(PunchRecord::decode(d)?),
             5 => {
                 let cont = d.uuid("container")?;
                 let oid = d.oid("oid")?;
@@ -565,6 +668,10 @@ impl Record {
             9 => Record::DtxAbort {
                 id: d.uuid("dtx id")?,
                 epoch: d.u64("epoch")?,
+            },
+            10 => Record::DtxPreparePunch {
+                info: DtxInfo::decode(d)?,
+                punch: PunchRecord::decode(d)?,
             },
             other => return Err(Error::new(Der::DfInval, format!("bad record kind {other}"))),
         })
@@ -655,6 +762,28 @@ mod tests {
                     csum_chunk: 0,
                     dkey: b"d".to_vec(),
                     iods: Vec::new(),
+                },
+            },
+            Record::DtxPreparePunch {
+                info: DtxInfo {
+                    id: Uuid::new_v4(),
+                    map_version: 3,
+                    leader: daos_types::dtx::DtxPeer {
+                        rank: 1,
+                        target: 0,
+                        shard: 1,
+                    },
+                    peers: Vec::new(),
+                },
+                punch: PunchRecord {
+                    cont: Uuid::new_v4(),
+                    oid: ObjectId::new(1, 2),
+                    shard: 1,
+                    epoch: 79,
+                    target: PunchTarget::Akeys {
+                        dkey: b"d".to_vec(),
+                        akeys: vec![b"a".to_vec()],
+                    },
                 },
             },
             Record::DtxCommit {

@@ -278,3 +278,74 @@ fn dropping_a_shard_aborts_its_prepared_updates() {
     assert!(pool.dtx_prepared().is_empty());
     assert!(!pool.dtx_pending());
 }
+
+fn prepare_punch(pool: &mut VosPool, id: u128, epoch: u64) -> daos_types::Result<u64> {
+    pool.punch(
+        Some(info(id)),
+        CONT,
+        oid(),
+        0,
+        epoch,
+        0,
+        daos_vos::PunchTarget::Akeys {
+            dkey: b"d".to_vec(),
+            akeys: vec![b"a".to_vec()],
+        },
+    )
+}
+
+/// A replicated punch is a transaction too: prepared, it hides nothing (across reopening
+/// from the log and from a checkpoint); committed, it punches at its own epoch; aborted, it
+/// never does, and a late prepare of it is refused.
+#[test]
+fn a_prepared_punch_punches_nothing_until_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pool = open_pool(dir.path(), true);
+    put(&mut pool, b"value");
+    prepare_punch(&mut pool, 1, 100).unwrap();
+    prepare_punch(&mut pool, 2, 110).unwrap();
+    pool.flush_blocking().unwrap();
+    assert_eq!(
+        read(&pool, u64::MAX),
+        Some(5),
+        "a prepared punch hides nothing"
+    );
+    assert_eq!(
+        prepare_punch(&mut pool, 1, 100).unwrap_err().der(),
+        Der::Already
+    );
+
+    drop(pool);
+    let mut pool = open_pool(dir.path(), false);
+    assert_eq!(pool.dtx_prepared().len(), 2);
+    pool.checkpoint_blocking().unwrap();
+    drop(pool);
+    let mut pool = open_pool(dir.path(), false);
+    assert_eq!(
+        pool.dtx_prepared().len(),
+        2,
+        "prepared punches are in the checkpoint"
+    );
+    assert_eq!(read(&pool, u64::MAX), Some(5));
+
+    // Punch 2 aborted, punch 1 committed: the value is gone from epoch 100 on.
+    pool.dtx_abort(Uuid::from_u128(2), 120).unwrap();
+    assert!(pool.dtx_commit(Uuid::from_u128(1), 121).unwrap().is_some());
+    pool.flush_blocking().unwrap();
+    assert_eq!(read(&pool, u64::MAX), None);
+    assert_eq!(
+        read(&pool, 99),
+        Some(5),
+        "older epochs still read the value"
+    );
+    assert_eq!(
+        prepare_punch(&mut pool, 2, 110).unwrap_err().der(),
+        Der::TxRestart
+    );
+    assert!(!pool.dtx_pending());
+    drop(pool);
+    let pool = open_pool(dir.path(), false);
+    assert_eq!(read(&pool, u64::MAX), None);
+    assert_eq!(read(&pool, 99), Some(5));
+    assert_eq!(pool.dtx_state(&Uuid::from_u128(2)), Some(DtxState::Aborted));
+}

@@ -282,13 +282,13 @@ proptest! {
                     pool.update(None, cont, oid(), 0, epoch, 0, key(*dkey), vec![iod], 0).unwrap();
                 }
                 Op::PunchObject => {
-                    pool.punch(cont, oid(), 0, epoch, 0, PunchTarget::Object).unwrap();
+                    pool.punch(None,cont, oid(), 0, epoch, 0, PunchTarget::Object).unwrap();
                 }
                 Op::PunchDkey { dkey } => {
-                    pool.punch(cont, oid(), 0, epoch, 0, PunchTarget::Dkeys(vec![key(*dkey)])).unwrap();
+                    pool.punch(None,cont, oid(), 0, epoch, 0, PunchTarget::Dkeys(vec![key(*dkey)])).unwrap();
                 }
                 Op::PunchAkey { dkey, akey } => {
-                    pool.punch(cont, oid(), 0, epoch, 0, PunchTarget::Akeys { dkey: key(*dkey), akeys: vec![key(*akey)] }).unwrap();
+                    pool.punch(None,cont, oid(), 0, epoch, 0, PunchTarget::Akeys { dkey: key(*dkey), akeys: vec![key(*akey)] }).unwrap();
                 }
                 Op::Checkpoint => pool.checkpoint_blocking().unwrap(),
                 Op::Reopen => {
@@ -382,6 +382,7 @@ fn conditional_updates() {
     .unwrap();
     let err = pool
         .punch(
+            None,
             cont,
             oid(),
             0,
@@ -392,6 +393,7 @@ fn conditional_updates() {
         .unwrap_err();
     assert_eq!(err.der(), Der::Nonexist);
     pool.punch(
+        None,
         cont,
         oid(),
         0,
@@ -495,11 +497,12 @@ fn apply_ops(pool: &mut VosPool, cont: Uuid, ops: &[Op], model: &mut Model, epoc
                     .unwrap();
             }
             Op::PunchObject => {
-                pool.punch(cont, oid(), 0, epoch, 0, PunchTarget::Object)
+                pool.punch(None, cont, oid(), 0, epoch, 0, PunchTarget::Object)
                     .unwrap();
             }
             Op::PunchDkey { dkey } => {
                 pool.punch(
+                    None,
                     cont,
                     oid(),
                     0,
@@ -511,6 +514,7 @@ fn apply_ops(pool: &mut VosPool, cont: Uuid, ops: &[Op], model: &mut Model, epoc
             }
             Op::PunchAkey { dkey, akey } => {
                 pool.punch(
+                    None,
                     cont,
                     oid(),
                     0,

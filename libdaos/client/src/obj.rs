@@ -412,9 +412,10 @@ impl Object {
     /// answer makes it wait for a new pool map and send again, with the same epoch: a replay
     /// rewrites the same version. Returns the highest epoch the engines reported.
     ///
-    /// An update of a replicated class runs as a transaction (DAOS's DTX, see the engine's
-    /// `dtx` module): every replica prepares it, then the first one, the leader, commits it on
-    /// all of them, so it is applied everywhere or nowhere. Each attempt has a fresh id.
+    /// An update or a dkey/akey punch of a replicated class runs as a transaction (DAOS's
+    /// DTX, see the engine's `dtx` module): every replica prepares it, then the first one,
+    /// the leader, commits it on all of them, so it is applied everywhere or nowhere. Each
+    /// attempt has a fresh id.
     pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
@@ -430,7 +431,9 @@ impl Object {
             }
             _ => 0,
         };
-        let transactional = opcode == Opcode::ObjUpdate
+        // Updates and dkey or akey punches of one replicated group. A whole-object punch
+        // reaches every group, whose shards may share targets: it is not a transaction.
+        let transactional = matches!(opcode, Opcode::ObjUpdate | Opcode::ObjPunch)
             && group.is_some()
             && matches!(
                 class.map(|c| c.redundancy),
@@ -1159,6 +1162,7 @@ impl Object {
                     kind: PUNCH_OBJECT,
                     dkeys: Vec::new(),
                     akeys: Vec::new(),
+                    dtx: None,
                 })
             },
             |_: &Empty| 0,
@@ -1185,7 +1189,7 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjPunch,
-                |_, target, epoch, _| {
+                |_, target, epoch, dtx| {
                     Some(ObjPunchReq {
                         target,
                         epoch,
@@ -1193,6 +1197,7 @@ impl Object {
                         kind: PUNCH_DKEYS,
                         dkeys: vec![Key(dkey.clone())],
                         akeys: Vec::new(),
+                        dtx: dtx.cloned(),
                     })
                 },
                 |_: &Empty| 0,
@@ -1227,7 +1232,7 @@ impl Object {
             net,
             Some(dkey),
             Opcode::ObjPunch,
-            |_, target, epoch, _| {
+            |_, target, epoch, dtx| {
                 Some(ObjPunchReq {
                     target,
                     epoch,
@@ -1235,6 +1240,7 @@ impl Object {
                     kind: PUNCH_AKEYS,
                     dkeys: vec![Key(dkey.to_vec())],
                     akeys: akeys.iter().cloned().map(Key).collect(),
+                    dtx: dtx.cloned(),
                 })
             },
             |_: &Empty| 0,

@@ -1178,9 +1178,18 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     // transactions are led by rank 1, `b`'s by rank 2.
     let a = led_by(&cont, 1, 1);
     let b = led_by(&cont, 1, 2);
-    for obj in [&a, &b] {
+    // `c` and `d` get punches instead of updates, led by ranks 1 and 2 as well.
+    let c = led_by(&cont, 2000, 1);
+    let d = led_by(&cont, 2000, 2);
+    for obj in [&a, &b, &c, &d] {
         put(obj, b"v", b"old");
     }
+    let punch = |obj: &Object| {
+        obj.container()
+            .pool()
+            .client()
+            .run(async |net| obj.punch_akeys(net, 0, b"d", &[b"v".to_vec()]).await)
+    };
 
     // The client "dies" between the phases: every replica prepared the update, nobody was
     // asked to commit it. Nothing is visible anywhere.
@@ -1191,9 +1200,13 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
             .unwrap_err();
         assert_eq!(err.der(), Der::Io, "{err}");
     }
+    for obj in [&c, &d] {
+        let err = punch(obj).unwrap_err();
+        assert_eq!(err.der(), Der::Io, "{err}");
+    }
     fault::set(None);
     let soon = Instant::now() + Duration::from_secs(5);
-    for obj in [&a, &b] {
+    for obj in [&a, &b, &c, &d] {
         assert_eq!(replica_values(obj, soon), vec![b"old".to_vec(); 3]);
     }
 
@@ -1205,7 +1218,7 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     let (v0, _) = rank_states(&system, 2);
     system.kill_engine(2);
     let (_, v1) = await_rebuild(&system, v0);
-    for obj in [&a, &b] {
+    for obj in [&a, &b, &c, &d] {
         await_replicas(obj, b"old", Duration::from_secs(30));
         assert_eq!(
             replica_values(obj, Instant::now() + Duration::from_secs(30)).len(),
@@ -1216,14 +1229,21 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     // `a`'s leader dies too: its last copy, and `b`'s, still agree.
     system.kill_engine(1);
     await_rebuild(&system, v1);
-    for obj in [&a, &b] {
+    for obj in [&a, &b, &c, &d] {
         await_replicas(obj, b"old", Duration::from_secs(30));
     }
 
-    // The transactions are finished: updates go on, on the last copy, and read back.
-    for obj in [&a, &b] {
+    // The transactions are finished: updates and punches go on, on the last copy.
+    for obj in [&a, &b, &c, &d] {
         put(obj, b"v", b"after");
         assert_eq!(get(obj, b"v", 5).unwrap(), b"after");
+    }
+    for obj in [&c, &d] {
+        punch(obj).unwrap();
+        assert_eq!(
+            replica_values(obj, Instant::now() + Duration::from_secs(5)),
+            vec![Vec::<u8>::new()]
+        );
     }
 }
 
