@@ -96,6 +96,11 @@ pub struct EngineSection {
     /// First fabric port; contexts use consecutive ports from here.
     #[serde(default)]
     pub fabric_iface_port: Option<u16>,
+    /// daos-rs extension, not a DAOS key: run the engine in this named network namespace
+    /// (`/var/run/netns/<name>`, as `ip netns add` makes), where `fabric_iface` lives. Tests
+    /// use it to put engines behind real interfaces and cut them off (partitions).
+    #[serde(default)]
+    pub fabric_netns: Option<String>,
     /// Engine log file.
     #[serde(default)]
     pub log_file: Option<PathBuf>,
@@ -409,6 +414,9 @@ pub struct EngineConfig {
     /// Members of the SWIM cluster (engines plus the server), which tunes its timing.
     #[serde(default)]
     pub swim_members: u32,
+    /// The network namespace `daos_server` starts the engine in (`fabric_netns`).
+    #[serde(default)]
+    pub netns: Option<String>,
 }
 
 /// Rounds a GB figure from a DAOS config to bytes (read as GiB).

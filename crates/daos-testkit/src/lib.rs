@@ -46,6 +46,10 @@ pub struct Options {
     pub bdev_gb: u64,
     /// Extra environment for the server and its engines.
     pub env: Vec<(String, String)>,
+    /// Run each engine in a network namespace of its own, behind a veth pair on a bridge
+    /// (see [`Namespaces`]), so that their traffic crosses real interfaces and an engine
+    /// can be cut off. Needs `ip netns` (root); see [`Namespaces::supported`].
+    pub netns: bool,
 }
 
 impl Default for Options {
@@ -57,6 +61,7 @@ impl Default for Options {
             scm_gb: 1,
             bdev_gb: 4,
             env: Vec::new(),
+            netns: false,
         }
     }
 }
@@ -71,6 +76,8 @@ pub struct TestSystem {
     pub fabric_port: u16,
     /// Options it was started with.
     pub options: Options,
+    /// The engines' network namespaces, with [`Options::netns`].
+    pub namespaces: Option<Namespaces>,
     server: Option<Child>,
 }
 
@@ -116,11 +123,16 @@ impl TestSystem {
             .map_err(|e| e.to_string())?;
         let ports = free_ports(1 + options.engines as u16 * (options.targets as u16 + 1));
         let (port, fabric_port) = (ports, ports + 1);
+        let namespaces = options
+            .netns
+            .then(|| Namespaces::create(options.engines))
+            .transpose()?;
         let mut system = TestSystem {
             dir,
             port,
             fabric_port,
             options,
+            namespaces,
             server: None,
         };
         system.write_config();
@@ -138,8 +150,16 @@ impl TestSystem {
             provider = self.options.provider,
         );
         for rank in 0..self.options.engines {
+            let iface = match &self.namespaces {
+                Some(ns) => format!(
+                    "{}\n  fabric_netns: {}",
+                    ns.engine_iface(rank),
+                    ns.netns(rank)
+                ),
+                None => "lo".to_string(),
+            };
             yaml += &format!(
-                "- targets: {targets}\n  fabric_iface: lo\n  fabric_iface_port: {fabric}\n\
+                "- targets: {targets}\n  fabric_iface: {iface}\n  fabric_iface_port: {fabric}\n\
                  \x20 log_file: {log}\n  log_mask: DEBUG\n  storage:\n  - class: ram\n    scm_mount: {scm}\n\
                  \x20   scm_size: {scm_gb}\n  - class: file\n    bdev_list: [{bdev}]\n    bdev_size: {bdev_gb}\n",
                 targets = self.options.targets,
@@ -439,6 +459,8 @@ impl TestSystem {
 impl Drop for TestSystem {
     fn drop(&mut self) {
         self.stop();
+        // After the engines stopped: their namespaces go with them.
+        drop(self.namespaces.take());
         if std::thread::panicking() {
             let mut names = vec!["server.out".to_string()];
             names.extend((0..self.options.engines).map(Self::engine_log_name));
@@ -477,4 +499,125 @@ pub fn make_tree(root: &Path, files: usize, size_max: usize, seed: u64) -> u64 {
         total += size as u64;
     }
     total
+}
+
+/// Network namespaces for a test system's engines: a bridge in this namespace with address
+/// `10.A.B.1/24`, and per engine a namespace holding one end of a veth pair (address
+/// `10.A.B.(10 + rank)`, default route via the bridge), whose other end is on the bridge.
+/// Cutting an engine off takes its bridge-side link down. Removed on drop.
+#[derive(Debug)]
+pub struct Namespaces {
+    tag: u32,
+    engines: u32,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Namespaces {
+    /// Whether this machine lets tests make network namespaces (root, `ip` installed).
+    pub fn supported() -> bool {
+        let probe = format!("drsprobe{}", std::process::id());
+        let made = ip(&["netns", "add", &probe]).is_ok();
+        if made {
+            let _ = ip(&["netns", "del", &probe]);
+        }
+        made
+    }
+
+    fn create(engines: u32) -> Result<Namespaces, String> {
+        use std::collections::hash_map::RandomState;
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let tag = (hasher.finish() % 60000) as u32 + 1;
+        let ns = Namespaces { tag, engines };
+        let (bridge, subnet) = (ns.bridge(), ns.subnet());
+        ip(&["link", "add", &bridge, "type", "bridge"])?;
+        ip(&["addr", "add", &format!("{subnet}.1/24"), "dev", &bridge])?;
+        ip(&["link", "set", &bridge, "up"])?;
+        for rank in 0..engines {
+            let (netns, host, inner) = (ns.netns(rank), ns.host_link(rank), ns.engine_iface(rank));
+            ip(&["netns", "add", &netns])?;
+            ip(&["link", "add", &host, "type", "veth", "peer", "name", &inner])?;
+            ip(&["link", "set", &inner, "netns", &netns])?;
+            ip(&["link", "set", &host, "master", &bridge, "up"])?;
+            let addr = format!("{subnet}.{}/24", 10 + rank);
+            ip(&["-n", &netns, "addr", "add", &addr, "dev", &inner])?;
+            ip(&["-n", &netns, "link", "set", &inner, "up"])?;
+            ip(&["-n", &netns, "link", "set", "lo", "up"])?;
+            ip(&[
+                "-n",
+                &netns,
+                "route",
+                "add",
+                "default",
+                "via",
+                &format!("{subnet}.1"),
+            ])?;
+        }
+        Ok(ns)
+    }
+
+    fn subnet(&self) -> String {
+        format!("10.{}.{}", 100 + self.tag / 256 % 150, self.tag % 256)
+    }
+
+    /// The bridge's name.
+    pub fn bridge(&self) -> String {
+        format!("drb{}", self.tag)
+    }
+
+    /// Engine `rank`'s namespace.
+    pub fn netns(&self, rank: u32) -> String {
+        format!("drs{}e{rank}", self.tag)
+    }
+
+    /// The bridge-side end of engine `rank`'s link.
+    pub fn host_link(&self, rank: u32) -> String {
+        format!("drv{}h{rank}", self.tag)
+    }
+
+    /// Engine `rank`'s interface, inside its namespace.
+    pub fn engine_iface(&self, rank: u32) -> String {
+        format!("drv{}e{rank}", self.tag)
+    }
+
+    /// Engine `rank`'s address.
+    pub fn engine_addr(&self, rank: u32) -> String {
+        format!("{}.{}", self.subnet(), 10 + rank)
+    }
+
+    /// Cuts engine `rank` off from every other party (its link to the bridge goes down).
+    pub fn cut(&self, rank: u32) {
+        ip(&["link", "set", &self.host_link(rank), "down"]).unwrap();
+    }
+
+    /// Reconnects engine `rank`.
+    pub fn heal(&self, rank: u32) {
+        ip(&["link", "set", &self.host_link(rank), "up"]).unwrap();
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for rank in 0..self.engines {
+            let _ = ip(&["netns", "del", &self.netns(rank)]);
+            let _ = ip(&["link", "del", &self.host_link(rank)]);
+        }
+        let _ = ip(&["link", "del", &self.bridge()]);
+    }
 }

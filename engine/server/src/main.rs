@@ -95,12 +95,21 @@ async fn start_engine(
             command.stderr(Stdio::inherit());
         }
     }
+    // An engine configured with `fabric_netns` runs in that network namespace.
+    let netns = match &config.netns {
+        Some(name) => Some(setup::netns::open(name).map_err(|e| format!("engine {rank}: {e}"))?),
+        None => None,
+    };
     // Engines must not outlive a server that dies abruptly.
-    // SAFETY: pre_exec runs in the forked child before exec; prctl is async-signal-safe.
+    // SAFETY: pre_exec runs in the forked child before exec; prctl and setns are
+    // async-signal-safe system calls, and the namespace descriptor was opened before the fork.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
                 .map_err(std::io::Error::from)?;
+            if let Some(fd) = &netns {
+                setup::netns::enter(fd)?;
+            }
             Ok(())
         });
     }
@@ -287,8 +296,14 @@ fn main() {
             .unwrap_or_else(|e| fail(e)),
     );
     // The system's SWIM cluster: this server's member, which every engine joins through, on
-    // the first engine's fabric address and the management port number (UDP).
-    let swim_host = engines.first().map_or("", |e| e.node.as_str());
+    // the management port number (UDP) at the address this host reaches the first engine
+    // from (the engine's own address, unless engines run in network namespaces).
+    let swim_host = engines
+        .first()
+        .map(|e| e.node.clone())
+        .map(|node| setup::local_address_towards(&node).unwrap_or(node))
+        .unwrap_or_default();
+    let swim_host = swim_host.as_str();
     let swim_addr =
         daos_swim::member_addr(swim_host, config.port).unwrap_or_else(|e| fail(e.to_string()));
     let _swim = {

@@ -73,10 +73,11 @@ pub fn engine_configs(config: &ServerConfig) -> Result<Vec<EngineConfig>> {
     );
     let mut out = Vec::new();
     for (i, engine) in config.engines.iter().enumerate() {
-        let node = if uses_ports {
-            daos_control::interface_address(engine.fabric_iface.as_deref().unwrap_or("lo"))?
-        } else {
-            String::new()
+        let iface = engine.fabric_iface.as_deref().unwrap_or("lo");
+        let node = match (&engine.fabric_netns, uses_ports) {
+            (_, false) => String::new(),
+            (Some(netns), true) => netns::interface_address(netns, iface)?,
+            (None, true) => daos_control::interface_address(iface)?,
         };
         let port = engine
             .fabric_iface_port
@@ -123,6 +124,7 @@ pub fn engine_configs(config: &ServerConfig) -> Result<Vec<EngineConfig>> {
             // Set by daos_server once its own SWIM member is bound.
             swim_seed: None,
             swim_members: config.engines.len() as u32 + 1,
+            netns: engine.fabric_netns.clone(),
         });
     }
     Ok(out)
@@ -133,4 +135,49 @@ pub fn control_dir(configs: &[EngineConfig]) -> PathBuf {
     configs
         .first()
         .map_or_else(|| PathBuf::from("."), |c| c.meta_dir.join("control"))
+}
+
+/// The local address the kernel would send from to reach `host` (a UDP socket "connected"
+/// to it sends nothing), or `None` when there is no route.
+pub fn local_address_towards(host: &str) -> Option<String> {
+    let ip: std::net::Ipv4Addr = host.parse().ok()?;
+    let socket = std::net::UdpSocket::bind(("0.0.0.0", 0)).ok()?;
+    socket.connect((ip, 9)).ok()?;
+    Some(socket.local_addr().ok()?.ip().to_string())
+}
+
+/// Named network namespaces (`ip netns`), for engines configured with `fabric_netns`.
+pub mod netns {
+    use daos_types::{Der, Error, Result};
+    use std::os::fd::{AsFd, OwnedFd};
+
+    /// Opens the namespace `name` (`/var/run/netns/<name>`).
+    ///
+    /// Errors: `-DER_NONEXIST` when there is no such namespace.
+    pub fn open(name: &str) -> Result<OwnedFd> {
+        let path = format!("/var/run/netns/{name}");
+        std::fs::File::open(&path)
+            .map(OwnedFd::from)
+            .map_err(|e| Error::new(Der::Nonexist, format!("network namespace {path}: {e}")))
+    }
+
+    /// Moves the calling thread into the namespace behind `fd`.
+    pub fn enter(fd: &impl AsFd) -> std::io::Result<()> {
+        nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+    }
+
+    /// The IPv4 address of interface `iface` inside namespace `name`, read from a thread
+    /// that enters the namespace (a namespace is a per-thread setting).
+    ///
+    /// Errors: those of [`open`]; `-DER_NONEXIST` for an interface without an IPv4 address.
+    pub fn interface_address(name: &str, iface: &str) -> Result<String> {
+        let fd = open(name)?;
+        let iface = iface.to_string();
+        std::thread::spawn(move || {
+            enter(&fd).map_err(|e| Error::new(Der::Io, format!("entering a namespace: {e}")))?;
+            daos_control::interface_address(&iface)
+        })
+        .join()
+        .map_err(|_| Error::new(Der::Misc, "namespace probe thread panicked"))?
+    }
 }
