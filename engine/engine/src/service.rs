@@ -32,6 +32,34 @@ const MAGIC: u32 = u32::from_le_bytes(*b"SVCM");
 const VERSION: u16 = 1;
 const TARGET_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Appends the CRC-32C of everything encoded so far: how `svc.meta` and the metadata inside
+/// it end (after a magic number and a version at the start).
+fn seal(mut e: Encoder) -> Vec<u8> {
+    let crc = daos_types::csum::crc32c(e.as_slice());
+    e.u32(crc);
+    e.finish()
+}
+
+/// Checks what [`seal`] ended: the CRC, then `magic` and `version`; returns a decoder over
+/// what follows them (up to the CRC).
+///
+/// Errors: `-DER_DF_INVAL` for a short, corrupt or foreign file.
+fn unseal(bytes: &[u8], magic: u32, version: u16) -> Result<Decoder<'_>> {
+    let bad = |what: &str| Error::new(Der::DfInval, format!("svc.meta: {what}"));
+    if bytes.len() < 10 {
+        return Err(bad("too short"));
+    }
+    let (body, tail) = bytes.split_at(bytes.len() - 4);
+    if daos_types::csum::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
+        return Err(bad("checksum mismatch"));
+    }
+    let mut d = Decoder::new(body);
+    if d.u32("magic")? != magic || d.u16("version")? != version {
+        return Err(bad("unknown format"));
+    }
+    Ok(d)
+}
+
 /// A container in the pool service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ContMeta {
@@ -71,24 +99,11 @@ impl SvcMeta {
             c.snapshots.encode(&mut e);
             e.u64(c.next_oid).u64(c.created).u64(c.modified);
         }
-        let crc = daos_types::csum::crc32c(e.as_slice());
-        e.u32(crc);
-        e.finish()
+        seal(e)
     }
 
     fn decode(bytes: &[u8]) -> Result<SvcMeta> {
-        let bad = |what: &str| Error::new(Der::DfInval, format!("svc.meta: {what}"));
-        if bytes.len() < 10 {
-            return Err(bad("too short"));
-        }
-        let (body, tail) = bytes.split_at(bytes.len() - 4);
-        if daos_types::csum::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
-            return Err(bad("checksum mismatch"));
-        }
-        let mut d = Decoder::new(body);
-        if d.u32("magic")? != MAGIC || d.u16("version")? != VERSION {
-            return Err(bad("unknown format"));
-        }
+        let mut d = unseal(bytes, MAGIC, VERSION)?;
         let uuid = d.uuid("uuid")?;
         let label = d.str(256, "label")?.to_string();
         let props = WireProps::decode(&mut d)?.0;
@@ -187,25 +202,13 @@ impl PoolSvc {
         let raft = postcard::to_stdvec(&(self.applied, &self.membership))
             .expect("log ids and memberships encode");
         e.bytes(&raft);
-        let crc = daos_types::csum::crc32c(e.as_slice());
-        e.u32(crc);
-        e.finish()
+        seal(e)
     }
 
     /// Reads an image written by [`PoolSvc::image`].
     fn from_image(bytes: &[u8], path: PathBuf) -> Result<PoolSvc> {
         let bad = |what: &str| Error::new(Der::DfInval, format!("svc.meta: {what}"));
-        if bytes.len() < 10 {
-            return Err(bad("too short"));
-        }
-        let (body, tail) = bytes.split_at(bytes.len() - 4);
-        if daos_types::csum::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
-            return Err(bad("checksum mismatch"));
-        }
-        let mut d = Decoder::new(body);
-        if d.u32("magic")? != IMAGE_MAGIC || d.u16("version")? != IMAGE_VERSION {
-            return Err(bad("unknown format"));
-        }
+        let mut d = unseal(bytes, IMAGE_MAGIC, IMAGE_VERSION)?;
         let meta = SvcMeta::decode(d.bytes(IMAGE_META_MAX, "metadata")?)?;
         let mut state = SvcState {
             meta: Blob(Vec::new()),
