@@ -493,6 +493,16 @@ impl Service {
         })
     }
 
+    /// Makes a container handle invalid on every target of this engine.
+    fn unregister_handle(&self, pool: Uuid, handle: Uuid) -> Result<()> {
+        self.broadcast(|reply| TargetMsg::Handle {
+            pool,
+            handle,
+            info: None,
+            reply,
+        })
+    }
+
     /// The state a returning engine needs from the leader (see [`SvcState`]).
     fn state_of(&self, pool: &Uuid) -> Option<SvcState> {
         Some(self.pools.get(pool)?.state())
@@ -687,13 +697,7 @@ impl Service {
         self.applying = true;
         let outcome = (|| {
             for handle in closed {
-                let pool = *pool;
-                self.broadcast(|reply| TargetMsg::Handle {
-                    pool,
-                    handle,
-                    info: None,
-                    reply,
-                })?;
+                self.unregister_handle(*pool, handle)?;
             }
             self.sync_targets(*pool, &meta, &state.cont_handles)?;
             self.pass_map(pool, &meta.map)
@@ -1092,12 +1096,7 @@ impl Service {
     fn cont_close(&mut self, req: ContHandleReq) -> Result<Vec<u8>> {
         self.cont_handle(&req)?;
         let (pool, handle) = (req.pool, req.handle);
-        self.broadcast(|reply| TargetMsg::Handle {
-            pool,
-            handle,
-            info: None,
-            reply,
-        })?;
+        self.unregister_handle(pool, handle)?;
         let svc = self.pool(&pool)?;
         if let Some(h) = svc.cont_handles.remove(&handle) {
             if let Some(ph) = svc.pool_handles.get_mut(&h.pool_handle) {

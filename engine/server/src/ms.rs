@@ -115,6 +115,18 @@ pub struct Ms {
 
 /// How often a rebuild driver polls the engines.
 const REBUILD_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// A pool's space and state as `dmg pool query|list` show them.
+struct PoolSpace {
+    summary: PoolSummary,
+    targets: Vec<TargetSummary>,
+    /// Connected pool handles, as the service leader counts them.
+    handles: u32,
+    /// The leader's pool map.
+    map: PoolMap,
+    /// The pool service leader the query went to.
+    leader: u32,
+}
+
 /// How long a pool operation waits for the pool service's replicas to elect a leader.
 const SVC_LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Pause between rounds of asking the replicas who leads.
@@ -843,7 +855,7 @@ impl Ms {
                     format!("rank {rank} is not a joined engine of the system"),
                 )
             })?;
-        let (_, _, _, map) = self.pool_space(pool)?;
+        let map = self.pool_space(pool)?.map;
         let targets = (map.target_count() as u64).max(1);
         let (scm_per_target, nvme_per_target) =
             (pool.scm_bytes / targets, pool.nvme_bytes / targets);
@@ -1248,10 +1260,7 @@ impl Ms {
         }
     }
 
-    fn pool_space(
-        &self,
-        pool: &PoolRecord,
-    ) -> Result<(PoolSummary, Vec<TargetSummary>, u32, PoolMap)> {
+    fn pool_space(&self, pool: &PoolRecord) -> Result<PoolSpace> {
         let leader = self.pool_leader(pool)?;
         let joined = self.joined();
         let mut targets = Vec::new();
@@ -1320,7 +1329,13 @@ impl Ms {
             targets_disabled: disabled,
             error: String::new(),
         };
-        Ok((summary, targets, handles, map))
+        Ok(PoolSpace {
+            summary,
+            targets,
+            handles,
+            map,
+            leader,
+        })
     }
 
     fn pool_list(&self) -> Result<PoolListResp> {
@@ -1328,7 +1343,7 @@ impl Ms {
         let mut out = Vec::new();
         for pool in &pools {
             match self.pool_space(pool) {
-                Ok((summary, _, _, _)) => out.push(summary),
+                Ok(space) => out.push(space.summary),
                 Err(err) => out.push(PoolSummary {
                     uuid: pool.uuid.to_string(),
                     label: pool.label.clone(),
@@ -1368,7 +1383,13 @@ impl Ms {
                     .as_secs_f64(),
             },
         };
-        let (summary, targets, handles, map) = self.pool_space(&pool)?;
+        let PoolSpace {
+            summary,
+            targets,
+            handles,
+            map,
+            leader,
+        } = self.pool_space(&pool)?;
         let min = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).min().unwrap_or(0);
         let max = |f: fn(&TargetSummary) -> u64| targets.iter().map(f).max().unwrap_or(0);
         Ok(PoolQueryResp {
@@ -1379,7 +1400,7 @@ impl Ms {
             pool: Some(summary),
             targets,
             map_version: map.version,
-            leader: self.pool_leader(&pool)?,
+            leader,
             connected_handles: handles,
             rebuild_state: rebuild.state.clone(),
             rebuild: Some(rebuild),
@@ -1437,7 +1458,7 @@ impl Ms {
                 });
             }
             "rebuild_start" => {
-                let (_, _, _, map) = self.pool_space(&pool)?;
+                let map = self.pool_space(&pool)?.map;
                 if !needs_rebuild(&map) {
                     return Err(Error::new(
                         Der::Inval,
