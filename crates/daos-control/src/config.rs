@@ -1,7 +1,8 @@
 //! Configuration files, with DAOS's keys so a DAOS user's files work unchanged.
 //!
 //! - `daos_server.yml` ([`ServerConfig`]): `name`, `port`, `provider`, `socket_dir`,
-//!   `transport_config`, `mgmt_svc_replicas` (or the older `access_points`), `control_log_file`,
+//!   `transport_config`, `mgmt_svc_replicas` (or the older `access_points`), `fault_path`,
+//!   `control_log_file`,
 //!   and `engines` with `targets`, `fabric_iface`, `fabric_iface_port`, `log_file`, `log_mask`,
 //!   `storage` (`class: ram` with `scm_mount`/`scm_size`, `class: file` with
 //!   `bdev_list`/`bdev_size`). Keys daos-rs does not use yet are accepted and reported by
@@ -158,6 +159,10 @@ pub struct ServerConfig {
     /// Older name of `mgmt_svc_replicas`.
     #[serde(default)]
     pub access_points: Vec<String>,
+    /// This server's fault domain (`/rack1/host2`, say): the domain its engines have in pool
+    /// maps, which the shards of one object group never share. Default: the host name.
+    #[serde(default)]
+    pub fault_path: Option<String>,
     /// Control-plane log file.
     #[serde(default)]
     pub control_log_file: Option<PathBuf>,

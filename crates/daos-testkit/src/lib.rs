@@ -34,7 +34,7 @@ pub fn bin(name: &str) -> PathBuf {
 /// Options of a test system.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Engines (one process each, ranks 0..engines, all on this host).
+    /// Engines (one process each, ranks 0..engines).
     pub engines: u32,
     /// Targets of each engine.
     pub targets: u32,
@@ -50,6 +50,13 @@ pub struct Options {
     /// (see [`Namespaces`]), so that their traffic crosses real interfaces and an engine
     /// can be cut off. Needs `ip netns` (root); see [`Namespaces::supported`].
     pub netns: bool,
+    /// Several servers, as on separate hosts: the engines of each (their sum must be
+    /// `engines`). Server 0 runs the management service and the agent; the others join it,
+    /// their engines taking the next ranks in order. Each server has fault domain
+    /// `/host<index>`; with [`Options::netns`], each server (and its engines) runs in a
+    /// network namespace of its own, which [`Namespaces::cut`] cuts off as a whole.
+    /// Empty: one server running every engine.
+    pub hosts: Vec<u32>,
 }
 
 impl Default for Options {
@@ -62,6 +69,7 @@ impl Default for Options {
             bdev_gb: 4,
             env: Vec::new(),
             netns: false,
+            hosts: Vec::new(),
         }
     }
 }
@@ -76,9 +84,12 @@ pub struct TestSystem {
     pub fabric_port: u16,
     /// Options it was started with.
     pub options: Options,
-    /// The engines' network namespaces, with [`Options::netns`].
+    /// The engines' network namespaces (the servers', with [`Options::hosts`]), with
+    /// [`Options::netns`].
     pub namespaces: Option<Namespaces>,
     server: Option<Child>,
+    /// With [`Options::hosts`]: the servers after the first.
+    members: Vec<Option<Child>>,
 }
 
 fn port_free(port: u16) -> bool {
@@ -121,11 +132,24 @@ impl TestSystem {
             .prefix("daos-rs-test")
             .tempdir()
             .map_err(|e| e.to_string())?;
-        let ports = free_ports(1 + options.engines as u16 * (options.targets as u16 + 1));
-        let (port, fabric_port) = (ports, ports + 1);
+        if !options.hosts.is_empty() {
+            assert_eq!(
+                options.hosts.iter().sum::<u32>(),
+                options.engines,
+                "Options::hosts must share out Options::engines"
+            );
+        }
+        let servers = options.hosts.len().max(1) as u16;
+        let ports = free_ports(servers + options.engines as u16 * (options.targets as u16 + 1));
+        let (port, fabric_port) = (ports, ports + servers);
+        let spaces = if options.hosts.is_empty() {
+            options.engines
+        } else {
+            u32::from(servers)
+        };
         let namespaces = options
             .netns
-            .then(|| Namespaces::create(options.engines))
+            .then(|| Namespaces::create(spaces))
             .transpose()?;
         let mut system = TestSystem {
             dir,
@@ -134,23 +158,73 @@ impl TestSystem {
             options,
             namespaces,
             server: None,
+            members: Vec::new(),
         };
         system.write_config();
         system.spawn()?;
         Ok(system)
     }
 
+    /// How many servers the system has.
+    pub fn servers(&self) -> u32 {
+        self.options.hosts.len().max(1) as u32
+    }
+
+    /// The server running engine `rank` (with [`Options::hosts`]; else 0).
+    pub fn host_of(&self, rank: u32) -> u32 {
+        let mut first = 0;
+        for (host, count) in self.options.hosts.iter().enumerate() {
+            if rank < first + count {
+                return host as u32;
+            }
+            first += count;
+        }
+        0
+    }
+
+    /// The address `dmg` reaches the management service at.
+    pub fn manager_host(&self) -> String {
+        match (&self.namespaces, self.options.hosts.is_empty()) {
+            (Some(ns), false) => ns.engine_addr(0),
+            _ => "localhost".into(),
+        }
+    }
+
     fn write_config(&self) {
+        for host in 0..self.servers() {
+            self.write_server_config(host);
+        }
+    }
+
+    fn write_server_config(&self, host: u32) {
         let d = self.dir.path().display();
+        let suffix = if host == 0 {
+            String::new()
+        } else {
+            host.to_string()
+        };
         let mut yaml = format!(
-            "name: daos_server\nport: {port}\nprovider: {provider}\nsocket_dir: {d}/run/server\n\
-             control_log_file: {d}/server.log\ntransport_config:\n  allow_insecure: true\n\
-             engines:\n",
-            port = self.port,
+            "name: daos_server\nport: {port}\nprovider: {provider}\nsocket_dir: {d}/run/server{suffix}\n\
+             control_log_file: {d}/server{suffix}.log\ntransport_config:\n  allow_insecure: true\n",
+            port = self.port + host as u16,
             provider = self.options.provider,
         );
-        for rank in 0..self.options.engines {
+        let hosts = !self.options.hosts.is_empty();
+        if hosts {
+            let manager = match &self.namespaces {
+                Some(ns) => ns.engine_addr(0),
+                None => "127.0.0.1".into(),
+            };
+            yaml += &format!(
+                "mgmt_svc_replicas: ['{manager}:{}']\nfault_path: /host{host}\n",
+                self.port
+            );
+        }
+        yaml += "engines:\n";
+        for rank in (0..self.options.engines).filter(|&r| self.host_of(r) == host) {
             let iface = match &self.namespaces {
+                // The whole server runs in its host's namespace.
+                Some(ns) if hosts => ns.engine_iface(host),
                 Some(ns) => format!(
                     "{}\n  fabric_netns: {}",
                     ns.engine_iface(rank),
@@ -171,7 +245,7 @@ impl TestSystem {
                 bdev_gb = self.options.bdev_gb,
             );
         }
-        std::fs::write(self.config_path(), yaml).expect("writing server config");
+        std::fs::write(self.server_config_path(host), yaml).expect("writing server config");
     }
 
     /// The log file name of an engine (`engine.log` for rank 0, `engine<rank>.log` after).
@@ -203,7 +277,25 @@ impl TestSystem {
 
     /// The server config file.
     pub fn config_path(&self) -> PathBuf {
-        self.dir.path().join("daos_server.yml")
+        self.server_config_path(0)
+    }
+
+    /// The config file of server `host` (see [`Options::hosts`]).
+    pub fn server_config_path(&self, host: u32) -> PathBuf {
+        if host == 0 {
+            self.dir.path().join("daos_server.yml")
+        } else {
+            self.dir.path().join(format!("daos_server{host}.yml"))
+        }
+    }
+
+    /// The output file of server `host`.
+    pub fn server_out(host: u32) -> String {
+        if host == 0 {
+            "server.out".into()
+        } else {
+            format!("server{host}.out")
+        }
     }
 
     /// Environment a client process needs: where the agent socket is.
@@ -225,45 +317,84 @@ impl TestSystem {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let out =
-            std::fs::File::create(self.dir.path().join("server.out")).map_err(|e| e.to_string())?;
-        let mut command = Command::new(bin("daos_server"));
+        // The management service's server first; then each member server in turn, so that
+        // their engines take ranks in server order.
+        self.members.clear();
+        let child = self.spawn_server(0)?;
+        self.server = Some(child);
+        self.await_ready(0)?;
+        for host in 1..self.servers() {
+            let child = self.spawn_server(host)?;
+            self.members.push(Some(child));
+            self.await_ready(host)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until server `host` is ready (and, for server 0, its agent serves).
+    fn await_ready(&mut self, host: u32) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.log(&Self::server_out(host)).contains("ready:")
+                && (host > 0 || self.agent_socket().exists())
+            {
+                return Ok(());
+            }
+            let slot = if host == 0 {
+                &mut self.server
+            } else {
+                &mut self.members[host as usize - 1]
+            };
+            let exited = slot.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                *slot = None;
+                let text = format!(
+                    "daos_server {host} exited ({status}):\n{}\n{}",
+                    self.log(&Self::server_out(host)),
+                    self.log("engine.log")
+                );
+                self.stop();
+                return Err(text);
+            }
+            if Instant::now() > deadline {
+                let text = format!(
+                    "daos_server {host} not ready in time:\n{}",
+                    self.log(&Self::server_out(host))
+                );
+                self.stop();
+                return Err(text);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn spawn_server(&self, host: u32) -> Result<Child, String> {
+        let out = std::fs::File::create(self.dir.path().join(Self::server_out(host)))
+            .map_err(|e| e.to_string())?;
+        let mut command = match (&self.namespaces, self.options.hosts.is_empty()) {
+            (Some(ns), false) => {
+                let mut command = Command::new("ip");
+                command
+                    .args(["netns", "exec", &ns.netns(host)])
+                    .arg(bin("daos_server"));
+                command
+            }
+            _ => Command::new(bin("daos_server")),
+        };
+        command.arg("start");
+        if host == 0 {
+            command.arg("--agent");
+        }
         command
-            .args(["start", "--agent", "-o"])
-            .arg(self.config_path())
+            .arg("-o")
+            .arg(self.server_config_path(host))
             .env("DAOS_RS_RUNTIME_DIR", self.dir.path().join("run"))
             .env("DAOS_RS_HOME", self.dir.path().join("home"))
             .envs(self.options.env.iter().map(|(k, v)| (k.clone(), v.clone())))
             .stdin(Stdio::null())
             .stdout(out.try_clone().map_err(|e| e.to_string())?)
             .stderr(out);
-        let child = command.spawn().map_err(|e| e.to_string())?;
-        self.server = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if self.log("server.out").contains("ready:") && self.agent_socket().exists() {
-                return Ok(());
-            }
-            if let Some(status) = self
-                .server
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.server = None;
-                return Err(format!(
-                    "daos_server exited ({status}):\n{}\n{}",
-                    self.log("server.out"),
-                    self.log("engine.log")
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "daos_server not ready in time:\n{}",
-                    self.log("server.out")
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        command.spawn().map_err(|e| e.to_string())
     }
 
     /// Contents of a log file in the system's directory ("" if absent).
@@ -279,7 +410,7 @@ impl TestSystem {
     pub fn dmg(&self, args: &[&str]) -> Output {
         Command::new(bin("dmg"))
             .arg("-l")
-            .arg(format!("localhost:{}", self.port))
+            .arg(format!("{}:{}", self.manager_host(), self.port))
             .args(args)
             .output()
             .expect("running dmg")
@@ -325,10 +456,16 @@ impl TestSystem {
 
     /// PID of one engine, if it runs.
     pub fn engine_pid(&self, rank: u32) -> Option<i32> {
+        let host = self.host_of(rank);
+        let suffix = if host == 0 {
+            String::new()
+        } else {
+            host.to_string()
+        };
         let config = self
             .dir
             .path()
-            .join(format!("run/server/engine{rank}.json"));
+            .join(format!("run/server{suffix}/engine{rank}.json"));
         let config = config.to_string_lossy().to_string();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
@@ -381,45 +518,14 @@ impl TestSystem {
         }
     }
 
-    /// Kills the server and its engine with SIGKILL, as a crash would.
-    pub fn kill9(&mut self) {
-        for pid in self.engine_pids() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        if let Some(mut child) = self.server.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.engine_pids().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Starts the server again on the same directories and ports (after [`TestSystem::kill9`]
-    /// or [`TestSystem::stop`]).
-    pub fn restart(&mut self) {
-        let _ = std::fs::remove_file(self.agent_socket());
-        std::fs::write(self.dir.path().join("server.out"), b"").expect("truncating server.out");
-        let mut last = String::new();
-        for _ in 0..20 {
-            match self.spawn() {
-                Ok(()) => return,
-                Err(err) => {
-                    last = err;
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
-        }
-        panic!("restart failed: {last}");
-    }
-
-    /// Stops the system cleanly (SIGTERM; engines checkpoint and exit).
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.server.take() {
+    /// Stops server `host` (see [`Options::hosts`]) and its engines cleanly (SIGTERM).
+    pub fn stop_server(&mut self, host: u32) {
+        let slot = if host == 0 {
+            &mut self.server
+        } else {
+            &mut self.members[host as usize - 1]
+        };
+        if let Some(mut child) = slot.take() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(child.id() as i32),
                 nix::sys::signal::Signal::SIGTERM,
@@ -435,6 +541,51 @@ impl TestSystem {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Kills the server and its engine with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        for pid in self.engine_pids() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        for mut child in self.members.drain(..).flatten().chain(self.server.take()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.engine_pids().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same directories and ports (after [`TestSystem::kill9`]
+    /// or [`TestSystem::stop`]).
+    pub fn restart(&mut self) {
+        let _ = std::fs::remove_file(self.agent_socket());
+        let mut last = String::new();
+        for _ in 0..20 {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(err) => {
+                    last = err;
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+        panic!("restart failed: {last}");
+    }
+
+    /// Stops the system cleanly (SIGTERM; engines checkpoint and exit): member servers
+    /// first, then the management service's.
+    pub fn stop(&mut self) {
+        for host in (0..self.servers()).rev() {
+            if host == 0 || self.members.len() >= host as usize {
+                self.stop_server(host);
             }
         }
         for pid in self.engine_pids() {
@@ -462,7 +613,7 @@ impl Drop for TestSystem {
         // After the engines stopped: their namespaces go with them.
         drop(self.namespaces.take());
         if std::thread::panicking() {
-            let mut names = vec!["server.out".to_string()];
+            let mut names: Vec<String> = (0..self.servers()).map(Self::server_out).collect();
             names.extend((0..self.options.engines).map(Self::engine_log_name));
             for name in &names {
                 let text = self.log(name);
@@ -501,7 +652,8 @@ pub fn make_tree(root: &Path, files: usize, size_max: usize, seed: u64) -> u64 {
     total
 }
 
-/// Network namespaces for a test system's engines: a bridge in this namespace with address
+/// Network namespaces for a test system's engines (or servers, with [`Options::hosts`]; the
+/// methods' `rank` is then the server's index): a bridge in this namespace with address
 /// `10.A.B.1/24`, and per engine a namespace holding one end of a veth pair (address
 /// `10.A.B.(10 + rank)`, default route via the bridge), whose other end is on the bridge.
 /// Cutting an engine off takes its bridge-side link down. Removed on drop.

@@ -231,6 +231,15 @@ fn status_error(status: tonic::Status) -> Error {
     Error::new(der, status.message().to_string())
 }
 
+/// A member's fault domain as DAOS prints it: a path (a server's `fault_path`, or `/<host>`).
+fn fault_domain(host: &str) -> String {
+    if host.starts_with('/') {
+        host.to_string()
+    } else {
+        format!("/{host}")
+    }
+}
+
 async fn connect(cli: &Cli) -> Result<MgmtSvcClient<tonic::transport::Channel>> {
     let config = match &cli.config {
         Some(path) => Some(ControlConfig::load(path)?),
@@ -302,7 +311,7 @@ async fn run(cli: &Cli) -> Result<(Value, String)> {
                 .iter()
                 .map(|m| {
                     json!({"rank": m.rank, "state": m.state, "addr": m.address, "fabric_uri": m.fabric_uri,
-                           "fault_domain": format!("/{}", m.host), "targets": m.targets,
+                           "fault_domain": fault_domain(&m.host), "targets": m.targets,
                            "info": if m.error.is_empty() { Value::Null } else { Value::String(m.error.clone()) }})
                 })
                 .collect();
@@ -335,6 +344,7 @@ async fn run(cli: &Cli) -> Result<(Value, String)> {
         } => {
             let req = SystemRanksReq {
                 ranks: ranks.clone(),
+                ..SystemRanksReq::default()
             };
             let (reply, verb) = match &cli.command {
                 Command::System {

@@ -4,6 +4,7 @@
 //! 127.0.0.1, per-user data directory) and an embedded agent, so a newcomer needs nothing
 //! else.
 
+mod join;
 mod ms;
 mod setup;
 
@@ -165,6 +166,7 @@ async fn start_engine(
             .collect::<Result<_, _>>()?,
         error: String::new(),
         swim: ready.swim,
+        owner: None,
     });
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -178,8 +180,10 @@ async fn start_engine(
             // `dmg system stop`: not a failure, but its pools must stop waiting for it.
             tracing::info!("engine {rank} stopped on request");
             ms.member_down(rank, "stopped", String::new());
-            let ms = ms.clone();
-            tokio::task::spawn_blocking(move || ms.self_heal(rank));
+            if ms.is_manager() {
+                let ms = ms.clone();
+                tokio::task::spawn_blocking(move || ms.self_heal(rank));
+            }
         } else {
             let mut text = status
                 .map(|s| s.to_string())
@@ -189,9 +193,12 @@ async fn start_engine(
             }
             tracing::error!("engine {rank} exited unexpectedly: {text}");
             eprintln!("daos_server: engine {rank} exited unexpectedly: {text}");
+            // A member server reports it; the management service excludes it.
             ms.member_down(rank, "errored", format!("exited: {text}"));
-            let ms = ms.clone();
-            tokio::task::spawn_blocking(move || ms.self_heal(rank));
+            if ms.is_manager() {
+                let ms = ms.clone();
+                tokio::task::spawn_blocking(move || ms.self_heal(rank));
+            }
         }
     });
     Ok(EngineProcess { rank, pid })
@@ -285,48 +292,91 @@ fn main() {
         ));
     }
     let bind_host = if embedded { "127.0.0.1" } else { "0.0.0.0" };
-    let address = format!(
-        "{}:{}",
-        if embedded { "localhost" } else { "0.0.0.0" },
-        config.port
-    );
+    // One server runs the management service; the others join their engines through it.
+    let manager = match setup::role(&config).unwrap_or_else(|e| fail(e)) {
+        setup::Role::Manager => {
+            if config.replicas().len() > 1 {
+                eprintln!(
+                    "daos_server: warning: daos-rs runs the management service on the first of \
+                     mgmt_svc_replicas only; the other servers join it"
+                );
+            }
+            None
+        }
+        setup::Role::Member(addr) => Some(addr),
+    };
+    let address = match manager {
+        None => format!(
+            "{}:{}",
+            if embedded { "localhost" } else { "0.0.0.0" },
+            config.port
+        ),
+        // The address the management service reaches this server at.
+        Some(manager) => format!(
+            "{}:{}",
+            setup::local_address_towards(&manager.ip().to_string()).unwrap_or_else(|| fail(
+                format!("no route to the management service at {manager}")
+            )),
+            config.port
+        ),
+    };
     let db = setup::control_dir(&engines).join("pools.json");
     let ms = Arc::new(
-        Ms::new(config.name.clone(), config.provider.clone(), address, db)
-            .unwrap_or_else(|e| fail(e)),
+        Ms::new(
+            config.name.clone(),
+            config.provider.clone(),
+            address,
+            db,
+            manager,
+        )
+        .unwrap_or_else(|e| fail(e)),
     );
-    // The system's SWIM cluster: this server's member, which every engine joins through, on
-    // the management port number (UDP) at the address this host reaches the first engine
-    // from (the engine's own address, unless engines run in network namespaces).
-    let swim_host = engines
-        .first()
-        .map(|e| e.node.clone())
-        .map(|node| setup::local_address_towards(&node).unwrap_or(node))
-        .unwrap_or_default();
-    let swim_host = swim_host.as_str();
-    let swim_addr =
-        daos_swim::member_addr(swim_host, config.port).unwrap_or_else(|e| fail(e.to_string()));
-    let _swim = {
-        let ms = ms.clone();
-        let me = daos_swim::SwimId {
-            rank: daos_swim::CONTROL_RANK,
-            addr: swim_addr,
-            incarnation: daos_swim::incarnation_now(),
+    // The system's SWIM cluster: the management service's member, which every engine joins
+    // through, on the management port number (UDP) at the address this host reaches the
+    // first engine from (the engine's own address, unless engines run in network
+    // namespaces). A member server's engines learn it when they join.
+    let _swim = if manager.is_none() {
+        if let Err(err) = ms.load_joiners() {
+            fail(err);
+        }
+        let swim_host = engines
+            .first()
+            .map(|e| e.node.clone())
+            .map(|node| setup::local_address_towards(&node).unwrap_or(node))
+            .unwrap_or_default();
+        let swim_addr =
+            daos_swim::member_addr(&swim_host, config.port).unwrap_or_else(|e| fail(e.to_string()));
+        let swim = {
+            let ms = ms.clone();
+            let me = daos_swim::SwimId {
+                rank: daos_swim::CONTROL_RANK,
+                addr: swim_addr,
+                incarnation: daos_swim::incarnation_now(),
+            };
+            daos_swim::Swim::start(me, None, engines.len() as u32 + 1, move |event| {
+                ms.swim_event(event)
+            })
+            .unwrap_or_else(|e| fail(format!("cannot run SWIM on UDP {swim_addr}: {e}")))
         };
-        daos_swim::Swim::start(me, None, engines.len() as u32 + 1, move |event| {
-            ms.swim_event(event)
-        })
-        .unwrap_or_else(|e| fail(format!("cannot run SWIM on UDP {swim_addr}: {e}")))
+        for engine in &mut engines {
+            engine.swim_seed = Some(swim_addr);
+        }
+        ms.set_cluster(join::Cluster {
+            swim_seed: Some(swim_addr),
+            swim_members: engines.len() as u32 + 1,
+            local_engines: engines.len() as u32,
+        });
+        Some(swim)
+    } else {
+        None
     };
-    for engine in &mut engines {
-        engine.swim_seed = Some(swim_addr);
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail(format!("tokio runtime: {e}")));
     runtime.block_on(async move {
+        ms.set_runtime(tokio::runtime::Handle::current());
         let listener = tokio::net::TcpListener::bind((bind_host, config.port))
             .await
             .unwrap_or_else(|e| fail(format!("cannot listen on {bind_host}:{}: {e}", config.port)));
@@ -343,6 +393,41 @@ fn main() {
                 ),
         );
         let stopping = ms.stopping.clone();
+        if let Some(manager) = manager {
+            join::start_reporter(&ms, manager);
+            let engine_ids = engines
+                .iter()
+                .map(|e| setup::engine_id(&e.meta_dir))
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_or_else(|e| fail(e));
+            let request = daos_control::mgmt::JoinReq {
+                domain: setup::fault_domain(&config),
+                address: ms.address.clone(),
+                engine_ids,
+            };
+            let joined = join::join_manager(manager, request)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            let seed: std::net::SocketAddr = joined.swim_seed.parse().unwrap_or_else(|e| {
+                fail(format!("management service gave SWIM seed {:?}: {e}", joined.swim_seed))
+            });
+            if joined.ranks.len() != engines.len() {
+                fail(format!(
+                    "management service gave {} ranks for {} engines",
+                    joined.ranks.len(),
+                    engines.len()
+                ));
+            }
+            for (engine, rank) in engines.iter_mut().zip(&joined.ranks) {
+                engine.rank = *rank;
+                engine.swim_seed = Some(seed);
+                engine.swim_members = joined.swim_members;
+            }
+            println!(
+                "daos_server: joined system {} through the management service at {manager}: ranks {:?}",
+                config.name, joined.ranks
+            );
+        }
         let mut processes = Vec::new();
         for engine in &engines {
             let path = socket_dir.join(format!("engine{}.json", engine.rank));
@@ -366,9 +451,13 @@ fn main() {
             }
         }
         let agent = if embedded || args.agent {
+            let access_point = match manager {
+                Some(manager) => format!("http://{manager}"),
+                None => format!("http://127.0.0.1:{}", config.port),
+            };
             let settings = daos_agent::AgentSettings {
                 system: config.name.clone(),
-                access_points: vec![format!("http://127.0.0.1:{}", config.port)],
+                access_points: vec![access_point],
                 runtime_dir: daos_control::paths::default_agent_dir(),
             };
             let socket = daos_agent::socket_path(&settings.runtime_dir);
@@ -400,6 +489,8 @@ fn main() {
             .collect();
         drop(processes);
         stop_engines(&running).await;
+        // A member server tells the management service its engines stopped.
+        ms.flush_reports(Duration::from_secs(3)).await;
         if let Some(agent) = agent {
             agent.abort();
             let _ = std::fs::remove_file(daos_agent::socket_path(

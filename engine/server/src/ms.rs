@@ -44,6 +44,8 @@ pub struct Member {
     pub error: String,
     /// Incarnation of the engine's SWIM member (0: none).
     pub swim: u64,
+    /// The control address of the member server running it (`None`: this server).
+    pub owner: Option<String>,
 }
 
 impl Member {
@@ -111,6 +113,22 @@ pub struct Ms {
     fenced: Mutex<std::collections::HashSet<u32>>,
     /// Set when the whole server stops.
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Where the management service runs: `None` on its own server, else its control
+    /// address (this is a member server, see [`crate::join`]).
+    pub manager: Option<std::net::SocketAddr>,
+    /// Management service: what joining servers are told, and where their ranks start.
+    pub(crate) cluster: Mutex<crate::join::Cluster>,
+    /// Management service: the engines of member servers (`system.json`).
+    pub(crate) joiners: Mutex<Vec<crate::join::Joiner>>,
+    /// Member server: the queue of reports to the management service.
+    pub(crate) reports: Mutex<Option<tokio::sync::mpsc::UnboundedSender<MemberUpdateReq>>>,
+    /// Member server: reports queued and not yet delivered.
+    pub(crate) reports_pending: std::sync::atomic::AtomicUsize,
+    /// Management service: member servers' ranks SWIM declared down, with the life
+    /// (incarnation) declared down; reports from that life are ignored.
+    pub(crate) condemned: Mutex<std::collections::HashMap<u32, u64>>,
+    /// The server's async runtime, for work started from the SWIM thread.
+    pub(crate) runtime: Mutex<Option<tokio::runtime::Handle>>,
 }
 
 /// How often a rebuild driver polls the engines.
@@ -172,7 +190,7 @@ fn status(err: Error) -> Status {
         Der::Nonexist => tonic::Code::NotFound,
         Der::Exist => tonic::Code::AlreadyExists,
         Der::Inval => tonic::Code::InvalidArgument,
-        Der::Busy => tonic::Code::FailedPrecondition,
+        Der::Busy | Der::Notleader => tonic::Code::FailedPrecondition,
         Der::Nospace => tonic::Code::ResourceExhausted,
         Der::Timedout => tonic::Code::DeadlineExceeded,
         Der::Unreach => tonic::Code::Unavailable,
@@ -195,10 +213,17 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Ms {
-    /// A management service with its database at `db`.
+    /// A management service with its database at `db` (`manager`: `None` when this server
+    /// runs it, else where it runs).
     ///
     /// Errors: `-DER_DF_INVAL` for an unreadable database.
-    pub fn new(system: String, provider: String, address: String, db: PathBuf) -> Result<Ms> {
+    pub fn new(
+        system: String,
+        provider: String,
+        address: String,
+        db: PathBuf,
+        manager: Option<std::net::SocketAddr>,
+    ) -> Result<Ms> {
         let pools = match std::fs::read(&db) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| Error::new(Der::DfInval, format!("{}: {e}", db.display())))?,
@@ -219,31 +244,70 @@ impl Ms {
             stop_requested: Mutex::new(std::collections::HashSet::new()),
             fenced: Mutex::new(std::collections::HashSet::new()),
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            manager,
+            cluster: Mutex::new(crate::join::Cluster::default()),
+            joiners: Mutex::new(Vec::new()),
+            reports: Mutex::new(None),
+            reports_pending: std::sync::atomic::AtomicUsize::new(0),
+            condemned: Mutex::new(std::collections::HashMap::new()),
+            runtime: Mutex::new(None),
         })
     }
 
-    fn persist(&self, pools: &[PoolRecord]) -> Result<()> {
-        let dir = self.db.parent().expect("database has a directory");
-        std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
-        let tmp = self.db.with_extension("tmp");
-        let bytes = serde_json::to_vec_pretty(pools).expect("pool records serialise");
-        std::fs::write(&tmp, bytes).map_err(|e| Error::from(e).with_context(tmp.display()))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(Error::from)?;
-        std::fs::rename(&tmp, &self.db).map_err(Error::from)?;
-        daos_bio_sync_dir(dir)
+    /// Where member servers' ranks are recorded: `system.json` beside the pool database.
+    pub(crate) fn system_db(&self) -> PathBuf {
+        self.db.with_file_name("system.json")
     }
 
-    /// Records (or updates) a member.
+    /// Sets what joining servers are told (the management service's SWIM member and the
+    /// cluster size) and how many engines this server runs, then serves joins.
+    pub fn set_cluster(&self, cluster: crate::join::Cluster) {
+        *self.cluster.lock().expect("cluster lock") = cluster;
+    }
+
+    /// Gives the management service the runtime for work started from other threads.
+    pub fn set_runtime(&self, handle: tokio::runtime::Handle) {
+        *self.runtime.lock().expect("runtime lock") = Some(handle);
+    }
+
+    fn persist(&self, pools: &[PoolRecord]) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(pools).expect("pool records serialise");
+        write_atomically(&self.db, &bytes)
+    }
+
+    /// Records (or updates) a member; a member server reports it to the management service.
     pub fn set_member(&self, member: Member) {
+        let rank = member.rank;
         let mut members = self.members.lock().expect("members lock");
-        match members.iter_mut().find(|m| m.rank == member.rank) {
-            Some(m) => *m = member,
-            None => members.push(member),
-        }
+        let changed = match members.iter_mut().find(|m| m.rank == member.rank) {
+            Some(m) => {
+                let changed = (&m.state, &m.service, &m.targets)
+                    != (&member.state, &member.service, &member.targets);
+                *m = member;
+                changed
+            }
+            None => {
+                members.push(member);
+                true
+            }
+        };
         members.sort_by_key(|m| m.rank);
-        *self.client.lock().expect("client lock") = None;
+        drop(members);
+        if changed {
+            // The fabric client addresses joined members only.
+            *self.client.lock().expect("client lock") = None;
+        }
+        self.report(rank);
+    }
+
+    /// Member `rank`, if known.
+    pub(crate) fn member(&self, rank: u32) -> Option<Member> {
+        self.members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .find(|m| m.rank == rank)
+            .cloned()
     }
 
     /// Records how engine `rank` was started and its process id.
@@ -277,7 +341,7 @@ impl Ms {
     /// its pools as a crash would (DAOS's engines exclude a rank SWIM declares dead). Reports
     /// about an earlier life of the rank (another incarnation), the server itself, or an
     /// engine already stopping are ignored.
-    pub fn swim_event(&self, event: daos_swim::MemberEvent) {
+    pub fn swim_event(self: &Arc<Self>, event: daos_swim::MemberEvent) {
         let daos_swim::MemberEvent::Down(id) = event else {
             return;
         };
@@ -291,14 +355,20 @@ impl Ms {
         {
             return;
         }
-        let current = self
-            .members
-            .lock()
-            .expect("members lock")
-            .iter()
-            .any(|m| m.rank == id.rank && m.state == "joined" && m.swim == id.incarnation);
+        let Some(current) = self
+            .member(id.rank)
+            .filter(|m| m.state == "joined" && m.swim == id.incarnation)
+        else {
+            return;
+        };
+        if let Some(owner) = current.owner {
+            // A member server's engine: that server cannot be told to fence it before it
+            // reports, so the management service acts at once.
+            self.remote_down(id.rank, id.incarnation, owner);
+            return;
+        }
         let pid = self.pids.lock().expect("pids lock").get(&id.rank).copied();
-        let (true, Some(pid)) = (current, pid) else {
+        let Some(pid) = pid else {
             return;
         };
         tracing::error!(
@@ -316,7 +386,7 @@ impl Ms {
         );
     }
 
-    fn member_state(&self, rank: u32) -> Option<String> {
+    pub(crate) fn member_state(&self, rank: u32) -> Option<String> {
         self.members
             .lock()
             .expect("members lock")
@@ -327,22 +397,46 @@ impl Ms {
 
     /// `dmg system stop [--ranks]`: SIGTERM to each engine, then waits (up to a minute) for it
     /// to exit. Its pools exclude it, as for any engine that leaves (DAOS's `self_heal`).
-    pub async fn system_stop(self: &Arc<Self>, ranks: Vec<u32>) -> Vec<RankResult> {
+    /// The management service passes a member server's ranks on to it; with `local`, only
+    /// this server's engines are acted on, and `force` kills them (fencing).
+    pub async fn system_stop(
+        self: &Arc<Self>,
+        ranks: Vec<u32>,
+        local: bool,
+        force: bool,
+    ) -> Vec<RankResult> {
         use nix::sys::signal::{kill, Signal};
         use nix::unistd::Pid;
         let ranks = if ranks.is_empty() {
-            self.joined().iter().map(|m| m.rank).collect()
+            self.joined()
+                .iter()
+                .filter(|m| !local || m.owner.is_none())
+                .map(|m| m.rank)
+                .collect()
         } else {
             ranks
         };
         let mut results = Vec::new();
         for rank in ranks {
+            let owner = self.member(rank).and_then(|m| m.owner);
+            if let (Some(owner), false) = (owner, local) {
+                results.push(self.forward_ranks(&owner, rank, false).await);
+                continue;
+            }
             let pid = self.pids.lock().expect("pids lock").get(&rank).copied();
             let error = match (pid, self.member_state(rank).as_deref()) {
                 (_, None) => format!("rank {rank} is not a member"),
                 (Some(pid), Some("joined")) => {
-                    self.stop_requested.lock().expect("stop lock").insert(rank);
-                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                    if force {
+                        tracing::error!(
+                            "rank {rank}: fenced (killed) at the management service's request"
+                        );
+                        self.fenced.lock().expect("fenced lock").insert(rank);
+                        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+                    } else {
+                        self.stop_requested.lock().expect("stop lock").insert(rank);
+                        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                    }
                     let mut left = 600;
                     while self.member_state(rank).as_deref() == Some("joined") && left > 0 {
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -367,17 +461,39 @@ impl Ms {
 
     /// `dmg system start [--ranks]`: starts each engine that is not running, with the config
     /// it first started with, and waits until it serves. Pools keep it excluded until
-    /// `dmg pool reintegrate`.
-    pub async fn system_start(self: &Arc<Self>, ranks: Vec<u32>) -> Vec<RankResult> {
-        let mut ranks = if ranks.is_empty() {
-            let launch = self.launch.lock().expect("launch lock");
-            launch.keys().copied().collect()
+    /// `dmg pool reintegrate`. The management service passes a member server's ranks on to
+    /// it; with `local`, only this server's engines are acted on.
+    pub async fn system_start(self: &Arc<Self>, ranks: Vec<u32>, local: bool) -> Vec<RankResult> {
+        let mut ranks: Vec<u32> = if ranks.is_empty() {
+            let mut all: Vec<u32> = self
+                .launch
+                .lock()
+                .expect("launch lock")
+                .keys()
+                .copied()
+                .collect();
+            if !local {
+                all.extend(
+                    self.members
+                        .lock()
+                        .expect("members lock")
+                        .iter()
+                        .filter(|m| m.owner.is_some())
+                        .map(|m| m.rank),
+                );
+            }
+            all
         } else {
             ranks
         };
         ranks.sort_unstable();
         let mut results = Vec::new();
         for rank in ranks {
+            let owner = self.member(rank).and_then(|m| m.owner);
+            if let (Some(owner), false) = (owner, local) {
+                results.push(self.forward_ranks(&owner, rank, true).await);
+                continue;
+            }
             let launch = self.launch.lock().expect("launch lock").get(&rank).cloned();
             let error = match (launch, self.member_state(rank).as_deref()) {
                 (None, _) => format!("rank {rank} is not an engine of this server"),
@@ -400,7 +516,7 @@ impl Ms {
         results
     }
 
-    /// Marks a member stopped or errored.
+    /// Marks a member stopped or errored (a member server reports it).
     pub fn member_down(&self, rank: u32, state: &str, error: String) {
         if let Some(m) = self
             .members
@@ -413,6 +529,7 @@ impl Ms {
             m.error = error;
         }
         *self.client.lock().expect("client lock") = None;
+        self.report(rank);
     }
 
     fn joined(&self) -> Vec<Member> {
@@ -1434,11 +1551,11 @@ impl Ms {
         })
     }
 
-    fn rank_info(&self, m: &Member) -> RankInfo {
+    pub(crate) fn rank_info(&self, m: &Member) -> RankInfo {
         RankInfo {
             rank: m.rank,
             state: m.state.clone(),
-            address: self.address.clone(),
+            address: m.owner.clone().unwrap_or_else(|| self.address.clone()),
             fabric_uri: m.service.iter().map(|b| format!("{b:02x}")).collect(),
             targets: m.targets.len() as u32,
             host: m.host.clone(),
@@ -1533,7 +1650,17 @@ impl Ms {
     }
 }
 
-fn daos_bio_sync_dir(dir: &std::path::Path) -> Result<()> {
+/// Replaces `path` with `bytes` atomically and durably (a synced temporary file renamed over
+/// it, then the directory synced).
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("a file in a directory");
+    std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::from(e).with_context(tmp.display()))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::from)?;
+    std::fs::rename(&tmp, path).map_err(Error::from)?;
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::from(e).with_context(dir.display()))
@@ -1550,6 +1677,7 @@ impl MgmtSvc for MgmtService {
         _: Request<SystemQueryReq>,
     ) -> std::result::Result<Response<SystemQueryResp>, Status> {
         let ms = &self.0;
+        ms.require_manager().map_err(status)?;
         let members = ms
             .members
             .lock()
@@ -1568,7 +1696,11 @@ impl MgmtSvc for MgmtService {
         &self,
         req: Request<SystemRanksReq>,
     ) -> std::result::Result<Response<SystemRanksResp>, Status> {
-        let results = self.0.system_stop(req.into_inner().ranks).await;
+        let req = req.into_inner();
+        if !req.local {
+            self.0.require_manager().map_err(status)?;
+        }
+        let results = self.0.system_stop(req.ranks, req.local, req.force).await;
         Ok(Response::new(SystemRanksResp { results }))
     }
 
@@ -1576,7 +1708,11 @@ impl MgmtSvc for MgmtService {
         &self,
         req: Request<SystemRanksReq>,
     ) -> std::result::Result<Response<SystemRanksResp>, Status> {
-        let results = self.0.system_start(req.into_inner().ranks).await;
+        let req = req.into_inner();
+        if !req.local {
+            self.0.require_manager().map_err(status)?;
+        }
+        let results = self.0.system_start(req.ranks, req.local).await;
         Ok(Response::new(SystemRanksResp { results }))
     }
 
@@ -1586,9 +1722,12 @@ impl MgmtSvc for MgmtService {
     ) -> std::result::Result<Response<PoolCreateResp>, Status> {
         let ms = self.0.clone();
         let req = req.into_inner();
-        blocking(move || ms.pool_create(req))
-            .await
-            .map(Response::new)
+        blocking(move || {
+            ms.require_manager()?;
+            ms.pool_create(req)
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn pool_destroy(
@@ -1597,9 +1736,12 @@ impl MgmtSvc for MgmtService {
     ) -> std::result::Result<Response<PoolDestroyResp>, Status> {
         let ms = self.0.clone();
         let req = req.into_inner();
-        blocking(move || ms.pool_destroy(req))
-            .await
-            .map(Response::new)
+        blocking(move || {
+            ms.require_manager()?;
+            ms.pool_destroy(req)
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn pool_list(
@@ -1607,7 +1749,12 @@ impl MgmtSvc for MgmtService {
         _: Request<PoolListReq>,
     ) -> std::result::Result<Response<PoolListResp>, Status> {
         let ms = self.0.clone();
-        blocking(move || ms.pool_list()).await.map(Response::new)
+        blocking(move || {
+            ms.require_manager()?;
+            ms.pool_list()
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn pool_query(
@@ -1616,15 +1763,19 @@ impl MgmtSvc for MgmtService {
     ) -> std::result::Result<Response<PoolQueryResp>, Status> {
         let ms = self.0.clone();
         let req = req.into_inner();
-        blocking(move || ms.pool_query(req))
-            .await
-            .map(Response::new)
+        blocking(move || {
+            ms.require_manager()?;
+            ms.pool_query(req)
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn get_attach_info(
         &self,
         req: Request<GetAttachInfoReq>,
     ) -> std::result::Result<Response<GetAttachInfoResp>, Status> {
+        self.0.require_manager().map_err(status)?;
         self.0
             .attach_info(req.into_inner())
             .map(Response::new)
@@ -1637,18 +1788,39 @@ impl MgmtSvc for MgmtService {
     ) -> std::result::Result<Response<PoolUpdateResp>, Status> {
         let ms = self.0.clone();
         let req = req.into_inner();
-        blocking(move || ms.pool_update_cmd(req))
-            .await
-            .map(Response::new)
+        blocking(move || {
+            ms.require_manager()?;
+            ms.pool_update_cmd(req)
+        })
+        .await
+        .map(Response::new)
     }
 
     async fn pool_find(
         &self,
         req: Request<PoolFindReq>,
     ) -> std::result::Result<Response<PoolFindResp>, Status> {
+        self.0.require_manager().map_err(status)?;
         self.0
             .pool_find(req.into_inner())
             .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn join(&self, req: Request<JoinReq>) -> std::result::Result<Response<JoinResp>, Status> {
+        self.0
+            .join(req.into_inner())
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn member_update(
+        &self,
+        req: Request<MemberUpdateReq>,
+    ) -> std::result::Result<Response<MemberUpdateResp>, Status> {
+        self.0
+            .member_update(req.into_inner())
+            .map(|()| Response::new(MemberUpdateResp {}))
             .map_err(status)
     }
 }

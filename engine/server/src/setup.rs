@@ -63,7 +63,7 @@ fn hostname() -> String {
 /// Errors: `-DER_NONEXIST` for an interface without an IPv4 address; `-DER_INVAL` for storage
 /// the engine cannot use.
 pub fn engine_configs(config: &ServerConfig) -> Result<Vec<EngineConfig>> {
-    let host = hostname();
+    let host = fault_domain(config);
     let uses_ports = !matches!(
         config
             .provider
@@ -130,6 +130,80 @@ pub fn engine_configs(config: &ServerConfig) -> Result<Vec<EngineConfig>> {
     Ok(out)
 }
 
+/// This server's fault domain: `fault_path` when the config gives one, else the host name.
+pub fn fault_domain(config: &ServerConfig) -> String {
+    config.fault_path.clone().unwrap_or_else(hostname)
+}
+
+/// Where the management service runs, as this server sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// This server runs it: the first of `mgmt_svc_replicas` names one of this host's
+    /// addresses and this server's port (or the list is empty).
+    Manager,
+    /// Another server runs it, at this control address: this one joins its engines there.
+    Member(std::net::SocketAddr),
+}
+
+/// Decides this server's [`Role`]. Only the first of `mgmt_svc_replicas` runs the management
+/// service in daos-rs (DAOS replicates it over all of them by Raft).
+///
+/// Errors: `-DER_NONEXIST` when the first replica's host name does not resolve.
+pub fn role(config: &ServerConfig) -> Result<Role> {
+    use std::net::ToSocketAddrs;
+    let Some(first) = config.replicas().into_iter().next() else {
+        return Ok(Role::Manager);
+    };
+    let (host, port) = daos_control::host_port(&first, config.port);
+    let addr = (host.as_str(), port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find(|a| a.is_ipv4()))
+        .ok_or_else(|| {
+            Error::new(
+                Der::Nonexist,
+                format!("mgmt_svc_replicas: cannot resolve {first:?}"),
+            )
+        })?;
+    // An address is this host's when a socket can be bound to it.
+    let local = std::net::UdpSocket::bind((addr.ip(), 0)).is_ok();
+    Ok(if local && port == config.port {
+        Role::Manager
+    } else {
+        Role::Member(addr)
+    })
+}
+
+/// The identity of the engine whose metadata lives in `meta_dir`: a UUID kept in
+/// `<meta_dir>/engine.id`, made on first use. The management service gives a joining engine
+/// the rank it gave that identity before.
+///
+/// Errors: `-DER_IO` (or the errno's code) when the file cannot be read or written.
+pub fn engine_id(meta_dir: &Path) -> Result<String> {
+    let path = meta_dir.join("engine.id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let id = text.trim();
+            daos_types::Uuid::parse_str(id)
+                .map_err(|e| Error::new(Der::DfInval, format!("{}: {e}", path.display())))?;
+            Ok(id.to_string())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(meta_dir)
+                .map_err(|e| Error::from(e).with_context(meta_dir.display()))?;
+            let id = daos_types::Uuid::new_v4().to_string();
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, &id)
+                .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .and_then(|()| std::fs::File::open(meta_dir)?.sync_all())
+                .map_err(|e| Error::from(e).with_context(path.display()))?;
+            Ok(id)
+        }
+        Err(e) => Err(Error::from(e).with_context(path.display())),
+    }
+}
+
 /// The directory of the management service's database: beside the first engine's metadata.
 pub fn control_dir(configs: &[EngineConfig]) -> PathBuf {
     configs
@@ -179,5 +253,44 @@ pub mod netns {
         })
         .join()
         .map_err(|_| Error::new(Der::Misc, "namespace probe thread panicked"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(port: u16, replicas: &[&str]) -> ServerConfig {
+        let mut config = ServerConfig::from_yaml(&format!("port: {port}\nengines: []\n")).unwrap();
+        config.mgmt_svc_replicas = replicas.iter().map(|s| s.to_string()).collect();
+        config
+    }
+
+    #[test]
+    fn the_first_replica_on_this_host_and_port_runs_the_management_service() {
+        assert_eq!(role(&config(10001, &[])).unwrap(), Role::Manager);
+        assert_eq!(
+            role(&config(10001, &["127.0.0.1:10001", "10.255.255.1:10001"])).unwrap(),
+            Role::Manager
+        );
+        assert_eq!(role(&config(10001, &["localhost"])).unwrap(), Role::Manager);
+        // Another port of this host, or another host: join it.
+        assert_eq!(
+            role(&config(10002, &["127.0.0.1:10001"])).unwrap(),
+            Role::Member("127.0.0.1:10001".parse().unwrap())
+        );
+        assert_eq!(
+            role(&config(10001, &["10.255.255.1"])).unwrap(),
+            Role::Member("10.255.255.1:10001".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn an_engine_keeps_its_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = engine_id(dir.path()).unwrap();
+        assert_eq!(engine_id(dir.path()).unwrap(), id);
+        std::fs::write(dir.path().join("engine.id"), "garbage").unwrap();
+        assert_eq!(engine_id(dir.path()).unwrap_err().der(), Der::DfInval);
     }
 }

@@ -51,7 +51,7 @@ fn engines_svc_on_0(
 fn engines_with_nsvc(
     count: u32,
     targets: u32,
-    mut props: Props,
+    props: Props,
     nsvc: Option<u32>,
     netns: bool,
 ) -> (TestSystem, Arc<Client>, Arc<Pool>, Arc<Container>) {
@@ -61,7 +61,18 @@ fn engines_with_nsvc(
         netns,
         ..Options::default()
     });
-    let size = format!("--size={count}G");
+    let (client, pool, cont) = pool_on(&system, props, nsvc);
+    (system, client, pool, cont)
+}
+
+/// Creates pool `tank` on every engine of `system` (`nsvc` service replicas, or the default)
+/// and container `bucket` with `props`, and connects and opens them.
+fn pool_on(
+    system: &TestSystem,
+    mut props: Props,
+    nsvc: Option<u32>,
+) -> (Arc<Client>, Arc<Pool>, Arc<Container>) {
+    let size = format!("--size={}G", system.options.engines);
     let nsvc = nsvc.map(|n| format!("--nsvc={n}"));
     let mut args = vec!["pool", "create", size.as_str()];
     args.extend(nsvc.as_deref());
@@ -77,7 +88,7 @@ fn engines_with_nsvc(
         .run(async |net| Container::create(&pool, net, None, props).await)
         .unwrap();
     let cont = open(&client, &pool, daos_client::cont::COO_RW);
-    (system, client, pool, cont)
+    (client, pool, cont)
 }
 
 fn open(client: &Arc<Client>, pool: &Arc<Pool>, flags: u32) -> Arc<Container> {
@@ -1411,4 +1422,156 @@ fn a_partitioned_service_leader_is_replaced_fenced_and_rebuilt_around() {
     for w in &objects {
         w.check(&w.obj);
     }
+}
+
+/// Waits (up to `within`) until rank `rank` shows `state` in `dmg system query`.
+fn await_member(
+    system: &TestSystem,
+    rank: u32,
+    state: &str,
+    within: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let entry = member(system, rank);
+        if entry["state"] == state {
+            return entry;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rank {rank} not {state}: {entry}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn servers_on_separate_hosts_form_one_system_and_heal_it() {
+    // Each server runs in a network namespace of its own where the machine allows (so that
+    // each has its own address and a whole host can be cut off), else on loopback.
+    let netns = daos_testkit::Namespaces::supported();
+    let system = TestSystem::start(Options {
+        engines: 3,
+        targets: 2,
+        netns,
+        hosts: vec![1, 1, 1],
+        ..Options::default()
+    });
+    // Servers 1 and 2 joined through server 0: their engines took ranks 1 and 2, in their
+    // own fault domains, served by their own control planes.
+    for rank in 0..3u32 {
+        let entry = member(&system, rank);
+        assert_eq!(entry["state"], "joined", "{entry}");
+        assert_eq!(entry["fault_domain"], format!("/host{rank}"), "{entry}");
+        if let Some(ns) = &system.namespaces {
+            let ip_hex: String = ns
+                .engine_addr(rank)
+                .split('.')
+                .map(|o| format!("{:02x}", o.parse::<u8>().unwrap()))
+                .collect();
+            assert!(
+                entry["fabric_uri"].as_str().unwrap().contains(&ip_hex),
+                "{entry}"
+            );
+            if rank > 0 {
+                assert_eq!(
+                    entry["addr"],
+                    format!("{}:{}", ns.engine_addr(rank), system.port + rank as u16),
+                    "{entry}"
+                );
+            }
+        }
+    }
+    // A member server answers only for its own engines.
+    let elsewhere = std::process::Command::new(daos_testkit::bin("dmg"))
+        .arg("-l")
+        .arg(member(&system, 1)["addr"].as_str().unwrap())
+        .args(["system", "query"])
+        .output()
+        .unwrap();
+    assert!(!elsewhere.status.success());
+    assert!(
+        String::from_utf8_lossy(&elsewhere.stderr).contains("management service"),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
+
+    // The pool service on rank 0: the test takes the other servers away.
+    let (client, pool, cont) = pool_on(&system, Props::new(), Some(1));
+    let mut objects = write(&cont, 1..=12, "RP_2G1");
+    for w in &objects {
+        let places = w.obj.layout().write_places(0);
+        assert_ne!(places[0].rank, places[1].rank, "{places:?}");
+    }
+
+    // An engine of a member server dies: its server reports it, the management service
+    // excludes it and the pool rebuilds around it.
+    let (v0, _) = rank_states(&system, 1);
+    system.kill_engine(1);
+    let (_, v1) = await_rebuild(&system, v0);
+    let entry = member(&system, 1);
+    assert_eq!(entry["state"], "errored", "{entry}");
+    assert!(
+        entry["info"].as_str().unwrap().contains("exited"),
+        "{entry}"
+    );
+    assert!(rank_states(&system, 1).1.iter().all(|s| s == "downout"));
+    for w in &objects {
+        w.check(&w.obj);
+    }
+    // dmg system start passes the rank on to its server.
+    let start = system.dmg_json(&["system", "start", "--ranks", "1"]);
+    assert_eq!(start["status"], 0, "{start}");
+    assert_eq!(member(&system, 1)["state"], "joined");
+    let value = system.dmg_json(&["pool", "reintegrate", "--rank", "1", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let (_, v2) = await_rebuild(&system, v1);
+    for w in &objects {
+        w.check(&w.obj);
+    }
+
+    let Some(namespaces) = system.namespaces.as_ref() else {
+        eprintln!(
+            "partition part skipped: this machine does not let tests make network namespaces"
+        );
+        return;
+    };
+    // A whole host is cut off: nobody reports its engine, SWIM declares it down, the
+    // management service excludes it and the pool rebuilds around it.
+    namespaces.cut(2);
+    let cut_at = Instant::now();
+    let (_, v3) = await_rebuild(&system, v2);
+    eprintln!(
+        "host 2 cut off: excluded and rebuilt around after {:?}",
+        cut_at.elapsed()
+    );
+    let entry = member(&system, 2);
+    assert_eq!(entry["state"], "errored", "{entry}");
+    assert!(rank_states(&system, 2).1.iter().all(|s| s == "downout"));
+    for w in objects.iter_mut() {
+        w.check(&w.obj);
+        w.small = pattern(200, 7000 + w.obj.oid().lo);
+        put(&w.obj, b"small", &w.small);
+    }
+    // Healed: the management service reaches the host's server, which kills the engine
+    // (fenced: it must not serve from its old pool map); it then starts again and returns.
+    namespaces.heal(2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while system.engine_pid(2).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "rank 2 was not fenced after the partition healed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let start = system.dmg_json(&["system", "start", "--ranks", "2"]);
+    assert_eq!(start["status"], 0, "{start}");
+    await_member(&system, 2, "joined", Duration::from_secs(10));
+    let value = system.dmg_json(&["pool", "reintegrate", "--rank", "2", "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    await_rebuild(&system, v3);
+    for w in &objects {
+        w.check(&w.obj);
+    }
+    drop((cont, pool, client));
 }
