@@ -318,7 +318,9 @@ impl TestSystem {
 
     fn spawn(&mut self) -> Result<(), String> {
         // The management service's server first; then each member server in turn, so that
-        // their engines take ranks in server order.
+        // their engines take ranks in server order. Servers left from a failed attempt go
+        // first.
+        self.stop();
         self.members.clear();
         let child = self.spawn_server(0)?;
         self.server = Some(child);

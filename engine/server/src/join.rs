@@ -12,13 +12,18 @@
 //! The management service acts on those reports as on its own engines: an engine that died
 //! or stopped is excluded from its pools (`self_heal`). When SWIM declares a member server's
 //! engine down while nothing reported it (a hung engine, a host cut off), the management
-//! service marks it errored, excludes it, and asks its server to kill it until that server
-//! can be reached ([`Ms::remote_down`]), so that it cannot serve from an old pool map once
-//! the partition heals. `dmg system stop|start` pass a member server's ranks on to it.
+//! service marks it errored, excludes it, and asks its server to kill that life of it until
+//! the server says it no longer runs ([`Ms::remote_down`], [`Ms::fence`]), so that it cannot
+//! serve from an old pool map once the partition heals; the verdict is kept in `system.json`.
+//! A server that joins again ends the lives its engines had. `dmg system stop|start` pass a
+//! member server's ranks on to it.
+//!
+//! Lock order: `condemned`, then `joiners`, then `members`.
 //!
 //! Not done: the management service itself is not replicated (DAOS runs it on every listed
-//! replica under Raft); while it is down, `dmg` has no one to ask, though the engines and
-//! their pools (whose services are replicated) keep serving clients.
+//! replica under Raft); while it is down, `dmg` has no one to ask and nothing excludes
+//! engines that fail, though the engines and their pools (whose services are replicated)
+//! keep serving clients.
 
 use crate::ms::{Member, Ms};
 use daos_control::mgmt::mgmt_svc_client::MgmtSvcClient;
@@ -49,6 +54,15 @@ pub struct Cluster {
     pub swim_members: u32,
     /// Engines of the management service's own server: ranks `0..local_engines`.
     pub local_engines: u32,
+}
+
+/// `system.json`: what the management service keeps about other servers' engines.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct SystemDb {
+    /// Their ranks, by identity.
+    joiners: Vec<Joiner>,
+    /// Lives SWIM declared dead and their servers were asked to kill: rank, incarnation.
+    condemned: Vec<(u32, u64)>,
 }
 
 /// An engine of a member server, as `system.json` records it.
@@ -129,8 +143,9 @@ pub async fn join_manager(manager: SocketAddr, req: JoinReq) -> Result<JoinResp>
 }
 
 /// Starts a member server's reporter: every report [`Ms::report`] queues reaches the
-/// management service at `manager` in order (each retried until it is delivered), and every
-/// [`RESEND`] the states of all local engines are sent again.
+/// management service at `manager` in order (each retried while the service cannot be
+/// reached, dropped with an error logged if it refuses it), and every [`RESEND`] the states
+/// of all local engines are sent again.
 pub fn start_reporter(ms: &Arc<Ms>, manager: SocketAddr) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<MemberUpdateReq>();
     *ms.reports.lock().expect("reports lock") = Some(tx);
@@ -138,16 +153,18 @@ pub fn start_reporter(ms: &Arc<Ms>, manager: SocketAddr) {
     tokio::spawn(async move {
         let addr = manager.to_string();
         let mut client = None;
+        let mut resend = tokio::time::interval(RESEND);
+        resend.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let batch = tokio::select! {
+            let (batch, queued) = tokio::select! {
                 next = rx.recv() => match next {
-                    Some(report) => vec![report],
+                    Some(report) => (vec![report], true),
                     None => return,
                 },
-                () = tokio::time::sleep(RESEND) => ms.local_reports(),
+                _ = resend.tick() => (ms.local_reports(), false),
             };
-            let queued = batch.len();
             for report in batch {
+                let rank = report.member.as_ref().map_or(0, |m| m.rank);
                 let mut warned = false;
                 loop {
                     if client.is_none() {
@@ -157,31 +174,40 @@ pub fn start_reporter(ms: &Arc<Ms>, manager: SocketAddr) {
                         Some(c) => c.member_update(report.clone()).await.map(|_| ()),
                         None => Err(tonic::Status::unavailable("not connected")),
                     };
-                    match sent {
+                    let status = match sent {
                         Ok(()) => break,
-                        Err(status) => {
-                            client = None;
-                            if !warned {
-                                tracing::warn!(
-                                    "reporting rank {} to the management service at {addr}: {}",
-                                    report.member.as_ref().map_or(0, |m| m.rank),
-                                    status.message()
-                                );
-                                warned = true;
-                            }
-                            if ms.stopping.load(Ordering::Relaxed) && rx.is_closed() {
-                                break;
-                            }
-                            tokio::time::sleep(PEER_RETRY).await;
-                        }
+                        Err(status) => status,
+                    };
+                    if !matches!(
+                        status.code(),
+                        tonic::Code::Unavailable
+                            | tonic::Code::DeadlineExceeded
+                            | tonic::Code::Unknown
+                            | tonic::Code::Cancelled
+                    ) {
+                        // Refused, not lost: retrying would hold every later report.
+                        tracing::error!(
+                            "the management service at {addr} refused the report of rank {rank}: {}",
+                            status.message()
+                        );
+                        break;
                     }
+                    client = None;
+                    if !warned {
+                        tracing::warn!(
+                            "reporting rank {rank} to the management service at {addr}: {}",
+                            status.message()
+                        );
+                        warned = true;
+                    }
+                    if ms.stopping.load(Ordering::Relaxed) && rx.is_closed() {
+                        break;
+                    }
+                    tokio::time::sleep(PEER_RETRY).await;
                 }
             }
-            if queued > 0 {
-                ms.reports_pending.fetch_sub(
-                    queued.min(ms.reports_pending.load(Ordering::Relaxed)),
-                    Ordering::Relaxed,
-                );
+            if queued {
+                ms.reports_pending.fetch_sub(1, Ordering::Relaxed);
             }
         }
     });
@@ -206,11 +232,13 @@ impl Ms {
     }
 
     /// The management service gives the engines of a joining server their ranks: the rank
-    /// each identity had, or the next free one after every rank given so far.
+    /// each identity had, or the next free one after every rank given so far. An engine that
+    /// joins again while its rank is listed as joined had its earlier life end unreported
+    /// (its server restarted): that life is marked errored and excluded, as a death is.
     ///
     /// Errors: `-DER_INVAL` for identities that are not UUIDs or repeat; `-DER_UNREACH` until
     /// the service's SWIM member runs; the database's errors.
-    pub fn join(&self, req: JoinReq) -> Result<JoinResp> {
+    pub fn join(self: &Arc<Self>, req: JoinReq) -> Result<JoinResp> {
         self.require_manager()?;
         let cluster = self.cluster.lock().expect("cluster lock").clone();
         let Some(seed) = cluster.swim_seed else {
@@ -235,6 +263,8 @@ impl Ms {
                 "a joining server must give its address",
             ));
         }
+        // Lock order: condemned, then joiners (as in `remote_down`).
+        let mut condemned = self.condemned.lock().expect("condemned lock");
         let mut joiners = self.joiners.lock().expect("joiners lock");
         let mut ranks = Vec::new();
         for id in &req.engine_ids {
@@ -262,7 +292,23 @@ impl Ms {
             };
             ranks.push(rank);
         }
-        self.persist_joiners(&joiners)?;
+        for rank in &ranks {
+            // Whatever life of it was being fenced has ended with its server.
+            condemned.remove(rank);
+        }
+        self.persist_system(&joiners, &condemned)?;
+        drop(joiners);
+        for &rank in &ranks {
+            if self.member_state(rank).as_deref() == Some("joined") {
+                tracing::error!("rank {rank}: its server joined again; its earlier life ended");
+                self.member_down(rank, "errored", "its server restarted".into());
+                if !self.stopping.load(Ordering::Relaxed) {
+                    let ms = self.clone();
+                    std::thread::spawn(move || ms.self_heal(rank));
+                }
+            }
+        }
+        drop(condemned);
         tracing::info!(
             "server {} ({}) joined with ranks {ranks:?}",
             req.address,
@@ -299,6 +345,8 @@ impl Ms {
                 format!("rank {rank} was not given to a joining server"),
             ));
         }
+        // One lock orders this report against SWIM's verdicts ([`Ms::remote_down`]).
+        let mut condemned = self.condemned.lock().expect("condemned lock");
         let before = self.member(rank);
         let member = Member {
             rank,
@@ -312,13 +360,14 @@ impl Ms {
         };
         match member.state.as_str() {
             "joined" => {
-                let mut condemned = self.condemned.lock().expect("condemned lock");
                 if condemned.get(&rank) == Some(&req.swim) {
                     // The life SWIM declared dead: it is being fenced.
                     return Ok(());
                 }
-                condemned.remove(&rank);
-                drop(condemned);
+                if condemned.remove(&rank).is_some() {
+                    let joiners = self.joiners.lock().expect("joiners lock");
+                    self.persist_system(&joiners, &condemned)?;
+                }
                 self.set_member(member);
             }
             "stopped" | "errored" => {
@@ -345,20 +394,39 @@ impl Ms {
 
     /// The management service acts on SWIM declaring a member server's engine down (its life
     /// `incarnation`) when that server did not report it: marks it errored, excludes it from
-    /// its pools, and asks its server to kill it, again every second until that server
-    /// answers or the rank comes back as a new life.
+    /// its pools, and has its server kill that life ([`Ms::fence`]). The verdict is recorded
+    /// in `system.json`, so that a management service restarted before the fence took still
+    /// refuses that life's reports and fences it.
     pub fn remote_down(self: &Arc<Self>, rank: u32, incarnation: u64, owner: String) {
+        let mut condemned = self.condemned.lock().expect("condemned lock");
+        // A report may have replaced that life since SWIM's verdict was taken.
+        let current = self
+            .member(rank)
+            .is_some_and(|m| m.state == "joined" && m.swim == incarnation);
+        if !current {
+            return;
+        }
         tracing::error!(
             "rank {rank} (server {owner}): declared down by SWIM (no answer to direct or indirect probes)"
         );
         eprintln!("daos_server: engine {rank} on {owner} unresponsive (SWIM declared it down)");
-        self.condemned
-            .lock()
-            .expect("condemned lock")
-            .insert(rank, incarnation);
+        condemned.insert(rank, incarnation);
+        let joiners = self.joiners.lock().expect("joiners lock");
+        if let Err(err) = self.persist_system(&joiners, &condemned) {
+            tracing::error!("recording rank {rank}'s fencing: {err}");
+        }
+        drop(joiners);
         self.member_down(rank, "errored", "declared down by SWIM".into());
+        drop(condemned);
         let ms = self.clone();
         std::thread::spawn(move || ms.self_heal(rank));
+        self.fence(rank, incarnation, owner);
+    }
+
+    /// Asks the server at `owner` to kill life `incarnation` of rank `rank`, until it says
+    /// that life no longer runs there, that life stops being condemned (a new life or its
+    /// server joined), or this server stops. Waits between attempts from 1 s up to 30 s.
+    fn fence(self: &Arc<Self>, rank: u32, incarnation: u64, owner: String) {
         let Some(handle) = self.runtime.lock().expect("runtime lock").clone() else {
             return;
         };
@@ -368,22 +436,70 @@ impl Ms {
                 ranks: vec![rank],
                 local: true,
                 force: true,
+                incarnation,
             };
-            loop {
+            let mut pause = PEER_RETRY;
+            for attempt in 1u32.. {
                 let condemned =
                     ms.condemned.lock().expect("condemned lock").get(&rank) == Some(&incarnation);
                 if ms.stopping.load(Ordering::Relaxed) || !condemned {
                     return;
                 }
-                if let Ok(mut client) = peer(&owner, Duration::from_secs(70)).await {
-                    if client.system_stop(request.clone()).await.is_ok() {
+                let outcome = match peer(&owner, Duration::from_secs(70)).await {
+                    Ok(mut client) => client
+                        .system_stop(request.clone())
+                        .await
+                        .map_err(|s| s.message().to_string())
+                        .map(|reply| reply.into_inner().results),
+                    Err(err) => Err(err.to_string()),
+                };
+                let outcome = outcome.and_then(|results| {
+                    match results.into_iter().find(|r| r.rank == rank) {
+                        Some(r) if r.error.is_empty() => Ok(()),
+                        Some(r) => Err(r.error),
+                        None => Err("no answer for the rank".into()),
+                    }
+                });
+                match outcome {
+                    Ok(()) => {
                         tracing::info!("rank {rank}: fenced by its server {owner}");
                         return;
                     }
+                    Err(err) if attempt == 1 || attempt % 10 == 0 => tracing::warn!(
+                        "rank {rank}: its server {owner} has not fenced it yet (attempt {attempt}): {err}"
+                    ),
+                    Err(_) => {}
                 }
-                tokio::time::sleep(PEER_RETRY).await;
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
             }
         });
+    }
+
+    /// The management service, once its runtime runs, fences again the lives it condemned
+    /// before it restarted.
+    pub fn resume_fencing(self: &Arc<Self>) {
+        let condemned = self.condemned.lock().expect("condemned lock").clone();
+        let joiners = self.joiners.lock().expect("joiners lock").clone();
+        for (rank, incarnation) in condemned {
+            if let Some(owner) = joiners.iter().find(|j| j.rank == rank) {
+                self.fence(rank, incarnation, owner.address.clone());
+            }
+        }
+    }
+
+    /// The control address of the member server running rank `rank`, or `None` for this
+    /// server's own engines (from the rank's last report, else from its join).
+    pub(crate) fn owner_of(&self, rank: u32) -> Option<String> {
+        if let Some(member) = self.member(rank) {
+            return member.owner;
+        }
+        self.joiners
+            .lock()
+            .expect("joiners lock")
+            .iter()
+            .find(|j| j.rank == rank)
+            .map(|j| j.address.clone())
     }
 
     /// A member server queues a report of rank `rank`'s current state for the management
@@ -431,7 +547,7 @@ impl Ms {
         let request = SystemRanksReq {
             ranks: vec![rank],
             local: true,
-            force: false,
+            ..SystemRanksReq::default()
         };
         let reply = match peer(owner, Duration::from_secs(660)).await {
             Ok(mut client) if start => client
@@ -468,7 +584,15 @@ impl Ms {
                 Some("stopped" | "errored") => !start,
                 _ => false,
             };
-            while !settled(self.member_state(rank)) && tokio::time::Instant::now() < deadline {
+            while !settled(self.member_state(rank)) {
+                if tokio::time::Instant::now() >= deadline {
+                    result.error = format!(
+                        "server {owner} did {} rank {rank}, but has not reported it {} within {REPORT_WAIT:?}",
+                        if start { "start" } else { "stop" },
+                        if start { "joined" } else { "stopped" },
+                    );
+                    break;
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -476,23 +600,47 @@ impl Ms {
         result
     }
 
-    fn persist_joiners(&self, joiners: &[Joiner]) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(joiners).expect("joiners serialise");
+    fn persist_system(
+        &self,
+        joiners: &[Joiner],
+        condemned: &std::collections::HashMap<u32, u64>,
+    ) -> Result<()> {
+        let db = SystemDb {
+            joiners: joiners.to_vec(),
+            condemned: condemned.clone().into_iter().collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&db).expect("system database serialises");
         crate::ms::write_atomically(&self.system_db(), &bytes)
     }
 
-    /// Reads `system.json` (the ranks given to member servers' engines).
+    /// Reads `system.json` (the ranks given to member servers' engines and the lives being
+    /// fenced).
     ///
-    /// Errors: `-DER_DF_INVAL` for an unreadable file.
-    pub fn load_joiners(&self) -> Result<()> {
+    /// Errors: `-DER_DF_INVAL` for an unreadable file, or when a rank given to another
+    /// server's engine is one of this server's own (`0..local_engines`: its config gained
+    /// engines).
+    pub fn load_system(&self, local_engines: u32) -> Result<()> {
         let path = self.system_db();
-        let joiners: Vec<Joiner> = match std::fs::read(&path) {
+        let db: SystemDb = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| Error::new(Der::DfInval, format!("{}: {e}", path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SystemDb::default(),
             Err(e) => return Err(Error::from(e).with_context(path.display())),
         };
-        *self.joiners.lock().expect("joiners lock") = joiners;
+        if let Some(j) = db.joiners.iter().find(|j| j.rank < local_engines) {
+            return Err(Error::new(
+                Der::DfInval,
+                format!(
+                    "{}: rank {} belongs to an engine of server {}, but this server now runs \
+                     {local_engines} engines (ranks 0..{local_engines})",
+                    path.display(),
+                    j.rank,
+                    j.address
+                ),
+            ));
+        }
+        *self.joiners.lock().expect("joiners lock") = db.joiners;
+        *self.condemned.lock().expect("condemned lock") = db.condemned.into_iter().collect();
         Ok(())
     }
 }
@@ -510,7 +658,7 @@ mod tests {
             None,
         )
         .unwrap();
-        ms.load_joiners().unwrap();
+        ms.load_system(2).unwrap();
         ms.set_cluster(Cluster {
             swim_seed: Some("127.0.0.1:10001".parse().unwrap()),
             swim_members: 3,
@@ -519,7 +667,7 @@ mod tests {
         Arc::new(ms)
     }
 
-    fn join(ms: &Ms, address: &str, ids: &[&str]) -> Result<JoinResp> {
+    fn join(ms: &Arc<Ms>, address: &str, ids: &[&str]) -> Result<JoinResp> {
         ms.join(JoinReq {
             domain: format!("/{address}"),
             address: address.into(),
@@ -589,28 +737,64 @@ mod tests {
             ms.member(2).unwrap().owner.as_deref(),
             Some("10.0.0.2:10001")
         );
-        // A life SWIM declared dead does not come back by reporting itself joined.
-        ms.condemned.lock().unwrap().insert(2, 7);
-        ms.member_down(2, "errored", "declared down by SWIM".into());
-        ms.member_update(report(2, "joined")).unwrap();
+        // A life SWIM declared dead does not come back by reporting itself joined, not even
+        // after the management service restarts.
+        ms.remote_down(2, 6, "10.0.0.2:10001".into());
+        assert_eq!(
+            ms.member(2).unwrap().state,
+            "joined",
+            "another life: left alone"
+        );
+        ms.remote_down(2, 7, "10.0.0.2:10001".into());
         assert_eq!(ms.member(2).unwrap().state, "errored");
+        drop(ms);
+        let ms = manager(dir.path());
+        ms.member_update(report(2, "joined")).unwrap();
+        assert!(ms.member(2).is_none());
         let mut next = report(2, "joined");
         next.swim = 8;
         ms.member_update(next).unwrap();
         assert_eq!(ms.member(2).unwrap().state, "joined");
+        assert!(ms.condemned.lock().unwrap().is_empty());
+        // Its server joining again ends the life it had: it is marked down.
+        join(&ms, "10.0.0.2:10001", &[A]).unwrap();
+        let entry = ms.member(2).unwrap();
+        assert_eq!(entry.state, "errored");
+        assert!(entry.error.contains("restarted"), "{}", entry.error);
+    }
+
+    #[test]
+    fn a_rank_given_away_cannot_become_a_local_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let ms = manager(dir.path());
+        join(&ms, "10.0.0.2:10001", &[A]).unwrap();
+        drop(ms);
+        let ms = Ms::new(
+            "daos_server".into(),
+            "ofi+tcp".into(),
+            "127.0.0.1:10001".into(),
+            dir.path().join("control/pools.json"),
+            None,
+        )
+        .unwrap();
+        let err = ms.load_system(3).unwrap_err();
+        assert_eq!(err.der(), Der::DfInval);
+        assert!(err.to_string().contains("rank 2"), "{err}");
     }
 
     #[test]
     fn a_member_server_refuses_the_management_services_calls() {
         let dir = tempfile::tempdir().unwrap();
-        let ms = Ms::new(
-            "daos_server".into(),
-            "ofi+tcp".into(),
-            "10.0.0.2:10001".into(),
-            dir.path().join("control/pools.json"),
-            Some("10.0.0.1:10001".parse().unwrap()),
-        )
-        .unwrap();
+        let ms = Arc::new(
+            Ms::new(
+                "daos_server".into(),
+                "ofi+tcp".into(),
+                "10.0.0.2:10001".into(),
+                dir.path().join("control/pools.json"),
+                Some("10.0.0.1:10001".parse().unwrap()),
+            )
+            .unwrap(),
+        );
         let err = ms.join(JoinReq::default()).unwrap_err();
         assert_eq!(err.der(), Der::Notleader);
         assert!(err.to_string().contains("10.0.0.1:10001"), "{err}");

@@ -336,7 +336,7 @@ fn main() {
     // first engine from (the engine's own address, unless engines run in network
     // namespaces). A member server's engines learn it when they join.
     let _swim = if manager.is_none() {
-        if let Err(err) = ms.load_joiners() {
+        if let Err(err) = ms.load_system(engines.len() as u32) {
             fail(err);
         }
         let swim_host = engines
@@ -377,6 +377,9 @@ fn main() {
         .unwrap_or_else(|e| fail(format!("tokio runtime: {e}")));
     runtime.block_on(async move {
         ms.set_runtime(tokio::runtime::Handle::current());
+        if manager.is_none() {
+            ms.resume_fencing();
+        }
         let listener = tokio::net::TcpListener::bind((bind_host, config.port))
             .await
             .unwrap_or_else(|e| fail(format!("cannot listen on {bind_host}:{}: {e}", config.port)));
@@ -446,6 +449,7 @@ fn main() {
                 Err(err) => {
                     stopping.store(true, Ordering::Relaxed);
                     stop_engines(&processes).await;
+                    ms.flush_reports(Duration::from_secs(3)).await;
                     fail(err);
                 }
             }

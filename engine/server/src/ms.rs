@@ -398,12 +398,14 @@ impl Ms {
     /// `dmg system stop [--ranks]`: SIGTERM to each engine, then waits (up to a minute) for it
     /// to exit. Its pools exclude it, as for any engine that leaves (DAOS's `self_heal`).
     /// The management service passes a member server's ranks on to it; with `local`, only
-    /// this server's engines are acted on, and `force` kills them (fencing).
+    /// this server's engines are acted on, and `force` kills them (fencing): only their
+    /// life `incarnation` when it is not 0.
     pub async fn system_stop(
         self: &Arc<Self>,
         ranks: Vec<u32>,
         local: bool,
         force: bool,
+        incarnation: u64,
     ) -> Vec<RankResult> {
         use nix::sys::signal::{kill, Signal};
         use nix::unistd::Pid;
@@ -418,13 +420,17 @@ impl Ms {
         };
         let mut results = Vec::new();
         for rank in ranks {
-            let owner = self.member(rank).and_then(|m| m.owner);
-            if let (Some(owner), false) = (owner, local) {
+            if let (Some(owner), false) = (self.owner_of(rank), local) {
                 results.push(self.forward_ranks(&owner, rank, false).await);
                 continue;
             }
             let pid = self.pids.lock().expect("pids lock").get(&rank).copied();
+            let other_life = force
+                && incarnation != 0
+                && self.member(rank).is_some_and(|m| m.swim != incarnation);
             let error = match (pid, self.member_state(rank).as_deref()) {
+                // The life to fence is gone already.
+                _ if other_life => String::new(),
                 (_, None) => format!("rank {rank} is not a member"),
                 (Some(pid), Some("joined")) => {
                     if force {
@@ -489,16 +495,25 @@ impl Ms {
         ranks.sort_unstable();
         let mut results = Vec::new();
         for rank in ranks {
-            let owner = self.member(rank).and_then(|m| m.owner);
-            if let (Some(owner), false) = (owner, local) {
+            if let (Some(owner), false) = (self.owner_of(rank), local) {
                 results.push(self.forward_ranks(&owner, rank, true).await);
                 continue;
             }
             let launch = self.launch.lock().expect("launch lock").get(&rank).cloned();
+            // Its process may have exited a moment before its exit was handled.
+            let running = self.pids.lock().expect("pids lock").contains_key(&rank);
             let error = match (launch, self.member_state(rank).as_deref()) {
                 (None, _) => format!("rank {rank} is not an engine of this server"),
-                (Some(_), Some("joined")) => String::new(),
+                (Some(_), Some("joined")) if running => String::new(),
                 (Some((config, path)), _) => {
+                    // Let the exit of the last life be handled first, so that it cannot
+                    // mark the new one down.
+                    for _ in 0..50 {
+                        if self.member_state(rank).as_deref() != Some("joined") {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
                     match crate::start_engine(self.clone(), config, path, self.stopping.clone())
                         .await
                     {
@@ -1700,7 +1715,10 @@ impl MgmtSvc for MgmtService {
         if !req.local {
             self.0.require_manager().map_err(status)?;
         }
-        let results = self.0.system_stop(req.ranks, req.local, req.force).await;
+        let results = self
+            .0
+            .system_stop(req.ranks, req.local, req.force, req.incarnation)
+            .await;
         Ok(Response::new(SystemRanksResp { results }))
     }
 
