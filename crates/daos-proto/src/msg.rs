@@ -983,6 +983,32 @@ wire_struct! {
     }
 }
 
+wire_struct! {
+    /// `SvcKeyed` request: a pool service request (`opcode`, `body` as sent alone) under an
+    /// operation key the caller keeps across its retries of that request.
+    pub struct SvcKeyedReq {
+        /// The operation key: unique per request, the same for each retry of it.
+        pub key: Uuid,
+        /// The request's opcode.
+        pub opcode: u32,
+        /// The request's body.
+        pub body: Blob,
+    }
+}
+
+impl SvcKeyedReq {
+    /// Wraps request `body` of `opcode` under `key`.
+    pub fn wrap(key: Uuid, opcode: crate::Opcode, body: &impl Wire) -> SvcKeyedReq {
+        let mut e = Encoder::new();
+        body.encode(&mut e);
+        SvcKeyedReq {
+            key,
+            opcode: opcode as u32,
+            body: Blob(e.finish()),
+        }
+    }
+}
+
 /// `MgmtPoolUpdateReq::op`: exclude targets (DAOS `dmg pool exclude`, and `self_heal`).
 pub const POOL_UPDATE_EXCLUDE: u32 = 1;
 /// `MgmtPoolUpdateReq::op`: drain targets (`dmg pool drain`).

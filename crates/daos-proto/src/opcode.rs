@@ -39,6 +39,10 @@ pub enum Opcode {
     /// From the pool service leader to another replica: answer once the replica has applied
     /// the Raft log up to an index, so its targets know what the leader's reply promises.
     SvcSync = 22,
+    /// A pool service request carrying the caller's operation key ([`crate::msg::SvcKeyedReq`]):
+    /// a change retried after its leader died is applied once, and the retry answers what
+    /// the first attempt did (DAOS's client operation keys in the pool service).
+    SvcKeyed = 23,
     /// Create a pool's targets on an engine (from the control plane).
     MgmtPoolCreate = 40,
     /// Destroy a pool's targets on an engine.
@@ -97,6 +101,7 @@ impl Opcode {
             20 => SvcForward,
             21 => SvcRaft,
             22 => SvcSync,
+            23 => SvcKeyed,
             40 => MgmtPoolCreate,
             41 => MgmtPoolDestroy,
             42 => MgmtPoolQuery,

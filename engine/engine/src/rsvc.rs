@@ -75,6 +75,9 @@ pub struct SvcOp {
     pub now: u64,
     /// The request body as the client sent it.
     pub body: Vec<u8>,
+    /// The caller's operation key ([`daos_proto::msg::SvcKeyedReq`]), if it sent one: a
+    /// change whose key was applied already is not applied again.
+    pub key: Option<u128>,
 }
 
 /// What applying a [`SvcOp`] gave: a DER status (0 or negative) and the reply body.
@@ -853,6 +856,7 @@ mod tests {
                 opcode: 10,
                 now: index,
                 body: vec![index as u8; 3],
+                key: (index % 2 == 0).then_some(u128::from(index) << 64),
             }),
         }
     }

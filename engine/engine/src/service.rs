@@ -165,10 +165,30 @@ struct PoolSvc {
     membership: rsvc::Membership,
     /// While applying log entries: [`PoolSvc::persist`] writes nothing (see there).
     deferred: bool,
+    /// The outcomes of the last [`OPS_KEPT`] keyed changes, oldest first (replicated: every
+    /// replica applies the same entries in the same order).
+    ops: std::collections::VecDeque<KeptOp>,
 }
 
+/// The outcome of a keyed change, kept so that a retry of it answers the same.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct KeptOp {
+    /// The operation key.
+    key: u128,
+    /// 0 or a negative DER code.
+    status: i32,
+    /// The reply body; `None` for the requests that are idempotent by their handle
+    /// (`PoolConnect`, `ContOpen`, whose replies carry the pool map or the properties), which
+    /// a retry serves again.
+    body: Option<Vec<u8>>,
+}
+
+/// How many keyed changes' outcomes a pool service keeps: a client retries a change for at
+/// most 30 s (`daos_client`'s `SVC_RETRY`), so this covers 128 changes in that window.
+const OPS_KEPT: usize = 128;
+
 const IMAGE_MAGIC: u32 = u32::from_le_bytes(*b"SVCI");
-const IMAGE_VERSION: u16 = 1;
+const IMAGE_VERSION: u16 = 2;
 /// Largest image read back (metadata of many containers with large properties).
 const IMAGE_META_MAX: usize = 1 << 30;
 
@@ -199,8 +219,8 @@ impl PoolSvc {
         for h in &state.cont_handles {
             h.encode(&mut e);
         }
-        let raft = postcard::to_stdvec(&(self.applied, &self.membership))
-            .expect("log ids and memberships encode");
+        let raft = postcard::to_stdvec(&(self.applied, &self.membership, &self.ops))
+            .expect("log ids, memberships and kept outcomes encode");
         e.bytes(&raft);
         seal(e)
     }
@@ -221,9 +241,14 @@ impl PoolSvc {
         for _ in 0..d.len_prefix(1 << 24, 16, "container handles")? {
             state.cont_handles.push(SyncHandle::decode(&mut d)?);
         }
-        let raft = d.bytes(1 << 20, "raft state")?;
+        let raft = d.bytes(IMAGE_META_MAX, "raft state")?;
         d.finish()?;
-        let (applied, membership): (Option<rsvc::LogId>, rsvc::Membership) =
+        type Raft = (
+            Option<rsvc::LogId>,
+            rsvc::Membership,
+            std::collections::VecDeque<KeptOp>,
+        );
+        let (applied, membership, ops): Raft =
             postcard::from_bytes(raft).map_err(|e| bad(&format!("raft state: {e}")))?;
         let mut svc = PoolSvc {
             meta,
@@ -233,6 +258,7 @@ impl PoolSvc {
             applied,
             membership,
             deferred: false,
+            ops,
         };
         svc.set_handles(&state);
         Ok(svc)
@@ -636,11 +662,57 @@ impl Service {
                     svc.membership = rsvc::Membership::new(Some(entry.log_id), m);
                     SvcApplied::default()
                 }
-                openraft::EntryPayload::Normal(op) => self.apply_op(op),
+                openraft::EntryPayload::Normal(op) => self.apply_keyed(pool, op),
             };
             results.push(applied);
         }
         Ok(results)
+    }
+
+    /// Applies a change once per operation key: a retry of a change already applied answers
+    /// what the first one did (or, for requests idempotent by their handle, is served again).
+    fn apply_keyed(&mut self, pool: &Uuid, op: SvcOp) -> SvcApplied {
+        let Some(key) = op.key else {
+            return self.apply_op(op);
+        };
+        let kept = self
+            .pools
+            .get(pool)
+            .and_then(|svc| svc.ops.iter().find(|k| k.key == key).cloned());
+        if let Some(kept) = kept {
+            tracing::debug!("pool {pool}: change {key:032x} was applied already");
+            match kept.body {
+                Some(body) => {
+                    return SvcApplied {
+                        status: kept.status,
+                        body,
+                    }
+                }
+                None if kept.status != 0 => {
+                    return SvcApplied {
+                        status: kept.status,
+                        body: Vec::new(),
+                    }
+                }
+                None => return self.apply_op(op),
+            }
+        }
+        let opcode = op.opcode;
+        let applied = self.apply_op(op);
+        let reserved = [Opcode::PoolConnect as u16, Opcode::ContOpen as u16];
+        let body =
+            (applied.status != 0 || !reserved.contains(&opcode)).then(|| applied.body.clone());
+        if let Some(svc) = self.pools.get_mut(pool) {
+            svc.ops.push_back(KeptOp {
+                key,
+                status: applied.status,
+                body,
+            });
+            if svc.ops.len() > OPS_KEPT {
+                svc.ops.pop_front();
+            }
+        }
+        applied
     }
 
     fn apply_op(&mut self, op: SvcOp) -> SvcApplied {
@@ -1298,6 +1370,7 @@ impl Service {
                 applied: None,
                 membership: Default::default(),
                 deferred: false,
+                ops: Default::default(),
             };
             svc.persist()?;
             self.pools.insert(req.pool, svc);
@@ -1798,8 +1871,39 @@ fn request_pool(body: &Decoder<'_>) -> Option<Uuid> {
     Uuid::decode(&mut body.clone()).ok()
 }
 
-fn route_request(service: &mut Service, opcode: Opcode, body: Decoder<'_>, now: u64) -> Route {
+fn route_request(
+    service: &mut Service,
+    opcode: Opcode,
+    body: Decoder<'_>,
+    now: u64,
+    key: Option<u128>,
+) -> Route {
     let replicated = forwarded_as(opcode).is_some();
+    if opcode == Opcode::SvcKeyed {
+        if key.is_some() {
+            return Route::Now(Err(Error::new(
+                Der::Proto,
+                "a keyed request inside another",
+            )));
+        }
+        let req = match decode_body::<SvcKeyedReq>(body) {
+            Ok(req) => req,
+            Err(err) => return Route::Now(Err(err)),
+        };
+        let Some(inner) = u16::try_from(req.opcode).ok().and_then(Opcode::from_u16) else {
+            return Route::Now(Err(Error::new(
+                Der::Proto,
+                format!("unknown opcode {} in a keyed request", req.opcode),
+            )));
+        };
+        return route_request(
+            service,
+            inner,
+            Decoder::new(&req.body.0),
+            now,
+            Some(req.key.as_u128()),
+        );
+    }
     if opcode == Opcode::SvcRaft {
         return match decode_body::<SvcRaftReq>(body) {
             Err(err) => Route::Now(Err(err)),
@@ -1882,6 +1986,7 @@ fn route_request(service: &mut Service, opcode: Opcode, body: Decoder<'_>, now: 
             opcode: opcode as u16,
             now,
             body: bytes,
+            key,
         },
     }
 }
@@ -2042,7 +2147,7 @@ fn serve_one(
                 service.hlc.observe(header.hlc);
                 // A change is stamped with one clock reading, which every replica uses.
                 let now = service.hlc.now();
-                let decision = route_request(&mut service, header.opcode, body, now);
+                let decision = route_request(&mut service, header.opcode, body, now, None);
                 if let Route::Now(Err(err)) = &decision {
                     if matches!(
                         err.der(),
@@ -2210,6 +2315,12 @@ mod tests {
             )),
             membership: Default::default(),
             deferred: false,
+            ops: [KeptOp {
+                key: 7,
+                status: 0,
+                body: Some(vec![1, 2, 3]),
+            }]
+            .into(),
         };
         svc.pool_handles
             .insert(pool_handle, PoolHandle { cont_handles: 1 });
@@ -2228,6 +2339,7 @@ mod tests {
         assert_eq!(back.applied, svc.applied);
         assert_eq!(back.pool_handles[&pool_handle].cont_handles, 1);
         assert_eq!(back.cont_handles.len(), 1);
+        assert_eq!(back.ops, svc.ops);
         // While applying a batch, handlers' writes are deferred.
         svc.deferred = true;
         svc.meta.label = "changed".into();

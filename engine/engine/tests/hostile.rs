@@ -274,6 +274,33 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::Nonexist.rc())
     );
 
+    // Keyed service requests: a garbage inner body is DER_PROTO, as is a keyed request
+    // whose outer body is cut short; a keyed change for an unknown pool is DER_NONEXIST.
+    let keyed = SvcKeyedReq {
+        key: Uuid::new_v4(),
+        opcode: Opcode::ContCreate as u32,
+        body: Blob(vec![0xFF; 8]),
+    };
+    let (id, msg) = request(&peer, Opcode::SvcKeyed, &keyed);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, msg),
+        Some(Der::Proto.rc())
+    );
+    let id = peer.net.next_rpc_id();
+    let mut e = begin_request(&header(&peer.net, Opcode::SvcKeyed, id));
+    e.uuid(&keyed.key).u32(keyed.opcode);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, seal(e)),
+        Some(Der::Proto.rc())
+    );
+    let sync_unknown = SvcKeyedReq::wrap(Uuid::new_v4(), Opcode::SvcSync, &sync);
+    let (id, msg) = request(&peer, Opcode::SvcKeyed, &sync_unknown);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, msg),
+        Some(Der::Nonexist.rc())
+    );
+    ping_ok(&peer);
+
     // Bad magic: nothing can be answered; the engine logs it and carries on.
     let (id, mut msg) = request(&peer, Opcode::ObjFetch, &fetch_body(Uuid::new_v4()));
     msg[0] ^= 0xFF;

@@ -908,9 +908,11 @@ impl Ms {
         body: &impl daos_types::codec::Wire,
     ) -> Result<T> {
         let deadline = std::time::Instant::now() + SVC_LEADER_WAIT;
+        // One operation key for every attempt (see `Client::call_service`).
+        let keyed = daos_proto::msg::SvcKeyedReq::wrap(Uuid::new_v4(), opcode, body);
         loop {
             let leader = self.pool_leader(pool)?;
-            match self.engine_call(leader, opcode, body) {
+            match self.engine_call(leader, Opcode::SvcKeyed, &keyed) {
                 Err(err)
                     if matches!(
                         err.der(),

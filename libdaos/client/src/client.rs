@@ -372,7 +372,9 @@ impl Client {
     /// (`hint`, an index into `svc_ranks`), then the others in turn, until one answers as
     /// the leader, as DAOS's rsvc client does. Replicas answer `-DER_NOTLEADER` (or
     /// `-DER_NOTREPLICA`) when they do not lead; during an election none does, so after each
-    /// round it waits [`SVC_ROUND_PAUSE`] and tries again, for up to [`SVC_RETRY`].
+    /// round it waits [`SVC_ROUND_PAUSE`] and tries again, for up to [`SVC_RETRY`]. Every
+    /// attempt carries one operation key (`SvcKeyed`), so a change is applied once however
+    /// often it is retried.
     ///
     /// Errors: the request's own error, or the last replica's after [`SVC_RETRY`].
     pub async fn call_service<T: Wire>(
@@ -389,13 +391,22 @@ impl Client {
         }
         let deadline = std::time::Instant::now() + SVC_RETRY;
         let first = hint.load(Ordering::Relaxed);
+        // One operation key for every attempt: a change the last leader applied before it
+        // died is not applied again by the next one, which answers what it answered.
+        let keyed = daos_proto::msg::SvcKeyedReq::wrap(Uuid::new_v4(), opcode, body);
         let mut attempt = 0usize;
         loop {
             let index = (first + attempt) % svc_ranks.len();
             let outcome = match self.service_addr(svc_ranks[index]) {
                 Ok(addr) => {
                     let addr = addr.to_vec();
-                    let call = std::pin::pin!(self.call(net, &addr, opcode, body, reply_capacity));
+                    let call = std::pin::pin!(self.call(
+                        net,
+                        &addr,
+                        Opcode::SvcKeyed,
+                        &keyed,
+                        reply_capacity
+                    ));
                     let limit = self.timeout().min(SVC_ATTEMPT);
                     let late = std::pin::pin!(net.sleep_until(std::time::Instant::now() + limit));
                     match futures::future::select(call, late).await {

@@ -1581,3 +1581,74 @@ fn servers_on_separate_hosts_form_one_system_and_heal_it() {
     }
     drop((cont, pool, client));
 }
+
+#[test]
+fn a_retried_service_change_is_applied_once() {
+    use daos_proto::msg::{
+        ContCreateReq, ContHandleReq, ContReply, SnapCreateReq, SvcKeyedReq, U64Reply, WireProps,
+    };
+    use daos_proto::Opcode;
+    let (_system, client, pool, cont) = engines_with_nsvc(1, 1, Props::new(), None, false);
+    let service = client.service_addr(0).unwrap().to_vec();
+    // What a client sends again when its leader died before answering: the same request
+    // under the same operation key.
+    let send = |keyed: &SvcKeyedReq| -> daos_types::Result<Vec<u8>> {
+        client.run(async |net| {
+            let (status, body) = client
+                .call_raw_at(net, &service, Opcode::SvcKeyed, keyed, 64 * 1024, 0)
+                .await?;
+            daos_client::client::status_to_result(status)?;
+            Ok(body)
+        })
+    };
+    let mut props = Props::new();
+    props.set(prop::CO_LABEL, PropValue::Text("again".into()));
+    let create = ContCreateReq {
+        pool: pool.uuid(),
+        pool_handle: pool.handle(),
+        cont: daos_types::Uuid::new_v4(),
+        props: WireProps(props),
+        cred: client.credential().clone(),
+    };
+    let keyed = SvcKeyedReq::wrap(daos_types::Uuid::new_v4(), Opcode::ContCreate, &create);
+    let first = send(&keyed).unwrap();
+    let again = send(&keyed).unwrap();
+    assert_eq!(first, again, "a retry answers what the first attempt did");
+    let reply: ContReply =
+        daos_proto::decode_body(daos_types::codec::Decoder::new(&first)).unwrap();
+    assert_eq!(reply.info.uuid, create.cont);
+    // The same request under a new key is a new request: the container exists.
+    let other = SvcKeyedReq::wrap(daos_types::Uuid::new_v4(), Opcode::ContCreate, &create);
+    assert_eq!(send(&other).unwrap_err().der(), Der::Exist);
+    // A refusal is kept too: its retry is refused the same way.
+    assert_eq!(send(&other).unwrap_err().der(), Der::Exist);
+
+    // A snapshot taken twice by one keyed request is one snapshot, at one epoch.
+    let snap = SnapCreateReq {
+        handle: ContHandleReq {
+            pool: pool.uuid(),
+            pool_handle: pool.handle(),
+            cont: cont.uuid(),
+            handle: cont.handle(),
+        },
+        name: "once".into(),
+    };
+    let keyed = SvcKeyedReq::wrap(daos_types::Uuid::new_v4(), Opcode::ContSnapCreate, &snap);
+    let decode = |bytes: Vec<u8>| -> u64 {
+        daos_proto::decode_body::<U64Reply>(daos_types::codec::Decoder::new(&bytes))
+            .unwrap()
+            .value
+    };
+    let epoch = decode(send(&keyed).unwrap());
+    assert_eq!(decode(send(&keyed).unwrap()), epoch);
+    let listed = client
+        .run(async |net| cont.list_snapshots(net).await)
+        .unwrap();
+    assert_eq!(listed, vec![(epoch, "once".to_string())]);
+    // A keyed request must wrap a known, unkeyed request.
+    let nested = SvcKeyedReq::wrap(daos_types::Uuid::new_v4(), Opcode::SvcKeyed, &keyed);
+    assert_eq!(send(&nested).unwrap_err().der(), Der::Proto);
+    let mut unknown = keyed.clone();
+    unknown.opcode = 9999;
+    assert_eq!(send(&unknown).unwrap_err().der(), Der::Proto);
+}
