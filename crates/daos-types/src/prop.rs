@@ -29,6 +29,13 @@ pub const PO_SVC_LIST: u32 = 8;
 pub const PO_EC_CELL_SZ: u32 = 9;
 /// Pool property: redundancy factor.
 pub const PO_REDUN_FAC: u32 = 10;
+/// Pool property: the pool service's redundancy factor (`svc_rf`): it keeps `2 * svc_rf + 1`
+/// replicas where the pool has enough engines.
+pub const PO_SVC_REDUN_FAC: u32 = 19;
+/// Default of [`PO_SVC_REDUN_FAC`] (DAOS's `DAOS_PROP_PO_SVC_REDUN_FAC_DEFAULT`).
+pub const PO_SVC_REDUN_FAC_DEFAULT: u64 = 2;
+/// Largest [`PO_SVC_REDUN_FAC`].
+pub const PO_SVC_REDUN_FAC_MAX: u64 = 4;
 
 /// First container property id.
 pub const CO_MIN: u32 = 0x1000;

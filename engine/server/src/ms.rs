@@ -176,6 +176,35 @@ struct RebuildJob {
 }
 
 /// Whether a map has targets whose data is still to be rebuilt (`Down`, `Drain`, `Up`).
+/// The pool service's replicas among a pool's engines: `nsvc` ranks taken across fault
+/// domains in turn (the first rank of each domain, domains in order of their lowest rank,
+/// then the second of each…), so that losing one host loses as few replicas as it can.
+fn service_ranks(members: &[Member], nsvc: usize) -> Vec<u32> {
+    let mut domains: Vec<(&str, Vec<u32>)> = Vec::new();
+    let mut sorted: Vec<&Member> = members.iter().collect();
+    sorted.sort_by_key(|m| m.rank);
+    for m in sorted {
+        match domains.iter_mut().find(|(d, _)| *d == m.host) {
+            Some((_, ranks)) => ranks.push(m.rank),
+            None => domains.push((&m.host, vec![m.rank])),
+        }
+    }
+    let mut chosen = Vec::with_capacity(nsvc);
+    for depth in 0.. {
+        if chosen.len() == nsvc || domains.iter().all(|(_, r)| r.len() <= depth) {
+            break;
+        }
+        for (_, ranks) in &domains {
+            if chosen.len() < nsvc {
+                if let Some(&rank) = ranks.get(depth) {
+                    chosen.push(rank);
+                }
+            }
+        }
+    }
+    chosen
+}
+
 fn needs_rebuild(map: &PoolMap) -> bool {
     map.ranks.iter().flat_map(|r| &r.targets).any(|t| {
         matches!(
@@ -722,6 +751,13 @@ impl Ms {
                     }
                     props.set(prop::PO_REDUN_FAC, PropValue::Number(rf));
                 }
+                "svc_rf" => {
+                    let rf: u64 = value.parse().map_err(|_| bad())?;
+                    if rf > prop::PO_SVC_REDUN_FAC_MAX {
+                        return Err(bad());
+                    }
+                    props.set(prop::PO_SVC_REDUN_FAC, PropValue::Number(rf));
+                }
                 "ec_cell_sz" => props.set(
                     prop::PO_EC_CELL_SZ,
                     PropValue::Number(daos_types::size::parse_size(value)?),
@@ -740,8 +776,15 @@ impl Ms {
                 }
             }
         }
+        // DAOS: `2 * svc_rf + 1` replicas, as many as the pool has engines for (an odd
+        // number: a Raft group of 2k replicas survives no more losses than one of 2k - 1).
+        let svc_rf = props
+            .number(prop::PO_SVC_REDUN_FAC)
+            .unwrap_or(prop::PO_SVC_REDUN_FAC_DEFAULT);
+        props.set(prop::PO_SVC_REDUN_FAC, PropValue::Number(svc_rf));
         let nsvc = if req.nsvc == 0 {
-            3.min(chosen.len())
+            let n = (2 * svc_rf as usize + 1).min(chosen.len());
+            n - (1 - n % 2)
         } else {
             req.nsvc as usize
         };
@@ -751,7 +794,7 @@ impl Ms {
                 format!("--nsvc {nsvc} exceeds the {} pool ranks", chosen.len()),
             ));
         }
-        let svc_ranks: Vec<u32> = chosen.iter().take(nsvc).map(|m| m.rank).collect();
+        let svc_ranks = service_ranks(&chosen, nsvc);
         let map = PoolMap {
             version: 1,
             ranks: chosen
@@ -1842,5 +1885,41 @@ impl MgmtSvc for MgmtService {
             .member_update(req.into_inner())
             .map(|()| Response::new(MemberUpdateResp {}))
             .map_err(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(rank: u32, host: &str) -> Member {
+        Member {
+            rank,
+            host: host.into(),
+            state: "joined".into(),
+            service: Vec::new(),
+            targets: Vec::new(),
+            error: String::new(),
+            swim: 0,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn service_replicas_spread_over_fault_domains() {
+        // Two hosts of two engines, one of one: one replica per host first.
+        let members = [
+            member(0, "/a"),
+            member(1, "/a"),
+            member(2, "/b"),
+            member(3, "/b"),
+            member(4, "/c"),
+        ];
+        assert_eq!(service_ranks(&members, 3), vec![0, 2, 4]);
+        assert_eq!(service_ranks(&members, 5), vec![0, 2, 4, 1, 3]);
+        assert_eq!(service_ranks(&members, 1), vec![0]);
+        // One host: rank order.
+        let one: Vec<Member> = (0..4).map(|r| member(r, "/a")).collect();
+        assert_eq!(service_ranks(&one, 3), vec![0, 1, 2]);
     }
 }

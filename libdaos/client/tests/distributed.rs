@@ -1496,6 +1496,38 @@ fn servers_on_separate_hosts_form_one_system_and_heal_it() {
         String::from_utf8_lossy(&elsewhere.stderr)
     );
 
+    // The service's replicas: 2 * svc_rf + 1 by default, one per host while hosts last.
+    let value = system.dmg_json(&["pool", "create", "--size=1G", "spread"]);
+    assert_eq!(
+        value["response"]["svc_reps"],
+        serde_json::json!([0, 1, 2]),
+        "{value}"
+    );
+    let value = system.dmg_json(&[
+        "pool",
+        "create",
+        "--size=1G",
+        "--properties=svc_rf:0",
+        "one",
+    ]);
+    assert_eq!(
+        value["response"]["svc_reps"],
+        serde_json::json!([0]),
+        "{value}"
+    );
+    let value = system.dmg_json(&[
+        "pool",
+        "create",
+        "--size=1G",
+        "--properties=svc_rf:5",
+        "bad",
+    ]);
+    assert_ne!(value["status"], 0, "{value}");
+    for label in ["spread", "one"] {
+        let value = system.dmg_json(&["pool", "destroy", label]);
+        assert_eq!(value["status"], 0, "{value}");
+    }
+
     // The pool service on rank 0: the test takes the other servers away.
     let (client, pool, cont) = pool_on(&system, Props::new(), Some(1));
     let mut objects = write(&cont, 1..=12, "RP_2G1");
