@@ -109,6 +109,21 @@ pub struct Swim {
     stop: Arc<AtomicBool>,
     members: Arc<Mutex<Vec<SwimId>>>,
     thread: Option<JoinHandle<()>>,
+    announce: std::sync::mpsc::Sender<SocketAddr>,
+}
+
+/// Asks a running [`Swim`] member to announce itself to the member at an address, as a
+/// joining member does to its seed: how a restarted seed (the management service) finds the
+/// members that joined through its earlier life. Cheap to clone; does nothing once the
+/// member stopped.
+#[derive(Clone, Debug)]
+pub struct Announcer(std::sync::mpsc::Sender<SocketAddr>);
+
+impl Announcer {
+    /// Announces to the member listening at `addr` (UDP).
+    pub fn announce(&self, addr: SocketAddr) {
+        let _ = self.0.send(addr);
+    }
 }
 
 impl Swim {
@@ -139,7 +154,9 @@ impl Swim {
         let foca = Foca::new(me.clone(), config, rng, PostcardCodec);
         let stop = Arc::new(AtomicBool::new(false));
         let members = Arc::new(Mutex::new(Vec::new()));
+        let (announce, announcements) = std::sync::mpsc::channel();
         let mut member = Member {
+            announcements,
             foca,
             socket,
             runtime: AccumulatingRuntime::new(),
@@ -148,16 +165,7 @@ impl Swim {
             on_event: Box::new(on_event),
         };
         if let Some(seed) = seed {
-            // Foca accepts an announce addressed to any identity at its address.
-            let dst = SwimId {
-                rank: CONTROL_RANK,
-                addr: seed,
-                incarnation: 0,
-            };
-            if let Err(err) = member.foca.announce(dst, &mut member.runtime) {
-                tracing::warn!("swim: announce to {seed}: {err}");
-            }
-            member.flush();
+            member.announce(seed);
         }
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -168,7 +176,13 @@ impl Swim {
             stop,
             members,
             thread: Some(thread),
+            announce,
         })
+    }
+
+    /// An [`Announcer`] for this member.
+    pub fn announcer(&self) -> Announcer {
+        Announcer(self.announce.clone())
     }
 
     /// This member's identity.
@@ -200,12 +214,31 @@ struct Member {
     timers: Vec<(Instant, Timer<SwimId>)>,
     members: Arc<Mutex<Vec<SwimId>>>,
     on_event: Box<dyn FnMut(MemberEvent) + Send>,
+    /// Addresses to announce to ([`Announcer`]).
+    announcements: std::sync::mpsc::Receiver<SocketAddr>,
 }
 
 impl Member {
+    /// Announces this member to whoever listens at `addr`.
+    fn announce(&mut self, addr: SocketAddr) {
+        // Foca accepts an announce addressed to any identity at its address.
+        let dst = SwimId {
+            rank: CONTROL_RANK,
+            addr,
+            incarnation: 0,
+        };
+        if let Err(err) = self.foca.announce(dst, &mut self.runtime) {
+            tracing::warn!("swim: announce to {addr}: {err}");
+        }
+        self.flush();
+    }
+
     fn run(mut self, stop: &AtomicBool) {
         let mut buf = vec![0u8; DATAGRAM_MAX];
         while !stop.load(Ordering::Relaxed) {
+            while let Ok(addr) = self.announcements.try_recv() {
+                self.announce(addr);
+            }
             let now = Instant::now();
             let mut due = Vec::new();
             self.timers.retain(|(at, timer)| {

@@ -547,6 +547,22 @@ impl TestSystem {
         }
     }
 
+    /// Stops server `host` cleanly and starts it again on the same directories and ports,
+    /// waiting until it is ready (see [`Options::hosts`]).
+    pub fn restart_server(&mut self, host: u32) {
+        self.stop_server(host);
+        if host == 0 {
+            let _ = std::fs::remove_file(self.agent_socket());
+        }
+        let child = self.spawn_server(host).expect("restarting a server");
+        if host == 0 {
+            self.server = Some(child);
+        } else {
+            self.members[host as usize - 1] = Some(child);
+        }
+        self.await_ready(host).expect("restarted server ready");
+    }
+
     /// Kills the server and its engine with SIGKILL, as a crash would.
     pub fn kill9(&mut self) {
         for pid in self.engine_pids() {

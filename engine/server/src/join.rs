@@ -7,7 +7,8 @@
 //! database. Its engines join the system's SWIM cluster through the management service's
 //! member. From then on the member server reports each change of its engines (started,
 //! stopped, died) in order, and re-sends their states every [`RESEND`] so that a management
-//! service that restarted learns them again ([`start_reporter`]).
+//! service that restarted learns them again ([`start_reporter`]); its new SWIM member then
+//! announces itself to each engine it learns of this way.
 //!
 //! The management service acts on those reports as on its own engines: an engine that died
 //! or stopped is excluded from its pools (`self_heal`). When SWIM declares a member server's
@@ -348,6 +349,7 @@ impl Ms {
         // One lock orders this report against SWIM's verdicts ([`Ms::remote_down`]).
         let mut condemned = self.condemned.lock().expect("condemned lock");
         let before = self.member(rank);
+        let swim_addr = info.swim_addr.parse::<SocketAddr>().ok();
         let member = Member {
             rank,
             host: info.host,
@@ -369,6 +371,16 @@ impl Ms {
                     self.persist_system(&joiners, &condemned)?;
                 }
                 self.set_member(member);
+                // A running engine this service has not heard of: it joined SWIM through an
+                // earlier life of this service, whose member it no longer reaches. Announcing
+                // to it brings it back under watch.
+                if let (None, Some(addr)) = (&before, swim_addr) {
+                    if let Some(announcer) = self.announcer.lock().expect("announcer lock").as_ref()
+                    {
+                        tracing::info!("rank {rank}: announcing to its SWIM member at {addr}");
+                        announcer.announce(addr);
+                    }
+                }
             }
             "stopped" | "errored" => {
                 // Unknown: it went down while the management service was down itself.

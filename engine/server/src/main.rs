@@ -361,6 +361,7 @@ fn main() {
         for engine in &mut engines {
             engine.swim_seed = Some(swim_addr);
         }
+        ms.set_announcer(swim.announcer());
         ms.set_cluster(join::Cluster {
             swim_seed: Some(swim_addr),
             swim_members: engines.len() as u32 + 1,

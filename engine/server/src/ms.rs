@@ -129,6 +129,9 @@ pub struct Ms {
     pub(crate) condemned: Mutex<std::collections::HashMap<u32, u64>>,
     /// The server's async runtime, for work started from the SWIM thread.
     pub(crate) runtime: Mutex<Option<tokio::runtime::Handle>>,
+    /// Management service: its SWIM member's announcer, to reach the engines of member
+    /// servers that joined through an earlier life of it.
+    pub(crate) announcer: Mutex<Option<daos_swim::Announcer>>,
 }
 
 /// How often a rebuild driver polls the engines.
@@ -280,6 +283,7 @@ impl Ms {
             reports_pending: std::sync::atomic::AtomicUsize::new(0),
             condemned: Mutex::new(std::collections::HashMap::new()),
             runtime: Mutex::new(None),
+            announcer: Mutex::new(None),
         })
     }
 
@@ -292,6 +296,11 @@ impl Ms {
     /// cluster size) and how many engines this server runs, then serves joins.
     pub fn set_cluster(&self, cluster: crate::join::Cluster) {
         *self.cluster.lock().expect("cluster lock") = cluster;
+    }
+
+    /// Gives the management service its SWIM member's announcer.
+    pub fn set_announcer(&self, announcer: daos_swim::Announcer) {
+        *self.announcer.lock().expect("announcer lock") = Some(announcer);
     }
 
     /// Gives the management service the runtime for work started from other threads.
@@ -1622,6 +1631,14 @@ impl Ms {
             target_uris: m.targets.clone(),
             service_uri: m.service.clone(),
             error: m.error.clone(),
+            swim_addr: self
+                .launch
+                .lock()
+                .expect("launch lock")
+                .get(&m.rank)
+                .and_then(|(config, _)| daos_swim::member_addr(&config.node, config.port).ok())
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
         }
     }
 

@@ -184,14 +184,17 @@ fn rank_states(system: &TestSystem, rank: u32) -> (u64, Vec<String>) {
 
 /// Rank `rank`'s entry in `dmg system query`.
 fn member(system: &TestSystem, rank: u32) -> serde_json::Value {
+    member_entry(system, rank).unwrap_or_else(|| panic!("rank {rank} is not a member"))
+}
+
+/// Rank `rank`'s entry in `dmg system query`, if it is listed.
+fn member_entry(system: &TestSystem, rank: u32) -> Option<serde_json::Value> {
     let value = system.dmg_json(&["system", "query"]);
     value["response"]["members"]
-        .as_array()
-        .unwrap()
+        .as_array()?
         .iter()
         .find(|m| m["rank"] == rank)
         .cloned()
-        .unwrap()
 }
 
 /// Waits until `dmg pool query` reports the rebuild for a map newer than `after` done, and
@@ -1433,7 +1436,7 @@ fn await_member(
 ) -> serde_json::Value {
     let deadline = Instant::now() + within;
     loop {
-        let entry = member(system, rank);
+        let entry = member_entry(system, rank).unwrap_or_default();
         if entry["state"] == state {
             return entry;
         }
@@ -1683,4 +1686,41 @@ fn a_retried_service_change_is_applied_once() {
     let mut unknown = keyed.clone();
     unknown.opcode = 9999;
     assert_eq!(send(&unknown).unwrap_err().der(), Der::Proto);
+}
+
+#[test]
+fn a_restarted_management_service_still_watches_other_hosts() {
+    let mut system = TestSystem::start(Options {
+        engines: 3,
+        targets: 1,
+        netns: daos_testkit::Namespaces::supported(),
+        hosts: vec![1, 1, 1],
+        ..Options::default()
+    });
+    // The management service's server restarts (its own engine with it); the other servers
+    // and their engines run on.
+    let before = member(&system, 2)["fabric_uri"].clone();
+    system.restart_server(0);
+    await_member(&system, 0, "joined", Duration::from_secs(10));
+    // Their servers' reports bring them back into the membership...
+    for rank in [1, 2] {
+        await_member(&system, rank, "joined", Duration::from_secs(15));
+    }
+    assert_eq!(member(&system, 2)["fabric_uri"], before);
+    // ...and SWIM watches them again: a hang is found, excluded and fenced.
+    system.pause_engine(2);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let entry = member(&system, 2);
+        if entry["info"].as_str().unwrap_or("").contains("killed") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hung rank 2 was not fenced: {entry}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(system.engine_pid(2).is_none());
+    assert_eq!(member(&system, 1)["state"], "joined");
 }
