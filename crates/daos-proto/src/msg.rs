@@ -951,6 +951,9 @@ wire_struct! {
         pub now: u64,
         /// The original request body.
         pub body: Blob,
+        /// The caller's operation key ([`SvcKeyedReq`]; nil for none): an engine that
+        /// applied a change under this key does not apply it again.
+        pub key: Uuid,
     }
 }
 

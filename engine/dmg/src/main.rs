@@ -104,7 +104,7 @@ enum PoolCommand {
         /// Number of pool service replicas.
         #[arg(short = 'v', long)]
         nsvc: Option<u32>,
-        /// Properties (`k:v,…`: rd_fac, ec_cell_sz, space_rb, self_heal, reclaim).
+        /// Properties (`k:v,…`: rd_fac, svc_rf, ec_cell_sz, space_rb, self_heal, reclaim).
         #[arg(short = 'P', long)]
         properties: Option<String>,
         /// Owner user.

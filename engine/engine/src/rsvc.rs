@@ -87,6 +87,10 @@ pub struct SvcApplied {
     pub status: i32,
     /// The reply body when `status` is 0.
     pub body: Vec<u8>,
+    /// For a keyed change applied before (a retry): the clock reading it was applied at,
+    /// which its forwards to the pool's other engines must carry again.
+    #[serde(default)]
+    pub repeated: Option<u64>,
 }
 
 /// Timing of the pool service's Raft. Elections wait 1-2 s without a heartbeat: longer than
@@ -309,9 +313,18 @@ impl LogStore {
             if daos_types::csum::crc32c(body) != crc {
                 break;
             }
-            let Ok(record) = postcard::from_bytes::<Record>(body) else {
-                break;
-            };
+            // A whole record (its checksum matches) that does not decode was written in
+            // another format: refuse it rather than drop the log from there.
+            let record = postcard::from_bytes::<Record>(body).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: record at byte {at} is in an unknown format ({e}); \
+                         the log was written by another version",
+                        path.display()
+                    ),
+                )
+            })?;
             inner.replay(record);
             at += 8 + len;
         }

@@ -166,7 +166,8 @@ struct PoolSvc {
     /// While applying log entries: [`PoolSvc::persist`] writes nothing (see there).
     deferred: bool,
     /// The outcomes of the last [`OPS_KEPT`] keyed changes, oldest first (replicated: every
-    /// replica applies the same entries in the same order).
+    /// replica applies the same entries in the same order; other engines keep those
+    /// forwarded to them).
     ops: std::collections::VecDeque<KeptOp>,
 }
 
@@ -175,17 +176,24 @@ struct PoolSvc {
 struct KeptOp {
     /// The operation key.
     key: u128,
+    /// The request's opcode.
+    opcode: u16,
+    /// The clock reading the change was applied at.
+    now: u64,
     /// 0 or a negative DER code.
     status: i32,
-    /// The reply body; `None` for the requests that are idempotent by their handle
-    /// (`PoolConnect`, `ContOpen`, whose replies carry the pool map or the properties), which
-    /// a retry serves again.
+    /// The reply body; `None` when it is larger than [`KEPT_BODY_MAX`] and the reply can be
+    /// made again from the current state ([`Service::replay`]).
     body: Option<Vec<u8>>,
 }
 
-/// How many keyed changes' outcomes a pool service keeps: a client retries a change for at
-/// most 30 s (`daos_client`'s `SVC_RETRY`), so this covers 128 changes in that window.
-const OPS_KEPT: usize = 128;
+/// How many keyed changes' outcomes a pool service keeps. A client retries a change for at
+/// most 30 s (`daos_client`'s `SVC_RETRY`), so this covers 34 changes a second over that
+/// window; a retry older than that is applied again.
+const OPS_KEPT: usize = 1024;
+/// Largest reply body kept with a change whose reply can be made again (connects and opens,
+/// whose replies carry the pool map or the properties; creates; pool map changes).
+const KEPT_BODY_MAX: usize = 256;
 
 const IMAGE_MAGIC: u32 = u32::from_le_bytes(*b"SVCI");
 const IMAGE_VERSION: u16 = 2;
@@ -474,6 +482,29 @@ impl Service {
         if opcode == Opcode::MgmtPoolMap {
             return self.mgmt_pool_map(decode_body(Decoder::new(&req.body.0))?);
         }
+        if !req.key.is_nil() {
+            // A keyed change is applied here once too: a retry's forward is answered from
+            // what the first one did.
+            let pool = request_pool(&Decoder::new(&req.body.0))
+                .ok_or_else(|| Error::new(Der::Proto, "forward without a pool"))?;
+            let applied = self.apply_keyed(
+                &pool,
+                SvcOp {
+                    opcode: opcode as u16,
+                    now: req.now,
+                    body: req.body.0,
+                    key: Some(req.key.as_u128()),
+                },
+            );
+            return if applied.status == 0 {
+                Ok(applied.body)
+            } else {
+                Err(Error::new(
+                    Der::from_value(-applied.status).unwrap_or(Der::Misc),
+                    "applying a forwarded change",
+                ))
+            };
+        }
         self.forced_now = Some(req.now);
         let result = self.serve(opcode, Decoder::new(&req.body.0));
         self.forced_now = None;
@@ -670,7 +701,7 @@ impl Service {
     }
 
     /// Applies a change once per operation key: a retry of a change already applied answers
-    /// what the first one did (or, for requests idempotent by their handle, is served again).
+    /// what the first one did, and says when it was applied (`repeated`).
     fn apply_keyed(&mut self, pool: &Uuid, op: SvcOp) -> SvcApplied {
         let Some(key) = op.key else {
             return self.apply_op(op);
@@ -681,38 +712,106 @@ impl Service {
             .and_then(|svc| svc.ops.iter().find(|k| k.key == key).cloned());
         if let Some(kept) = kept {
             tracing::debug!("pool {pool}: change {key:032x} was applied already");
-            match kept.body {
-                Some(body) => {
-                    return SvcApplied {
-                        status: kept.status,
-                        body,
-                    }
-                }
-                None if kept.status != 0 => {
-                    return SvcApplied {
-                        status: kept.status,
-                        body: Vec::new(),
-                    }
-                }
-                None => return self.apply_op(op),
-            }
+            let (status, body) = match kept.body {
+                Some(body) => (kept.status, body),
+                None if kept.status != 0 => (kept.status, Vec::new()),
+                None => match self.replay(pool, &op) {
+                    Ok(body) => (0, body),
+                    Err(err) => (err.rc(), Vec::new()),
+                },
+            };
+            return SvcApplied {
+                status,
+                body,
+                repeated: Some(kept.now),
+            };
         }
-        let opcode = op.opcode;
+        let (opcode, now) = (op.opcode, op.now);
         let applied = self.apply_op(op);
-        let reserved = [Opcode::PoolConnect as u16, Opcode::ContOpen as u16];
-        let body =
-            (applied.status != 0 || !reserved.contains(&opcode)).then(|| applied.body.clone());
+        let replayable = [
+            Opcode::PoolConnect as u16,
+            Opcode::ContOpen as u16,
+            Opcode::ContCreate as u16,
+            Opcode::MgmtPoolUpdate as u16,
+        ];
+        let body = (applied.body.len() <= KEPT_BODY_MAX || !replayable.contains(&opcode))
+            .then(|| applied.body.clone());
         if let Some(svc) = self.pools.get_mut(pool) {
             svc.ops.push_back(KeptOp {
                 key,
+                opcode,
+                now,
                 status: applied.status,
                 body,
             });
             if svc.ops.len() > OPS_KEPT {
                 svc.ops.pop_front();
             }
+            // Within a batch of log entries this waits for the batch's end; an engine that
+            // is not a replica records forwarded changes at once.
+            if let Err(err) = svc.persist() {
+                tracing::error!("pool {pool}: recording change {key:032x}: {err}");
+            }
         }
         applied
+    }
+
+    /// The reply to a retried change whose first reply was too large to keep, made from the
+    /// current state: a connect or an open is served again if its handle is still open (it
+    /// is idempotent by its handle; a closed one is not reopened), a create answers with the
+    /// container, a pool map change with the current map.
+    ///
+    /// Errors: `-DER_NO_HDL` for a handle closed since; `-DER_NONEXIST` for a container
+    /// destroyed since; `-DER_PROTO` for a request that cannot be replayed.
+    fn replay(&mut self, pool: &Uuid, op: &SvcOp) -> Result<Vec<u8>> {
+        let opcode =
+            Opcode::from_u16(op.opcode).ok_or_else(|| Error::new(Der::Proto, "unknown opcode"))?;
+        let body = Decoder::new(&op.body);
+        let svc = self.pool(pool)?;
+        let open = match opcode {
+            Opcode::PoolConnect => {
+                let req: PoolConnectReq = decode_body(body)?;
+                svc.pool_handles.contains_key(&req.handle)
+            }
+            Opcode::ContOpen => {
+                let req: ContOpenReq = decode_body(body)?;
+                svc.cont_handles.contains_key(&req.handle)
+            }
+            Opcode::ContCreate => {
+                let req: ContCreateReq = decode_body(body)?;
+                if !svc.meta.containers.contains_key(&req.cont) {
+                    return Err(Error::new(
+                        Der::Nonexist,
+                        format!("container {} was destroyed", req.cont),
+                    ));
+                }
+                let svc = &self.pools[pool];
+                return Ok(self.cont_reply(svc, &svc.meta.containers[&req.cont]));
+            }
+            Opcode::MgmtPoolUpdate => {
+                return Ok(encode(&MgmtPoolUpdateReply {
+                    map_version: svc.meta.map.version,
+                    map: WireMap(svc.meta.map.clone()),
+                }))
+            }
+            other => {
+                return Err(Error::new(
+                    Der::Proto,
+                    format!("{other:?} cannot be replayed"),
+                ))
+            }
+        };
+        if !open {
+            return Err(Error::new(Der::NoHdl, "the handle was closed since"));
+        }
+        let again = self.apply_op(op.clone());
+        if again.status != 0 {
+            return Err(Error::new(
+                Der::from_value(-again.status).unwrap_or(Der::Misc),
+                "serving the retried request again",
+            ));
+        }
+        Ok(again.body)
     }
 
     fn apply_op(&mut self, op: SvcOp) -> SvcApplied {
@@ -720,7 +819,7 @@ impl Service {
         else {
             return SvcApplied {
                 status: Der::Proto.rc(),
-                body: Vec::new(),
+                ..SvcApplied::default()
             };
         };
         self.hlc.observe(op.now);
@@ -728,12 +827,16 @@ impl Service {
         let result = self.serve(opcode, Decoder::new(&op.body));
         self.forced_now = None;
         match result {
-            Ok(body) => SvcApplied { status: 0, body },
+            Ok(body) => SvcApplied {
+                status: 0,
+                body,
+                repeated: None,
+            },
             Err(err) => {
                 tracing::debug!("applying {opcode:?}: {err}");
                 SvcApplied {
                     status: err.rc(),
-                    body: Vec::new(),
+                    ..SvcApplied::default()
                 }
             }
         }
@@ -1890,10 +1993,15 @@ fn route_request(
             Ok(req) => req,
             Err(err) => return Route::Now(Err(err)),
         };
-        let Some(inner) = u16::try_from(req.opcode).ok().and_then(Opcode::from_u16) else {
+        // Only pool service requests take keys: a change, or a read served by the leader.
+        let Some(inner) = u16::try_from(req.opcode)
+            .ok()
+            .and_then(Opcode::from_u16)
+            .filter(|op| forwarded_as(*op).is_some() || is_leader_read(*op))
+        else {
             return Route::Now(Err(Error::new(
                 Der::Proto,
-                format!("unknown opcode {} in a keyed request", req.opcode),
+                format!("opcode {} is not a pool service request", req.opcode),
             )));
         };
         return route_request(
@@ -2017,7 +2125,7 @@ async fn replicate(
     raft: rsvc::SvcRaft,
     op: SvcOp,
 ) -> Result<Vec<u8>> {
-    let (opcode, now, body) = (op.opcode, op.now, op.body.clone());
+    let (opcode, now, body, key) = (op.opcode, op.now, op.body.clone(), op.key);
     let written = on_raft(&service, async move { raft.client_write(op).await }).await?;
     let written = written.map_err(|err| match err {
         openraft::error::RaftError::APIError(
@@ -2028,6 +2136,8 @@ async fn replicate(
         other => Error::new(Der::NoService, format!("pool {pool}: {other}")),
     })?;
     let applied = written.data;
+    // A retry goes to the other engines as the first attempt did, at its clock reading.
+    let now = applied.repeated.unwrap_or(now);
     if applied.status != 0 {
         return Err(Error::new(
             Der::from_value(-applied.status).unwrap_or(Der::Misc),
@@ -2037,7 +2147,7 @@ async fn replicate(
     let (forwards, replicas) = {
         let service = service.borrow();
         let opcode = Opcode::from_u16(opcode).expect("a replicated opcode");
-        let forwards = forward_requests(&service, opcode, Decoder::new(&body), now);
+        let forwards = forward_requests(&service, opcode, Decoder::new(&body), now, key);
         let replicas: Vec<Vec<u8>> = service
             .pools
             .get(&pool)
@@ -2211,6 +2321,7 @@ fn forward_requests(
     opcode: Opcode,
     mut body: Decoder<'_>,
     now: u64,
+    key: Option<u128>,
 ) -> Vec<(Vec<u8>, SvcForwardReq)> {
     let Some(forwarded) = forwarded_as(opcode) else {
         return Vec::new();
@@ -2255,6 +2366,11 @@ fn forward_requests(
         opcode: u32::from(forwarded as u16),
         now,
         body: Blob(body),
+        // A map change travels as the resulting map, which is taken only if newer.
+        key: match (forwarded, key) {
+            (Opcode::MgmtPoolMap, _) | (_, None) => Uuid::nil(),
+            (_, Some(key)) => Uuid::from_u128(key),
+        },
     };
     service
         .peers(&pool)
@@ -2317,6 +2433,8 @@ mod tests {
             deferred: false,
             ops: [KeptOp {
                 key: 7,
+                opcode: Opcode::ContCreate as u16,
+                now: 99,
                 status: 0,
                 body: Some(vec![1, 2, 3]),
             }]

@@ -275,7 +275,7 @@ fn each_bad_input_class_gets_its_code() {
     );
 
     // Keyed service requests: a garbage inner body is DER_PROTO, as is a keyed request
-    // whose outer body is cut short; a keyed change for an unknown pool is DER_NONEXIST.
+    // whose outer body is cut short, or one wrapping what is not a pool service request.
     let keyed = SvcKeyedReq {
         key: Uuid::new_v4(),
         opcode: Opcode::ContCreate as u32,
@@ -293,12 +293,20 @@ fn each_bad_input_class_gets_its_code() {
         send_raw(&peer, peer.service, id, seal(e)),
         Some(Der::Proto.rc())
     );
-    let sync_unknown = SvcKeyedReq::wrap(Uuid::new_v4(), Opcode::SvcSync, &sync);
-    let (id, msg) = request(&peer, Opcode::SvcKeyed, &sync_unknown);
-    assert_eq!(
-        send_raw(&peer, peer.service, id, msg),
-        Some(Der::Nonexist.rc())
-    );
+    for inner in [
+        Opcode::SvcSync,
+        Opcode::SvcForward,
+        Opcode::MgmtPing,
+        Opcode::ObjFetch,
+    ] {
+        let keyed = SvcKeyedReq::wrap(Uuid::new_v4(), inner, &sync);
+        let (id, msg) = request(&peer, Opcode::SvcKeyed, &keyed);
+        assert_eq!(
+            send_raw(&peer, peer.service, id, msg),
+            Some(Der::Proto.rc()),
+            "{inner:?}"
+        );
+    }
     ping_ok(&peer);
 
     // Bad magic: nothing can be answered; the engine logs it and carries on.

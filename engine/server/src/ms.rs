@@ -178,7 +178,6 @@ struct RebuildJob {
     ended: Option<std::time::Instant>,
 }
 
-/// Whether a map has targets whose data is still to be rebuilt (`Down`, `Drain`, `Up`).
 /// The pool service's replicas among a pool's engines: `nsvc` ranks taken across fault
 /// domains in turn (the first rank of each domain, domains in order of their lowest rank,
 /// then the second of each…), so that losing one host loses as few replicas as it can.
@@ -208,6 +207,7 @@ fn service_ranks(members: &[Member], nsvc: usize) -> Vec<u32> {
     chosen
 }
 
+/// Whether a map has targets whose data is still to be rebuilt (`Down`, `Drain`, `Up`).
 fn needs_rebuild(map: &PoolMap) -> bool {
     map.ranks.iter().flat_map(|r| &r.targets).any(|t| {
         matches!(

@@ -26,8 +26,7 @@ pub const SVC_RETRY: Duration = Duration::from_secs(30);
 /// leader's address does not refuse calls at once over tcp. The pool service's calls take
 /// milliseconds, or up to 5 s when the leader waits for a dead engine not yet excluded; a
 /// change whose answer is lost (the leader died after taking it) is sent again to the next
-/// leader, which may then refuse it as done (`-DER_EXIST` for a container create): DAOS
-/// avoids this with per-request keys remembered by the service, not done here.
+/// leader under the same operation key, which answers what the first attempt did.
 pub const SVC_ATTEMPT: Duration = Duration::from_secs(10);
 /// Pause between rounds over a pool's service replicas while none leads.
 pub const SVC_ROUND_PAUSE: Duration = Duration::from_millis(200);

@@ -1623,7 +1623,9 @@ fn a_retried_service_change_is_applied_once() {
         ContCreateReq, ContHandleReq, ContReply, SnapCreateReq, SvcKeyedReq, U64Reply, WireProps,
     };
     use daos_proto::Opcode;
-    let (_system, client, pool, cont) = engines_with_nsvc(1, 1, Props::new(), None, false);
+    // The service on rank 0; rank 1 is told of each change by a forward, which a retry
+    // sends again and which it must not apply twice either.
+    let (_system, client, pool, cont) = engines_with_nsvc(2, 1, Props::new(), Some(1), false);
     let service = client.service_addr(0).unwrap().to_vec();
     // What a client sends again when its leader died before answering: the same request
     // under the same operation key.
