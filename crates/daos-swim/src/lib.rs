@@ -117,12 +117,24 @@ pub struct Swim {
 /// members that joined through its earlier life. Cheap to clone; does nothing once the
 /// member stopped.
 #[derive(Clone, Debug)]
-pub struct Announcer(std::sync::mpsc::Sender<SocketAddr>);
+pub struct Announcer {
+    tx: std::sync::mpsc::Sender<SocketAddr>,
+    members: Arc<Mutex<Vec<SwimId>>>,
+}
 
 impl Announcer {
     /// Announces to the member listening at `addr` (UDP).
     pub fn announce(&self, addr: SocketAddr) {
-        let _ = self.0.send(addr);
+        let _ = self.tx.send(addr);
+    }
+
+    /// Whether the member holds one at `addr` alive or suspect.
+    pub fn knows(&self, addr: SocketAddr) -> bool {
+        self.members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .any(|m| m.addr == addr)
     }
 }
 
@@ -182,7 +194,10 @@ impl Swim {
 
     /// An [`Announcer`] for this member.
     pub fn announcer(&self) -> Announcer {
-        Announcer(self.announce.clone())
+        Announcer {
+            tx: self.announce.clone(),
+            members: self.members.clone(),
+        }
     }
 
     /// This member's identity.

@@ -38,6 +38,9 @@ use std::time::Duration;
 
 /// How often a member server re-sends the states of its engines.
 pub const RESEND: Duration = Duration::from_secs(5);
+/// Announces to a member server's engine that go unanswered before it counts as down (one
+/// per report: about 30 s).
+const ANNOUNCE_TRIES: u32 = 6;
 /// How long a call to another server may take to connect.
 const PEER_CONNECT: Duration = Duration::from_secs(2);
 /// Pause between attempts to reach another server.
@@ -358,8 +361,10 @@ impl Ms {
             targets: info.target_uris,
             error: info.error,
             swim: req.swim,
-            owner: Some(info.address),
+            owner: Some(info.address.clone()),
         };
+        let owner = info.address;
+        let mut unreachable = false;
         match member.state.as_str() {
             "joined" => {
                 if condemned.get(&rank) == Some(&req.swim) {
@@ -371,16 +376,7 @@ impl Ms {
                     self.persist_system(&joiners, &condemned)?;
                 }
                 self.set_member(member);
-                // A running engine this service has not heard of: it joined SWIM through an
-                // earlier life of this service, whose member it no longer reaches. Announcing
-                // to it brings it back under watch.
-                if let (None, Some(addr)) = (&before, swim_addr) {
-                    if let Some(announcer) = self.announcer.lock().expect("announcer lock").as_ref()
-                    {
-                        tracing::info!("rank {rank}: announcing to its SWIM member at {addr}");
-                        announcer.announce(addr);
-                    }
-                }
+                unreachable = self.watch(rank, swim_addr, &owner);
             }
             "stopped" | "errored" => {
                 // Unknown: it went down while the management service was down itself.
@@ -401,7 +397,44 @@ impl Ms {
                 ))
             }
         }
+        drop(condemned);
+        if unreachable {
+            self.remote_down(rank, req.swim, owner);
+        }
         Ok(())
+    }
+
+    /// Keeps a member server's running engine under SWIM's watch: when the management
+    /// service's SWIM member does not hold it (it joined through an earlier life of this
+    /// service), announces to it, again at each report; an engine that has not answered
+    /// [`ANNOUNCE_TRIES`] announces cannot be watched (hung, or cut off from this host
+    /// though its server is not): the answer is `true`, and it is treated as declared down.
+    fn watch(&self, rank: u32, addr: Option<SocketAddr>, owner: &str) -> bool {
+        let owner_loopback = owner
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback());
+        // An engine without an address of its own (shm) is not reachable from elsewhere.
+        let Some(addr) = addr.filter(|a| !a.ip().is_loopback() || owner_loopback) else {
+            return false;
+        };
+        let Some(announcer) = self.announcer.lock().expect("announcer lock").clone() else {
+            return false;
+        };
+        let mut announces = self.announces.lock().expect("announces lock");
+        if announcer.knows(addr) {
+            announces.remove(&rank);
+            return false;
+        }
+        let tries = announces.entry(rank).or_insert(0);
+        *tries += 1;
+        if *tries > ANNOUNCE_TRIES {
+            announces.remove(&rank);
+            tracing::error!("rank {rank}: its SWIM member at {addr} never answered");
+            return true;
+        }
+        tracing::info!("rank {rank}: announcing to its SWIM member at {addr}");
+        announcer.announce(addr);
+        false
     }
 
     /// The management service acts on SWIM declaring a member server's engine down (its life

@@ -132,6 +132,9 @@ pub struct Ms {
     /// Management service: its SWIM member's announcer, to reach the engines of member
     /// servers that joined through an earlier life of it.
     pub(crate) announcer: Mutex<Option<daos_swim::Announcer>>,
+    /// Management service: announces sent to member servers' engines its SWIM member does
+    /// not hold, by rank.
+    pub(crate) announces: Mutex<std::collections::HashMap<u32, u32>>,
 }
 
 /// How often a rebuild driver polls the engines.
@@ -284,6 +287,7 @@ impl Ms {
             condemned: Mutex::new(std::collections::HashMap::new()),
             runtime: Mutex::new(None),
             announcer: Mutex::new(None),
+            announces: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
