@@ -1448,6 +1448,24 @@ fn await_member(
     }
 }
 
+/// Waits (up to 40 s) until rank `rank`'s server reports it killed for SWIM's verdict
+/// (fenced), and checks that its process is gone.
+fn await_fenced(system: &TestSystem, rank: u32) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let entry = member(system, rank);
+        if entry["info"].as_str().unwrap_or("").contains("killed") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rank {rank} was not fenced: {entry}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(system.engine_pid(rank).is_none());
+}
+
 #[test]
 fn servers_on_separate_hosts_form_one_system_and_heal_it() {
     // Each server runs in a network namespace of its own where the machine allows (so that
@@ -1591,20 +1609,8 @@ fn servers_on_separate_hosts_form_one_system_and_heal_it() {
     // Healed: the management service reaches the host's server, which kills the engine
     // (fenced: it must not serve from its old pool map); it then starts again and returns.
     namespaces.heal(2);
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        // Its server reports the kill once the link is back.
-        let entry = member(&system, 2);
-        if entry["info"].as_str().unwrap_or("").contains("killed") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "rank 2 was not fenced after the partition healed: {entry}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(system.engine_pid(2).is_none());
+    // Its server reports the kill once the link is back.
+    await_fenced(&system, 2);
     let start = system.dmg_json(&["system", "start", "--ranks", "2"]);
     assert_eq!(start["status"], 0, "{start}");
     await_member(&system, 2, "joined", Duration::from_secs(10));
@@ -1711,18 +1717,6 @@ fn a_restarted_management_service_still_watches_other_hosts() {
     assert_eq!(member(&system, 2)["fabric_uri"], before);
     // ...and SWIM watches them again: a hang is found, excluded and fenced.
     system.pause_engine(2);
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let entry = member(&system, 2);
-        if entry["info"].as_str().unwrap_or("").contains("killed") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the hung rank 2 was not fenced: {entry}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(system.engine_pid(2).is_none());
+    await_fenced(&system, 2);
     assert_eq!(member(&system, 1)["state"], "joined");
 }
