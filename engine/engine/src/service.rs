@@ -487,6 +487,9 @@ impl Service {
             // what the first one did.
             let pool = request_pool(&Decoder::new(&req.body.0))
                 .ok_or_else(|| Error::new(Der::Proto, "forward without a pool"))?;
+            // One image write for the change and its kept outcome, as a replica writes one
+            // per batch of log entries.
+            let deferred = std::mem::replace(&mut self.pool(&pool)?.deferred, true);
             let applied = self.apply_keyed(
                 &pool,
                 SvcOp {
@@ -496,6 +499,9 @@ impl Service {
                     key: Some(req.key.as_u128()),
                 },
             );
+            let svc = self.pool(&pool)?;
+            svc.deferred = deferred;
+            svc.persist()?;
             return if applied.status == 0 {
                 Ok(applied.body)
             } else {
@@ -701,7 +707,8 @@ impl Service {
     }
 
     /// Applies a change once per operation key: a retry of a change already applied answers
-    /// what the first one did, and says when it was applied (`repeated`).
+    /// what the first one did, and says when it was applied (`repeated`). The caller writes
+    /// the image afterwards (once per batch of log entries, or per forwarded change).
     fn apply_keyed(&mut self, pool: &Uuid, op: SvcOp) -> SvcApplied {
         let Some(key) = op.key else {
             return self.apply_op(op);
@@ -746,11 +753,6 @@ impl Service {
             });
             if svc.ops.len() > OPS_KEPT {
                 svc.ops.pop_front();
-            }
-            // Within a batch of log entries this waits for the batch's end; an engine that
-            // is not a replica records forwarded changes at once.
-            if let Err(err) = svc.persist() {
-                tracing::error!("pool {pool}: recording change {key:032x}: {err}");
             }
         }
         applied

@@ -655,7 +655,7 @@ impl Ms {
             condemned: condemned.clone().into_iter().collect(),
         };
         let bytes = serde_json::to_vec_pretty(&db).expect("system database serialises");
-        crate::ms::write_atomically(&self.system_db(), &bytes)
+        daos_bio::replace_durably(&self.system_db(), &bytes)
     }
 
     /// Reads `system.json` (the ranks given to member servers' engines and the lives being

@@ -314,7 +314,7 @@ impl Ms {
 
     fn persist(&self, pools: &[PoolRecord]) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(pools).expect("pool records serialise");
-        write_atomically(&self.db, &bytes)
+        daos_bio::replace_durably(&self.db, &bytes)
     }
 
     /// Records (or updates) a member; a member server reports it to the management service.
@@ -429,12 +429,7 @@ impl Ms {
     }
 
     pub(crate) fn member_state(&self, rank: u32) -> Option<String> {
-        self.members
-            .lock()
-            .expect("members lock")
-            .iter()
-            .find(|m| m.rank == rank)
-            .map(|m| m.state.clone())
+        self.member(rank).map(|m| m.state)
     }
 
     /// `dmg system stop [--ranks]`: SIGTERM to each engine, then waits (up to a minute) for it
@@ -1729,22 +1724,6 @@ impl Ms {
             svc_ranks: pool.svc_ranks,
         })
     }
-}
-
-/// Replaces `path` with `bytes` atomically and durably (a synced temporary file renamed over
-/// it, then the directory synced).
-pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().expect("a file in a directory");
-    std::fs::create_dir_all(dir).map_err(|e| Error::from(e).with_context(dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::from(e).with_context(tmp.display()))?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(Error::from)?;
-    std::fs::rename(&tmp, path).map_err(Error::from)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::from(e).with_context(dir.display()))
 }
 
 /// The gRPC face of the management service.

@@ -189,15 +189,8 @@ pub fn engine_id(meta_dir: &Path) -> Result<String> {
             Ok(id.to_string())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(meta_dir)
-                .map_err(|e| Error::from(e).with_context(meta_dir.display()))?;
             let id = daos_types::Uuid::new_v4().to_string();
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, &id)
-                .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
-                .and_then(|()| std::fs::rename(&tmp, &path))
-                .and_then(|()| std::fs::File::open(meta_dir)?.sync_all())
-                .map_err(|e| Error::from(e).with_context(path.display()))?;
+            daos_bio::replace_durably(&path, id.as_bytes())?;
             Ok(id)
         }
         Err(e) => Err(Error::from(e).with_context(path.display())),
