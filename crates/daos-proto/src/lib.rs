@@ -81,6 +81,11 @@ mod tests {
                 },
                 peers: Vec::new(),
             }),
+            ec_guard: Some(vec![EcExpect {
+                akey: Key(b"akey".to_vec()),
+                recx: Recx { idx: 8, nr: 4 },
+                newest: 11,
+            }]),
         }
     }
 

@@ -717,9 +717,51 @@ wire_struct! {
         pub csums: Vec<Vec<u32>>,
         /// The data: iods in order, each single value or extent's bytes in order.
         pub data: Payload,
-        /// For a replicated update: its transaction. The target then prepares the update
-        /// (durable, invisible) and waits for the leader's [`crate::Opcode::DtxCommit`].
+        /// For a replicated or erasure-coded update: its transaction. The target then
+        /// prepares the update (durable, invisible) and waits for the leader's
+        /// [`crate::Opcode::DtxCommit`].
         pub dtx: Option<DtxInfo>,
+        /// Only to the guard of an erasure-coded group (its first readable parity shard):
+        /// what the writer read before computing parity. The guard prepares the update only
+        /// if each range still has the newest epoch listed, if nothing newer than the update
+        /// is written over its array extents (`-DER_TX_RESTART` otherwise) and if no other
+        /// transaction over them is undecided (`-DER_INPROGRESS`), so the updates of a stripe
+        /// apply in epoch order and a read-modify-write never encodes over a stale cell.
+        pub ec_guard: Option<Vec<EcExpect>>,
+    }
+}
+
+wire_struct! {
+    /// One range an erasure-coded read-modify-write read through the guard
+    /// ([`ObjUpdateReq::ec_guard`]).
+    pub struct EcExpect {
+        /// The array akey.
+        pub akey: Key,
+        /// Records of the guard's shard (parity index space).
+        pub recx: Recx,
+        /// The newest epoch written over them when read ([`EcNewestReply`]).
+        pub newest: u64,
+    }
+}
+
+wire_struct! {
+    /// `EcNewest` request: array ranges of one shard under one dkey.
+    pub struct EcNewestReq {
+        /// Where.
+        pub target: ObjTarget,
+        /// The dkey.
+        pub dkey: Key,
+        /// The array akeys and their ranges (record size ignored).
+        pub iods: Vec<IodDesc>,
+    }
+}
+
+wire_struct! {
+    /// `EcNewest` reply: per iod, per extent, the newest epoch written or punched over it
+    /// (0: never). `-DER_INPROGRESS` instead while a transaction over them is undecided.
+    pub struct EcNewestReply {
+        /// Newest epochs, in request order.
+        pub newest: Vec<Vec<u64>>,
     }
 }
 

@@ -78,6 +78,10 @@ pub enum Opcode {
     /// What a participant knows of a transaction (`DTX_CHECK`); a participant that never
     /// heard of it records it aborted, so a late prepare cannot revive it.
     DtxCheck = 67,
+    /// The newest epoch written over ranges of an erasure-coded object's parity shard (the
+    /// group's guard): the first step of a read-modify-write, whose update then carries what
+    /// it saw ([`crate::msg::EcExpect`]) and is refused if anything changed since.
+    EcNewest = 68,
 }
 
 impl Opcode {
@@ -117,6 +121,7 @@ impl Opcode {
             65 => DtxCommit,
             66 => DtxAbort,
             67 => DtxCheck,
+            68 => EcNewest,
             _ => return None,
         })
     }

@@ -1,7 +1,8 @@
-//! Transactions of replicated updates on a target (DAOS's DTX): commit, abort, check, and
-//! the resolution of transactions left prepared.
+//! Transactions of replicated and erasure-coded updates on a target (DAOS's DTX): commit,
+//! abort, check, and the resolution of transactions left prepared.
 //!
-//! The client sends a replicated update to every replica of the dkey's group with the same
+//! The client sends a replicated update to every replica of the dkey's group (an
+//! erasure-coded one to every shard of the group that gets a part of it) with the same
 //! [`DtxInfo`]; each target *prepares* it (data and record durable, nothing visible, see
 //! `daos_vos::VosPool::update`). Once every replica answered, the client asks the
 //! transaction's *leader* (one of the replicas) to commit. The leader logs its commit (the

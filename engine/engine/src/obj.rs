@@ -125,6 +125,7 @@ pub async fn handle(ctx: Rc<Ctx>, incoming: Incoming) {
         Opcode::ObjPunch => punch(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjList => list(&ctx, &header, body).await.map(|b| (0, b)),
         Opcode::ObjQueryKey => query_key(&ctx, &header, body).await.map(|b| (0, b)),
+        Opcode::EcNewest => ec_newest(&ctx, &header, body).map(|b| (0, b)),
         Opcode::DtxCommit => crate::dtx::commit(&ctx, &header, body)
             .await
             .map(|b| (0, b)),
@@ -535,6 +536,12 @@ async fn update(
     if let Some(info) = &req.dtx {
         crate::dtx::check_info(ctx, info, t.shard, header.map_version)?;
     }
+    // An erasure-coded guard refuses early what it would refuse at prepare time, before any
+    // data moves; the check that counts is the one made with the prepare, below.
+    if let Some(expect) = &req.ec_guard {
+        let epoch = req.epoch;
+        ctx.with_pool(&t.pool, |p| check_ec_guard(p, &req, epoch, expect))?;
+    }
     let mut entries = plan_update(&req)?;
     allocate_storage(ctx, &req, &mut entries).await?;
     match move_update_data(ctx, peer, &req, &entries).await {
@@ -550,6 +557,9 @@ async fn update(
             // must not miss this update, so it is refused and sent again by the new map.
             let committed = ctx.with_pool(&t.pool, |p| {
                 check_map_version(p, header.map_version)?;
+                if let Some(expect) = &req.ec_guard {
+                    check_ec_guard(p, &req, epoch, expect)?;
+                }
                 p.vos.update(
                     req.dtx.clone(),
                     t.cont,
@@ -578,6 +588,132 @@ async fn update(
             Err(err)
         }
     }
+}
+
+/// An array akey and ranges of its records, `(idx, nr)`.
+type AkeyRanges<'a> = (&'a [u8], Vec<(u64, u64)>);
+
+/// The akeys and record ranges of `iods`.
+fn ranges_of<'a>(iods: impl Iterator<Item = &'a IodDesc>) -> Vec<AkeyRanges<'a>> {
+    iods.map(|i| {
+        let recxs = i.recxs.iter().map(|r| (r.idx, r.nr)).collect();
+        (i.akey.0.as_slice(), recxs)
+    })
+    .collect()
+}
+
+/// The array ranges of `iods` other than erasure-coded end marks: what the guard of an
+/// erasure-coded group orders updates over.
+fn guarded_ranges(iods: &[IodDesc]) -> Vec<AkeyRanges<'_>> {
+    ranges_of(
+        iods.iter()
+            .filter(|i| i.kind == IOD_ARRAY && !daos_ec::layout::is_end_akey(&i.akey.0)),
+    )
+}
+
+/// The newest epoch over each range of each iod, or `-DER_INPROGRESS` while a transaction
+/// prepared here covers one of them.
+fn ranges_newest(
+    p: &TargetPool,
+    t: &ObjTarget,
+    dkey: &[u8],
+    ranges: &[AkeyRanges<'_>],
+) -> Result<Vec<Vec<u64>>> {
+    let iods: Vec<FetchIod<'_>> = ranges
+        .iter()
+        .map(|(akey, recxs)| FetchIod {
+            akey,
+            array: true,
+            size: 0,
+            recxs,
+        })
+        .collect();
+    if let Some(id) = p
+        .vos
+        .prepared_conflict(&t.cont, t.oid, t.shard, EPOCH_MAX, dkey, &iods)
+    {
+        return Err(Error::new(
+            Der::Inprogress,
+            format!("transaction {id} over this stripe is not decided yet"),
+        ));
+    }
+    ranges
+        .iter()
+        .map(|(akey, recxs)| {
+            recxs
+                .iter()
+                .map(|&r| {
+                    p.vos
+                        .newest_epoch(&t.cont, t.oid, t.shard, dkey, akey, &[r])
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The guard's rules for an erasure-coded update at `epoch` (see `ObjUpdateReq::ec_guard`):
+/// nothing undecided over its extents (`-DER_INPROGRESS`), nothing written there at `epoch`
+/// or later, and every range its writer read unchanged (`-DER_TX_RESTART`: read, encode and
+/// send again at a new epoch).
+fn check_ec_guard(
+    p: &TargetPool,
+    req: &ObjUpdateReq,
+    epoch: Epoch,
+    expect: &[EcExpect],
+) -> Result<()> {
+    let t = &req.target;
+    let dkey = &req.dkey.0;
+    let ranges = guarded_ranges(&req.iods);
+    for ((akey, recxs), newest) in ranges.iter().zip(ranges_newest(p, t, dkey, &ranges)?) {
+        for (recx, newest) in recxs.iter().zip(newest) {
+            if newest >= epoch {
+                return Err(Error::new(
+                    Der::TxRestart,
+                    format!(
+                        "erasure-coded update at epoch {epoch} of akey {:?} records [{}, +{}) is \
+                         not newer than what is there (epoch {newest})",
+                        String::from_utf8_lossy(akey),
+                        recx.0,
+                        recx.1
+                    ),
+                ));
+            }
+        }
+    }
+    for e in expect {
+        let now = p.vos.newest_epoch(
+            &t.cont,
+            t.oid,
+            t.shard,
+            dkey,
+            &e.akey.0,
+            &[(e.recx.idx, e.recx.nr)],
+        )?;
+        if now != e.newest {
+            return Err(Error::new(
+                Der::TxRestart,
+                format!(
+                    "stripe records [{}, +{}) changed since they were read (epoch {} then, {now} now)",
+                    e.recx.idx, e.recx.nr, e.newest
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `EcNewest`: the newest epochs over ranges of this shard (the first step of an
+/// erasure-coded read-modify-write, see `ObjUpdateReq::ec_guard`).
+///
+/// Errors: those of a handle check, `-DER_INPROGRESS` while a transaction over the ranges is
+/// undecided.
+fn ec_newest(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
+    let req: EcNewestReq = decode_body(body)?;
+    let t = req.target.clone();
+    check_handle(ctx, &t, true, header.map_version)?;
+    let ranges = ranges_of(req.iods.iter());
+    let newest = ctx.with_pool(&t.pool, |p| ranges_newest(p, &t, &req.dkey.0, &ranges))?;
+    Ok(encode(&EcNewestReply { newest }))
 }
 
 /// Moves an update's bytes to their storage and verifies checksums. Returns the bytes of
@@ -1161,6 +1297,17 @@ async fn fetch(
                 recxs,
             })
             .collect();
+        // What a transaction prepared here would change is not read until it is decided,
+        // so no reader sees it applied on some shards of a group and not on others.
+        if let Some(id) =
+            p.vos
+                .prepared_conflict(&t.cont, t.oid, t.shard, epoch, &req.dkey.0, &iods)
+        {
+            return Err(Error::new(
+                Der::Inprogress,
+                format!("transaction {id} over this data is not decided yet"),
+            ));
+        }
         let (plans, lsn) = p
             .vos
             .fetch(&t.cont, t.oid, t.shard, epoch, &req.dkey.0, &iods)?;

@@ -564,6 +564,7 @@ impl ArrayPush<'_> {
             csums: self.csums,
             data: stream.payload(),
             dtx: None,
+            ec_guard: None,
         };
         send(ctx, peer, Opcode::ObjUpdate, &req).await?;
         let mut status = job.status.borrow_mut();
@@ -766,7 +767,24 @@ impl EcPlan {
                 chunk,
             ) * 4
             + if inline { len as usize } else { 0 };
-        let message = call(ctx, peer, Opcode::ObjFetch, &req, capacity, PUSH_TIMEOUT, 0).await?;
+        // A source holding a transaction over this range undecided answers -DER_INPROGRESS
+        // until its participants decide it (within `dtx::RESOLVE_AFTER` if its client died).
+        let started = Instant::now();
+        let message = loop {
+            let message =
+                call(ctx, peer, Opcode::ObjFetch, &req, capacity, PUSH_TIMEOUT, 0).await?;
+            match daos_proto::header::decode_reply(&message) {
+                Err(err)
+                    if err.der() == Der::Inprogress
+                        && started.elapsed() < 4 * crate::dtx::RESOLVE_AFTER =>
+                {
+                    ctx.net
+                        .sleep_until(Instant::now() + Duration::from_millis(20))
+                        .await;
+                }
+                _ => break message,
+            }
+        };
         let (_, body) = daos_proto::header::decode_reply(&message)?;
         let reply: ObjFetchReply = daos_proto::decode_body(body)?;
         let got = reply
@@ -947,6 +965,7 @@ async fn push_value(
                 },
                 data: stream.payload(),
                 dtx: None,
+                ec_guard: None,
             };
             send(ctx, peer, Opcode::ObjUpdate, &req).await?;
             let mut status = job.status.borrow_mut();

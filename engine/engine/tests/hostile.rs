@@ -241,6 +241,33 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::TxRestart.rc())
     );
 
+    // The newest epochs over an erasure-coded stripe: an unknown pool is DER_NONEXIST, an
+    // unknown handle of a real pool DER_NO_HDL, a truncated request DER_PROTO.
+    let mut newest = EcNewestReq {
+        target: fetch_body(Uuid::new_v4()).target,
+        dkey: Key(b"d".to_vec()),
+        iods: vec![IodDesc {
+            akey: Key(b"a".to_vec()),
+            kind: IOD_ARRAY,
+            size: 1,
+            flags: 0,
+            recxs: vec![Recx { idx: 0, nr: 4096 }],
+        }],
+    };
+    let (id, msg) = request(&peer, Opcode::EcNewest, &newest);
+    assert_eq!(
+        send_raw(&peer, peer.target, id, msg),
+        Some(Der::Nonexist.rc())
+    );
+    newest.target.pool = uuid.parse().unwrap();
+    let (id, msg) = request(&peer, Opcode::EcNewest, &newest);
+    assert_eq!(send_raw(&peer, peer.target, id, msg), Some(Der::NoHdl.rc()));
+    let (id, msg) = request(&peer, Opcode::EcNewest, &newest);
+    assert_eq!(
+        send_raw(&peer, peer.target, id, msg[..msg.len() - 5].to_vec()),
+        Some(Der::Proto.rc())
+    );
+
     // Raft messages for the pool service: an unknown pool has no replica here
     // (DER_NOTREPLICA); garbage for a real replica, or an unknown kind, is DER_PROTO; a sync
     // for an unknown pool is DER_NONEXIST.

@@ -22,7 +22,7 @@ use crate::record::{DtxOp, Stored, UpdateRecord};
 use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::dtx::{DtxInfo, DtxState};
 use daos_types::{Der, Error, ObjectType, Result};
-use imbl::OrdMap;
+use imbl::{OrdMap, OrdSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -280,7 +280,7 @@ pub fn read(path: &Path) -> Result<Index> {
         containers: OrdMap::new(),
         inline_bytes: 0,
         dtx: OrdMap::new(),
-        prepared: 0,
+        prepared: OrdSet::new(),
     };
     let containers = d.len_prefix(usize::MAX, 20, "containers")?;
     for _ in 0..containers {
@@ -415,7 +415,9 @@ pub fn read(path: &Path) -> Result<Index> {
                 },
                 None => return Err(bad("bad transaction state")),
             };
-            index.prepared += usize::from(entry.state() == DtxState::Prepared);
+            if entry.state() == DtxState::Prepared {
+                index.prepared.insert(id);
+            }
             index.dtx.insert(id, entry);
         }
     }

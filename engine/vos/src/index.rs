@@ -24,8 +24,8 @@ use crate::record::{
     UpdateRecord,
 };
 use daos_types::dtx::{DtxInfo, DtxState};
-use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, ObjectType, Result, Uuid};
-use imbl::OrdMap;
+use daos_types::{Der, Epoch, Error, KeyOrder, ObjectId, ObjectType, Result, Uuid, EPOCH_MAX};
+use imbl::{OrdMap, OrdSet};
 use std::sync::Arc;
 
 /// Block size of the blob; O_DIRECT alignment.
@@ -180,8 +180,8 @@ pub struct Index {
     /// Transactions of replicated updates this target takes part in: prepared ones, and the
     /// outcomes of finished ones until they are forgotten ([`crate::VosPool::forget_dtx`]).
     pub dtx: OrdMap<Uuid, DtxEntry>,
-    /// How many of `dtx` are prepared.
-    pub prepared: usize,
+    /// The ids of `dtx` that are prepared (few: the transactions in flight).
+    pub prepared: OrdSet<Uuid>,
 }
 
 /// What a target holds of one transaction (see [`daos_types::dtx`]).
@@ -622,6 +622,83 @@ impl Index {
         }
     }
 
+    /// The prepared transaction, if any, whose commit would change what a read of `iods` under
+    /// `dkey` at `epoch` returns: an update of one of the akeys (arrays: over one of the
+    /// extents) or a punch covering one of them, at an epoch no later than `epoch`. The read
+    /// must wait for its outcome (DAOS's `-DER_INPROGRESS`), so that readers of different
+    /// shards of one group (erasure-coded cells above all) never see a transaction committed
+    /// on some and not yet on others.
+    pub fn prepared_conflict(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        epoch: Epoch,
+        dkey: &[u8],
+        iods: &[FetchIod<'_>],
+    ) -> Option<Uuid> {
+        let wanted = |akey: &[u8]| iods.iter().find(|i| i.akey == akey);
+        let overlaps = |iod: &FetchIod<'_>, entry: &IodEntry| match entry {
+            IodEntry::Array { extents, .. } if iod.array => extents.iter().any(|x| {
+                iod.recxs
+                    .iter()
+                    .any(|&(idx, nr)| x.lo < idx.saturating_add(nr) && x.hi > idx)
+            }),
+            _ => true,
+        };
+        self.prepared.iter().find_map(|id| {
+            let Some(DtxEntry::Prepared { op, .. }) = self.dtx.get(id) else {
+                return None;
+            };
+            if op.cont() != *cont || op.oid() != oid || op.shard() != shard || op.epoch() > epoch {
+                return None;
+            }
+            let hit = match &**op {
+                DtxOp::Update(u) => {
+                    u.dkey == dkey
+                        && u.iods.iter().any(|rec| {
+                            wanted(&rec.akey).is_some_and(|iod| overlaps(iod, &rec.entry))
+                        })
+                }
+                DtxOp::Punch(p) => match &p.target {
+                    PunchTarget::Object => true,
+                    PunchTarget::Dkeys(dkeys) => dkeys.iter().any(|d| d == dkey),
+                    PunchTarget::Akeys { dkey: d, akeys } => {
+                        d == dkey && akeys.iter().any(|a| wanted(a).is_some())
+                    }
+                },
+            };
+            hit.then_some(*id)
+        })
+    }
+
+    /// The newest epoch at which anything visible at the latest epoch over records `recxs`
+    /// (`(idx, nr)`) of array `akey` under `dkey` was written or punched; 0 if nothing was.
+    /// Erasure-coded objects use it to order a read-modify-write after everything it read.
+    pub fn newest_epoch(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        dkey: &[u8],
+        akey: &[u8],
+        recxs: &[(u64, u64)],
+    ) -> Result<Epoch> {
+        let (dkey, akey) = (dkey_of(oid, dkey)?, akey_of(oid, akey)?);
+        let Some((ak, floor)) = self.akey_path(cont, oid, shard, &dkey, &akey, EPOCH_MAX) else {
+            return Ok(0);
+        };
+        let mut newest = floor.epoch;
+        if let Value::Array(array) = &ak.value {
+            for &(idx, nr) in recxs {
+                for x in array.overlapping(idx, idx.saturating_add(nr)) {
+                    newest = newest.max(x.epoch);
+                }
+            }
+        }
+        Ok(newest)
+    }
+
     /// Plans a fetch of `iods` under `dkey` at `epoch`. Returns the plans and the highest LSN
     /// among the versions and punches consulted (the read must not be answered before that
     /// LSN is durable).
@@ -953,7 +1030,7 @@ impl Index {
             }
             Record::DtxCommit { id, epoch } => {
                 if let Some(DtxEntry::Prepared { op, .. }) = self.dtx.get(id).cloned() {
-                    self.prepared -= 1;
+                    self.prepared.remove(id);
                     match &*op {
                         DtxOp::Update(update) => self.apply_update(lsn, update, &mut freed),
                         DtxOp::Punch(punch) => self.apply_punch(lsn, punch),
@@ -965,7 +1042,7 @@ impl Index {
                 Some(DtxEntry::Committed { .. } | DtxEntry::Aborted { .. }) => {}
                 Some(DtxEntry::Prepared { op, .. }) => {
                     op_space(op, &mut freed);
-                    self.prepared -= 1;
+                    self.prepared.remove(id);
                     self.dtx.insert(*id, DtxEntry::Aborted { epoch: *epoch });
                 }
                 None => {
@@ -1086,7 +1163,7 @@ impl Index {
     /// a forgotten outcome that replay brought back: the prepare replaces it, as it did live.
     fn prepare(&mut self, lsn: u64, info: &DtxInfo, op: DtxOp) {
         if !matches!(self.dtx.get(&info.id), Some(DtxEntry::Prepared { .. })) {
-            self.prepared += 1;
+            self.prepared.insert(info.id);
             self.dtx.insert(
                 info.id,
                 DtxEntry::Prepared {
@@ -1113,7 +1190,7 @@ impl Index {
             })
             .collect();
         for (id, epoch) in doomed {
-            self.prepared -= 1;
+            self.prepared.remove(&id);
             self.dtx.insert(id, DtxEntry::Aborted { epoch });
         }
     }

@@ -446,7 +446,7 @@ impl VosPool {
 
     /// Whether a transaction is prepared here (its commit is due soon).
     pub fn dtx_pending(&self) -> bool {
-        self.index.prepared > 0
+        !self.index.prepared.is_empty()
     }
 
     /// What this target knows of a transaction, if anything.
@@ -657,6 +657,33 @@ impl VosPool {
         iods: &[FetchIod<'_>],
     ) -> Result<(Vec<IodPlan>, u64)> {
         self.index.fetch(cont, oid, shard, epoch, dkey, iods)
+    }
+
+    /// The prepared transaction a read must wait for; see [`Index::prepared_conflict`].
+    pub fn prepared_conflict(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        epoch: Epoch,
+        dkey: &[u8],
+        iods: &[FetchIod<'_>],
+    ) -> Option<Uuid> {
+        self.index
+            .prepared_conflict(cont, oid, shard, epoch, dkey, iods)
+    }
+
+    /// The newest epoch written or punched over array records; see [`Index::newest_epoch`].
+    pub fn newest_epoch(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        dkey: &[u8],
+        akey: &[u8],
+        recxs: &[(u64, u64)],
+    ) -> Result<Epoch> {
+        self.index.newest_epoch(cont, oid, shard, dkey, akey, recxs)
     }
 
     /// Whether a dkey has data at `epoch`.

@@ -349,3 +349,104 @@ fn a_prepared_punch_punches_nothing_until_committed() {
     assert_eq!(read(&pool, 99), Some(5));
     assert_eq!(pool.dtx_state(&Uuid::from_u128(2)), Some(DtxState::Aborted));
 }
+
+/// Records `[lo, hi)` of array akey `a`, stored inline.
+fn array_value(lo: u64, hi: u64) -> UpdateIod {
+    UpdateIod {
+        record: IodRecord {
+            akey: b"a".to_vec(),
+            entry: IodEntry::Array {
+                rsize: 1,
+                extents: vec![daos_vos::ExtentEntry {
+                    lo,
+                    hi,
+                    data: Stored::Inline(vec![7u8; (hi - lo) as usize].into()),
+                    csums: std::sync::Arc::from(&[][..]),
+                }],
+            },
+        },
+        flags: 0,
+    }
+}
+
+/// The prepared transaction a read of records `recx` of array `akey` at `epoch` waits for.
+fn conflict(pool: &VosPool, epoch: u64, akey: &[u8], recx: (u64, u64)) -> Option<Uuid> {
+    let recxs = [recx];
+    let iod = FetchIod {
+        akey,
+        array: true,
+        size: 1,
+        recxs: &recxs,
+    };
+    pool.prepared_conflict(&CONT, oid(), 0, epoch, b"d", &[iod])
+}
+
+/// What a read waits for (DAOS's `-DER_INPROGRESS`) is exactly what a prepared transaction
+/// would change if committed: its akey, its extents, at or after its epoch; a prepared punch
+/// covers its whole akey. Once decided, nothing waits, and the newest epoch over the
+/// extents (what an erasure-coded guard orders updates by) is the committed one's, across
+/// reopening.
+#[test]
+fn a_read_waits_only_for_prepared_changes_it_would_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pool = open_pool(dir.path(), true);
+    let id = Uuid::from_u128(7);
+    assert_eq!(
+        pool.newest_epoch(&CONT, oid(), 0, b"d", b"a", &[(0, 100)])
+            .unwrap(),
+        0
+    );
+    pool.update(
+        None,
+        CONT,
+        oid(),
+        0,
+        40,
+        0,
+        b"d".to_vec(),
+        vec![array_value(0, 10)],
+        0,
+    )
+    .unwrap();
+    prepare(&mut pool, 7, 60, array_value(100, 200)).unwrap();
+    pool.flush_blocking().unwrap();
+    for reopened in [false, true] {
+        assert_eq!(conflict(&pool, 60, b"a", (150, 10)), Some(id), "{reopened}");
+        assert_eq!(conflict(&pool, u64::MAX, b"a", (199, 5)), Some(id));
+        // Before its epoch, outside its extents, another akey: nothing to wait for.
+        assert_eq!(conflict(&pool, 59, b"a", (150, 10)), None);
+        assert_eq!(conflict(&pool, 60, b"a", (0, 100)), None);
+        assert_eq!(conflict(&pool, 60, b"a", (200, 10)), None);
+        assert_eq!(conflict(&pool, 60, b"b", (150, 10)), None);
+        // Prepared, it is not the newest over its extents yet.
+        assert_eq!(
+            pool.newest_epoch(&CONT, oid(), 0, b"d", b"a", &[(0, 300)])
+                .unwrap(),
+            40
+        );
+        drop(pool);
+        pool = open_pool(dir.path(), false);
+    }
+    pool.dtx_commit(id, 70).unwrap();
+    pool.flush_blocking().unwrap();
+    assert_eq!(conflict(&pool, u64::MAX, b"a", (150, 10)), None);
+    let newest = |pool: &VosPool, r| {
+        pool.newest_epoch(&CONT, oid(), 0, b"d", b"a", &[r])
+            .unwrap()
+    };
+    assert_eq!(newest(&pool, (150, 1)), 60);
+    assert_eq!(newest(&pool, (5, 1)), 40);
+    assert_eq!(newest(&pool, (10, 90)), 0);
+    // A prepared punch of the akey: every range of it waits, and no other akey does.
+    prepare_punch(&mut pool, 8, 80).unwrap();
+    assert_eq!(
+        conflict(&pool, 80, b"a", (500, 1)),
+        Some(Uuid::from_u128(8))
+    );
+    assert_eq!(conflict(&pool, 79, b"a", (500, 1)), None);
+    assert_eq!(conflict(&pool, 80, b"b", (500, 1)), None);
+    pool.dtx_commit(Uuid::from_u128(8), 90).unwrap();
+    assert_eq!(conflict(&pool, u64::MAX, b"a", (500, 1)), None);
+    // The punch is now the newest thing over every range of the akey.
+    assert_eq!(newest(&pool, (10, 90)), 80);
+}

@@ -293,6 +293,12 @@ impl Client {
         self.hlc.now()
     }
 
+    /// Advances the client's clock past `epoch` (an epoch an engine reported), so that the
+    /// next [`Client::hlc_now`] is later.
+    pub(crate) fn hlc_observe(&self, epoch: u64) {
+        self.hlc.observe(epoch);
+    }
+
     /// Sends a request and returns the reply's status and body (even for errors, since some
     /// error replies carry a body, like `-DER_REC2BIG`).
     ///

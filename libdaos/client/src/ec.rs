@@ -28,14 +28,21 @@
 //! from the new records alone; otherwise the client first reads the stripe's other records over
 //! `[a, b)` (degraded if need be) and encodes the merged stripe (read-modify-write). The data
 //! shards get only the records written; the parity shards get the new parity for `[a, b)`; all
-//! at one epoch from the client's clock, sent to every live shard of the group at once.
+//! at one epoch from the client's clock, sent to every live shard of the group at once as one
+//! transaction (DTX: prepared everywhere, then committed by its leader), so a writer that dies
+//! midway leaves no stripe half-written.
 //!
-//! Read-modify-write of one stripe is serialised within this process. Two *processes* writing
-//! different cells of one stripe at the same moment can leave its parity computed from an old
-//! copy of the other's cell, so that a later degraded read of that cell decodes wrong bytes:
-//! DAOS avoids this by routing partial-stripe updates through the group's leader (DTX), which
-//! daos-rs does not have yet. Full-stripe writes and writers that own whole stripes (IOR,
-//! MPI-IO with stripe-aligned blocks, one writer per file) are not affected.
+//! Writers of one stripe are ordered by the group's *guard*, its first readable parity shard
+//! (every update of the stripe writes parity there). A read-modify-write first asks the guard
+//! for the newest epoch over each range it will read ([`Opcode::EcNewest`]), then reads, then
+//! sends at an epoch after those; the guard's part carries what it was told
+//! (`ObjUpdateReq::ec_guard`), and the guard prepares it only if those ranges are unchanged,
+//! nothing over its extents is as new, and no other transaction over them is undecided.
+//! Reads of data a prepared transaction would change wait for it (`-DER_INPROGRESS`). So no
+//! update encodes parity from a cell that another one changed after it was read, whichever
+//! processes they come from; a refused update is read, encoded and sent again at a new epoch.
+//! DAOS gets the same safety differently: partial-stripe updates go to the parity shards as
+//! replicas and EC aggregation computes parity later.
 //!
 //! # Fetch
 //!
@@ -52,9 +59,9 @@ use daos_fabric::{MemoryRegion, NetContext};
 use daos_placement::{Layout, ShardLocation};
 use daos_proto::msg::*;
 use daos_proto::Opcode;
-use daos_types::{Der, Epoch, Error, ObjectId, Result, Uuid, EPOCH_MAX};
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use daos_types::{Der, Epoch, Error, Result, EPOCH_MAX};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use daos_ec::layout::{end_akey, is_end_akey, END_MARK_SUFFIX};
@@ -140,6 +147,23 @@ impl EcShape {
     }
 }
 
+/// How long an erasure-coded update is read, encoded and sent again while its group's
+/// guard refuses it (another update of its stripes came first or is undecided); longer
+/// than a dead writer's transaction takes its participants to resolve.
+const RESTART_WAIT: Duration = Duration::from_secs(40);
+/// First and longest pause before an update the guard refused is tried again.
+const RESTART_PAUSE_MIN: Duration = Duration::from_micros(500);
+const RESTART_PAUSE_MAX: Duration = Duration::from_millis(50);
+
+/// The guard of `group`: its first readable parity place, where every update of the group's
+/// arrays writes parity. It orders the updates of each stripe (see
+/// `daos_proto::msg::ObjUpdateReq::ec_guard`); `None` when no parity shard is readable.
+fn ec_guard(ec: &EcShape, layout: &Layout, group: usize) -> Option<ShardLocation> {
+    layout.readable_places(group)[ec.k..]
+        .iter()
+        .find_map(|s| *s)
+}
+
 /// A run of records inside one cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Piece {
@@ -186,44 +210,6 @@ fn covers(pieces: &[Piece], k: usize, a: u64, b: u64) -> bool {
         }
         reach >= b
     })
-}
-
-type StripeKey = (Uuid, ObjectId, Vec<u8>, Vec<u8>, u64);
-
-/// Stripes under read-modify-write in this process.
-static STRIPES_BUSY: Mutex<Option<HashSet<StripeKey>>> = Mutex::new(None);
-
-/// Holds stripes for read-modify-write; releases them when dropped.
-struct StripeLock {
-    keys: Vec<StripeKey>,
-}
-
-impl StripeLock {
-    /// Takes every stripe of `keys` at once, waiting while any is held.
-    async fn take(net: &Arc<NetContext>, keys: Vec<StripeKey>) -> StripeLock {
-        loop {
-            {
-                let mut busy = STRIPES_BUSY.lock().expect("stripe lock table");
-                let busy = busy.get_or_insert_with(HashSet::new);
-                if keys.iter().all(|k| !busy.contains(k)) {
-                    busy.extend(keys.iter().cloned());
-                    return StripeLock { keys };
-                }
-            }
-            net.sleep_until(Instant::now() + Duration::from_micros(200))
-                .await;
-        }
-    }
-}
-
-impl Drop for StripeLock {
-    fn drop(&mut self) {
-        if let Some(busy) = STRIPES_BUSY.lock().expect("stripe lock table").as_mut() {
-            for key in &self.keys {
-                busy.remove(key);
-            }
-        }
-    }
 }
 
 /// What one shard receives in an update: per akey an iod over its own index space, and the
@@ -292,7 +278,9 @@ impl Object {
             .collect()
     }
 
-    /// `daos_obj_update` on an erasure-coded object (see the module documentation).
+    /// `daos_obj_update` on an erasure-coded object (see the module documentation). Read,
+    /// encoded and sent again (at a new epoch) while the group's guard refuses it because
+    /// another update of its stripes came first.
     pub(crate) async fn ec_update(
         &self,
         net: &Arc<NetContext>,
@@ -309,34 +297,78 @@ impl Object {
                 "conditional updates of erasure-coded arrays are not supported",
             ));
         }
-        let g = ec.k + ec.p;
-        let mut shards: Vec<ShardUpdate> = (0..g).map(|_| ShardUpdate::default()).collect();
-        // Stripes this update rewrites, locked before any is read.
-        let mut keys = Vec::new();
-        let mut plans = Vec::new();
-        for (i, iod) in iods.iter().enumerate() {
-            if iod.kind == IodKind::Array {
-                let pieces = ec.split(&iod.recxs)?;
-                let mut by_stripe: BTreeMap<u64, Vec<Piece>> = BTreeMap::new();
-                for piece in pieces {
-                    by_stripe.entry(piece.stripe).or_default().push(piece);
+        let started = Instant::now();
+        let mut pause = RESTART_PAUSE_MIN;
+        loop {
+            match self.ec_update_once(net, ec, flags, dkey, iods, sgls).await {
+                Err(err)
+                    if matches!(err.der(), Der::TxRestart | Der::Inprogress)
+                        && started.elapsed() < RESTART_WAIT =>
+                {
+                    tracing::debug!("erasure-coded update of {:?} again: {err}", self.oid());
+                    net.sleep_until(Instant::now() + pause).await;
+                    pause = (pause * 2).min(RESTART_PAUSE_MAX);
                 }
-                for stripe in by_stripe.keys() {
-                    keys.push((
-                        self.container().uuid(),
-                        self.oid(),
-                        dkey.to_vec(),
-                        iod.akey.clone(),
-                        *stripe,
-                    ));
-                }
-                plans.push((i, by_stripe));
+                result => return result,
             }
         }
-        keys.sort();
-        keys.dedup();
-        let _lock = StripeLock::take(net, keys).await;
-        let mut plans = plans.into_iter().peekable();
+    }
+
+    /// One attempt of [`Object::ec_update`].
+    async fn ec_update_once(
+        &self,
+        net: &Arc<NetContext>,
+        ec: &EcShape,
+        flags: u64,
+        dkey: &[u8],
+        iods: &[Iod],
+        sgls: &[SgList],
+    ) -> Result<Epoch> {
+        let g = ec.k + ec.p;
+        let mut shards: Vec<ShardUpdate> = (0..g).map(|_| ShardUpdate::default()).collect();
+        // Per array iod: its pieces by stripe, and the record size its parity is encoded
+        // with (a punch's is the one already stored).
+        let mut plans = Vec::new();
+        // Per array akey: the stripe ranges (in parity index space) this update must read.
+        let mut to_read: Vec<Iod> = Vec::new();
+        for iod in iods.iter().filter(|i| i.kind == IodKind::Array) {
+            let mut by_stripe: BTreeMap<u64, Vec<Piece>> = BTreeMap::new();
+            for piece in ec.split(&iod.recxs)? {
+                by_stripe.entry(piece.stripe).or_default().push(piece);
+            }
+            let rsize = if iod.size == 0 {
+                self.ec_record_size(net, ec, dkey, &iod.akey, &iod.recxs)
+                    .await?
+            } else {
+                iod.size
+            };
+            let read: Vec<Recx> = by_stripe
+                .iter()
+                .filter_map(|(stripe, pieces)| {
+                    let (a, b) = hull(pieces);
+                    (rsize > 0 && !covers(pieces, ec.k, a, b)).then_some(Recx {
+                        idx: stripe * ec.cell + a,
+                        nr: b - a,
+                    })
+                })
+                .collect();
+            if !read.is_empty() {
+                to_read.push(Iod::array(iod.akey.clone(), rsize, read));
+            }
+            plans.push((by_stripe, rsize));
+        }
+        // What the guard holds over the stripes about to be read, asked before reading them:
+        // the update is refused if any of it changes before the update is prepared there.
+        let expect = if to_read.is_empty() {
+            Vec::new()
+        } else {
+            self.ec_newest(net, ec, dkey, &to_read).await?
+        };
+        if let Some(newest) = expect.iter().map(|e| e.newest).max() {
+            // The update's epoch must be later than what it read.
+            self.container().pool().client().hlc_observe(newest);
+        }
+        let mut plans = plans.into_iter();
         for (i, iod) in iods.iter().enumerate() {
             let len = iod.data_len()? as usize;
             let copied;
@@ -355,15 +387,8 @@ impl Object {
                 }
                 continue;
             }
-            let (_, by_stripe) = plans.next().expect("one plan per array iod");
+            let (by_stripe, rsize) = plans.next().expect("one plan per array iod");
             let punch = iod.size == 0;
-            // A punch's parity is encoded with the record size already stored.
-            let rsize = if punch {
-                self.ec_record_size(net, ec, dkey, &iod.akey, &iod.recxs)
-                    .await?
-            } else {
-                iod.size
-            };
             for (stripe, pieces) in &by_stripe {
                 let (a, b) = hull(pieces);
                 let width = ((b - a) * rsize) as usize;
@@ -439,7 +464,13 @@ impl Object {
                 }
             }
         }
-        let epoch = self.ec_send(net, dkey, flags, shards).await?;
+        if !to_read.is_empty() && crate::fault::active(crate::fault::Fault::EcSlowReadModifyWrite) {
+            net.sleep_until(Instant::now() + Duration::from_millis(20))
+                .await;
+        }
+        let epoch = self
+            .ec_send(net, ec, dkey, flags, shards, Some(expect))
+            .await?;
         // A punch that removed an array's last records leaves the end mark of the record below
         // it, if that one holds data.
         for iod in iods
@@ -454,13 +485,86 @@ impl Object {
         Ok(epoch)
     }
 
-    /// Sends each shard its part of an update at one epoch.
+    /// Asks the guard of `dkey`'s group (its first readable parity shard) for the newest
+    /// epoch over each range of `ranges` (array iods in parity index space), following pool
+    /// map changes. Empty if the group has no readable parity shard (nothing to keep
+    /// consistent).
+    ///
+    /// Errors: `-DER_INPROGRESS` (an update of these stripes is undecided), transport and
+    /// handle errors.
+    async fn ec_newest(
+        &self,
+        net: &Arc<NetContext>,
+        ec: &EcShape,
+        dkey: &[u8],
+        ranges: &[Iod],
+    ) -> Result<Vec<EcExpect>> {
+        let since = Instant::now();
+        loop {
+            let version = self.container().pool().map_version();
+            let layout = self.layout();
+            let Some(guard) = ec_guard(ec, &layout, layout.group_of(dkey)) else {
+                return Ok(Vec::new());
+            };
+            let req = EcNewestReq {
+                target: self.target(&guard),
+                dkey: Key(dkey.to_vec()),
+                iods: ranges.iter().map(Iod::desc).collect(),
+            };
+            let count: usize = ranges.iter().map(|r| r.recxs.len()).sum();
+            let capacity = 64 + 8 * ranges.len() + 8 * count;
+            let reply: EcNewestReply = match self
+                .call(net, &guard, Opcode::EcNewest, &req, capacity, version)
+                .await
+            {
+                Ok(reply) => reply,
+                Err(err) if crate::obj::is_unreachable(&err) => {
+                    self.await_new_map(net, version, err).await?;
+                    continue;
+                }
+                Err(err) if err.der() == Der::Stale => {
+                    self.after_stale(net, version, since, err).await?;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            let shaped = reply.newest.len() == ranges.len()
+                && reply
+                    .newest
+                    .iter()
+                    .zip(ranges)
+                    .all(|(n, r)| n.len() == r.recxs.len());
+            if !shaped {
+                return Err(Error::new(
+                    Der::Proto,
+                    "EcNewest reply does not match the request",
+                ));
+            }
+            let mut expect = Vec::with_capacity(count);
+            for (range, newest) in ranges.iter().zip(reply.newest) {
+                for (recx, newest) in range.recxs.iter().zip(newest) {
+                    expect.push(EcExpect {
+                        akey: Key(range.akey.clone()),
+                        recx: *recx,
+                        newest,
+                    });
+                }
+            }
+            return Ok(expect);
+        }
+    }
+
+    /// Sends each shard its part of an update at one epoch, as one transaction. With
+    /// `guard`, the group's guard also checks the update's order and what its writer read
+    /// (`ObjUpdateReq::ec_guard`).
     async fn ec_send(
         &self,
         net: &Arc<NetContext>,
+        ec: &EcShape,
         dkey: &[u8],
         flags: u64,
         shards: Vec<ShardUpdate>,
+        guard: Option<Vec<EcExpect>>,
     ) -> Result<Epoch> {
         let chunk = self.container().csum_chunk();
         let mut regions: Vec<MemoryRegion> = Vec::new();
@@ -513,8 +617,10 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjUpdate,
-                |shard, target, epoch, _| {
+                |layout, shard, target, epoch, dtx| {
                     let (iods, csums, data) = bodies[(shard.shard % g) as usize].clone()?;
+                    let guarded = ec_guard(ec, layout, layout.group_of(dkey))
+                        .is_some_and(|at| at.shard == shard.shard && at.rank == shard.rank);
                     Some(ObjUpdateReq {
                         target,
                         epoch,
@@ -524,7 +630,8 @@ impl Object {
                         csum_chunk: if csums.is_empty() { 0 } else { chunk },
                         csums,
                         data,
-                        dtx: None,
+                        dtx: dtx.cloned(),
+                        ec_guard: guard.clone().filter(|_| guarded),
                     })
                 },
                 |reply: &ObjUpdateReply| reply.epoch,
@@ -625,7 +732,7 @@ impl Object {
             };
             shard.push(Iod::array(end_akey(akey), 1, vec![mark]), &[0]);
         }
-        self.ec_send(net, dkey, 0, shards).await?;
+        self.ec_send(net, ec, dkey, 0, shards, None).await?;
         Ok(())
     }
 

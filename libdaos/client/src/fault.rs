@@ -12,6 +12,10 @@ pub enum Fault {
     /// before asking the transaction's leader to commit: the call fails with `-DER_IO` and
     /// the engines are left to resolve the transaction.
     DtxSkipCommit = 1,
+    /// An erasure-coded read-modify-write pauses 20 ms between reading its stripes and
+    /// sending the update, as a preempted writer would: another writer's update of the same
+    /// stripes then nearly always lands in between.
+    EcSlowReadModifyWrite = 2,
 }
 
 static ACTIVE: AtomicU32 = AtomicU32::new(0);

@@ -29,9 +29,16 @@ const MAP_WAIT: Duration = Duration::from_secs(30);
 const SUSPECT_AFTER: Duration = Duration::from_secs(1);
 /// Pause before sending again to an engine that has not installed the client's pool map yet.
 const STALE_PAUSE: Duration = Duration::from_millis(20);
+/// How long a fetch waits for the transactions over its data to be decided
+/// (`-DER_INPROGRESS`) before it returns that error: longer than a dead client's transaction
+/// takes its participants to resolve.
+const INPROGRESS_WAIT: Duration = Duration::from_secs(40);
+/// First and longest pause between fetches that met an undecided transaction.
+const INPROGRESS_PAUSE_MIN: Duration = Duration::from_micros(500);
+const INPROGRESS_PAUSE_MAX: Duration = Duration::from_millis(50);
 
 /// Whether an error means the engine could not be reached (rather than refused the request).
-fn is_unreachable(err: &Error) -> bool {
+pub(crate) fn is_unreachable(err: &Error) -> bool {
     matches!(err.der(), Der::Unreach | Der::Timedout)
 }
 
@@ -412,16 +419,18 @@ impl Object {
     /// answer makes it wait for a new pool map and send again, with the same epoch: a replay
     /// rewrites the same version. Returns the highest epoch the engines reported.
     ///
-    /// An update or a dkey/akey punch of a replicated class runs as a transaction (DAOS's
-    /// DTX, see the engine's `dtx` module): every replica prepares it, then the first one,
-    /// the leader, commits it on all of them, so it is applied everywhere or nowhere. Each
-    /// attempt has a fresh id.
+    /// An update or a dkey/akey punch of a replicated or erasure-coded class runs as a
+    /// transaction (DAOS's DTX, see the engine's `dtx` module): every shard that gets a
+    /// message prepares it, then the first one, the leader, commits it on all of them, so it
+    /// is applied everywhere or nowhere. Each attempt has a fresh id. `make` also gets the
+    /// layout the attempt is routed by. An erasure-coded update's `-DER_TX_RESTART` (its
+    /// group's guard refused it) is returned, for the caller to read and encode again.
     pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
         group: Option<&[u8]>,
         opcode: Opcode,
-        make: impl Fn(&ShardLocation, ObjTarget, u64, Option<&DtxInfo>) -> Option<Q>,
+        make: impl Fn(&Layout, &ShardLocation, ObjTarget, u64, Option<&DtxInfo>) -> Option<Q>,
         reply_epoch: impl Fn(&R) -> u64,
     ) -> Result<u64> {
         let class = self.oid.class();
@@ -431,14 +440,15 @@ impl Object {
             }
             _ => 0,
         };
-        // Updates and dkey or akey punches of one replicated group. A whole-object punch
+        // Updates and dkey or akey punches of one redundant group. A whole-object punch
         // reaches every group, whose shards may share targets: it is not a transaction.
-        let transactional = matches!(opcode, Opcode::ObjUpdate | Opcode::ObjPunch)
-            && group.is_some()
-            && matches!(
-                class.map(|c| c.redundancy),
-                Some(Redundancy::Replicated { .. })
-            );
+        let redundant = class.is_some_and(|c| c.redundancy != Redundancy::None);
+        let erasure = matches!(
+            class.map(|c| c.redundancy),
+            Some(Redundancy::ErasureCoded { .. })
+        );
+        let transactional =
+            matches!(opcode, Opcode::ObjUpdate | Opcode::ObjPunch) && group.is_some() && redundant;
         let mut stale_since: Option<Instant> = None;
         loop {
             let version = self.cont.pool().map_version();
@@ -453,6 +463,17 @@ impl Object {
                 self.live_shards(&layout, g)?;
                 shards.extend(layout.write_places(g));
             }
+            // A shard `make` has nothing for (an erasure-coded stripe's untouched cell) gets
+            // no message and takes no part in the transaction.
+            let (mut shards, mut bodies): (Vec<ShardLocation>, Vec<Q>) = shards
+                .iter()
+                .filter_map(|shard| {
+                    Some((
+                        *shard,
+                        make(&layout, shard, self.target(shard), epoch, None)?,
+                    ))
+                })
+                .unzip();
             // One live replica needs no transaction.
             let dtx = (transactional && shards.len() > 1).then(|| {
                 let peer = |s: &ShardLocation| DtxPeer {
@@ -467,17 +488,15 @@ impl Object {
                     peers: shards.iter().map(peer).collect(),
                 }
             });
-            // A shard `make` has nothing for (an erasure-coded stripe's untouched cell) gets
-            // no message.
-            let (shards, bodies): (Vec<ShardLocation>, Vec<Q>) = shards
-                .iter()
-                .filter_map(|shard| {
-                    Some((
-                        *shard,
-                        make(shard, self.target(shard), epoch, dtx.as_ref())?,
-                    ))
-                })
-                .unzip();
+            if let Some(info) = &dtx {
+                (shards, bodies) = shards
+                    .iter()
+                    .filter_map(|shard| {
+                        let body = make(&layout, shard, self.target(shard), epoch, Some(info))?;
+                        Some((*shard, body))
+                    })
+                    .unzip();
+            }
             let calls = shards
                 .iter()
                 .zip(&bodies)
@@ -514,6 +533,7 @@ impl Object {
             match outcome {
                 Ok(()) => return Ok(applied),
                 Err(err) if is_unreachable(&err) => self.await_new_map(net, version, err).await?,
+                Err(err) if erasure && err.der() == Der::TxRestart => return Err(err),
                 Err(err) if matches!(err.der(), Der::Stale | Der::TxRestart) => {
                     let since = *stale_since.get_or_insert_with(Instant::now);
                     self.after_stale(net, version, since, err).await?
@@ -599,7 +619,7 @@ impl Object {
 
     /// Sends one request to `shard`, routed by pool map version `version` (0: unchecked,
     /// for enumeration, which reads any complete copy).
-    async fn call<T: daos_types::codec::Wire>(
+    pub(crate) async fn call<T: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
         shard: &ShardLocation,
@@ -817,7 +837,7 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjUpdate,
-                |_, target, epoch, dtx| {
+                |_, _, target, epoch, dtx| {
                     Some(ObjUpdateReq {
                         target,
                         epoch,
@@ -828,6 +848,7 @@ impl Object {
                         csums: csums.clone(),
                         data: data.clone(),
                         dtx: dtx.cloned(),
+                        ec_guard: None,
                     })
                 },
                 |reply: &ObjUpdateReply| reply.epoch,
@@ -1065,6 +1086,8 @@ impl Object {
         let addr = self.addr(shard)?;
         let client = self.cont.pool().client().clone();
         self.cont.check_open()?;
+        let started = Instant::now();
+        let mut pause = INPROGRESS_PAUSE_MIN;
         let (status, body) = loop {
             let (status, body) = client
                 .call_raw_at(net, &addr, Opcode::ObjFetch, &req, capacity, version)
@@ -1072,6 +1095,13 @@ impl Object {
             // Heavily fragmented arrays can return more extents than guessed: ask again.
             if status == Der::Overflow.rc() && capacity < 8 << 20 {
                 capacity *= 8;
+                continue;
+            }
+            // A transaction over this data is being decided: ask again once it is (a dead
+            // client's is resolved by its participants within `RESOLVE_AFTER`, 10 s).
+            if status == Der::Inprogress.rc() && started.elapsed() < INPROGRESS_WAIT {
+                net.sleep_until(Instant::now() + pause).await;
+                pause = (pause * 2).min(INPROGRESS_PAUSE_MAX);
                 continue;
             }
             break (status, body);
@@ -1154,7 +1184,7 @@ impl Object {
             net,
             None,
             Opcode::ObjPunch,
-            |_, target, epoch, _| {
+            |_, _, target, epoch, _| {
                 Some(ObjPunchReq {
                     target,
                     epoch,
@@ -1189,7 +1219,7 @@ impl Object {
                 net,
                 Some(dkey),
                 Opcode::ObjPunch,
-                |_, target, epoch, dtx| {
+                |_, _, target, epoch, dtx| {
                     Some(ObjPunchReq {
                         target,
                         epoch,
@@ -1232,7 +1262,7 @@ impl Object {
             net,
             Some(dkey),
             Opcode::ObjPunch,
-            |_, target, epoch, dtx| {
+            |_, _, target, epoch, dtx| {
                 Some(ObjPunchReq {
                     target,
                     epoch,

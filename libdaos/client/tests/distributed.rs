@@ -1047,6 +1047,87 @@ fn erasure_coded_arrays_read_back_through_the_loss_of_an_engine() {
     assert!(states.iter().all(|s| s.starts_with("down")), "{states:?}");
 }
 
+/// Two writers (two clients, each with its own clock and handles, as two processes have)
+/// rewrite different cells of the same stripes at once, so every update is a
+/// read-modify-write of a stripe the other is changing. The group's guard orders them: the
+/// parity always matches the cells, and once the engine of the first cell is killed, its
+/// degraded reads (decoded from the other cell and the parity) return what its writer wrote
+/// last.
+#[test]
+fn concurrent_writers_of_one_stripe_leave_its_parity_consistent() {
+    use daos_client::fault::{self, Fault};
+    let (system, _client, _pool, cont) = engines(3, 1, ec_props(1));
+    let oid = object(&cont, 1, "EC_2P1G1").oid();
+    let other = Client::connect_with_agent(Some(system.agent_socket())).unwrap();
+    let other_pool = other
+        .run(async |net| Pool::connect(&other, net, "tank", daos_client::pool::PC_RW).await)
+        .unwrap();
+    let other_cont = open(&other, &other_pool, daos_client::cont::COO_RW);
+    const STRIPES: u64 = 2;
+    const ROUNDS: u64 = 30;
+    const LEN: u64 = 3000;
+    // Writer `cell` rewrites records [500, 3500) of its cell of each stripe.
+    let at = |cell: u64, stripe: u64| stripe * 2 * EC_CELL + cell * EC_CELL + 500;
+    let seed = |cell: u64, round: u64, stripe: u64| 1 + cell * 10_000 + round * 100 + stripe;
+    // Each writer pauses between reading a stripe and sending its update, so the other's
+    // update of that stripe nearly always lands in between.
+    fault::set(Some(Fault::EcSlowReadModifyWrite));
+    std::thread::scope(|s| {
+        for (cell, cont) in [(0u64, cont.clone()), (1, other_cont.clone())] {
+            s.spawn(move || {
+                let obj = Object::open(&cont, oid, OO_RW).unwrap();
+                for round in 0..ROUNDS {
+                    for stripe in 0..STRIPES {
+                        let recx = daos_client::Recx {
+                            idx: at(cell, stripe),
+                            nr: LEN,
+                        };
+                        let data = pattern(LEN as usize, seed(cell, round, stripe));
+                        obj.update_blocking(
+                            0,
+                            b"d",
+                            &[Iod::array(b"a".to_vec(), 1, vec![recx])],
+                            &[&data],
+                        )
+                        .unwrap_or_else(|e| panic!("writer {cell}, round {round}: {e}"));
+                    }
+                }
+            });
+        }
+    });
+    fault::set(None);
+    let obj = Object::open(&cont, oid, OO_RW).unwrap();
+    let check = |what: &str| {
+        for stripe in 0..STRIPES {
+            for cell in 0..2 {
+                let recx = daos_client::Recx {
+                    idx: at(cell, stripe),
+                    nr: LEN,
+                };
+                let mut back = vec![0u8; LEN as usize];
+                obj.fetch_blocking(
+                    0,
+                    0,
+                    b"d",
+                    &[Iod::array(b"a".to_vec(), 1, vec![recx])],
+                    &mut [&mut back],
+                )
+                .unwrap_or_else(|e| panic!("{what}: fetch of stripe {stripe} cell {cell}: {e}"));
+                assert!(
+                    back == pattern(LEN as usize, seed(cell, ROUNDS - 1, stripe)),
+                    "{what}: stripe {stripe}, cell {cell} does not read its writer's last bytes"
+                );
+            }
+        }
+    };
+    check("healthy");
+    // The first cell's engine: its records are now decoded from the second cell and the
+    // parity, which must have been encoded from both writers' last bytes.
+    let victim = obj.layout().groups[0][0].rank;
+    system.kill_engine(victim);
+    check("degraded");
+}
+
 #[test]
 fn dmg_pool_extend_moves_data_onto_the_new_engine() {
     let system = TestSystem::start(Options {
