@@ -83,8 +83,8 @@ mod tests {
             }),
             ec_guard: Some(vec![EcExpect {
                 akey: Key(b"akey".to_vec()),
-                recx: Recx { idx: 8, nr: 4 },
-                newest: 11,
+                recxs: vec![Recx { idx: 8, nr: 4 }],
+                newest: vec![11],
             }]),
         }
     }

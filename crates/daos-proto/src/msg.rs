@@ -721,26 +721,27 @@ wire_struct! {
         /// prepares the update (durable, invisible) and waits for the leader's
         /// [`crate::Opcode::DtxCommit`].
         pub dtx: Option<DtxInfo>,
-        /// Only to the guard of an erasure-coded group (its first readable parity shard):
-        /// what the writer read before computing parity. The guard prepares the update only
-        /// if each range still has the newest epoch listed, if nothing newer than the update
-        /// is written over its array extents (`-DER_TX_RESTART` otherwise) and if no other
-        /// transaction over them is undecided (`-DER_INPROGRESS`), so the updates of a stripe
-        /// apply in epoch order and a read-modify-write never encodes over a stale cell.
+        /// Only to the guard of an erasure-coded group (its first readable parity shard, see
+        /// the client's `ec` module): what the writer read before computing parity. The
+        /// guard prepares the update only if each range still has the newest epoch listed,
+        /// if nothing newer than the update is written over its array extents
+        /// (`-DER_TX_RESTART` otherwise) and if no other transaction over them is undecided
+        /// (`-DER_INPROGRESS`), so the updates of a stripe apply in epoch order and a
+        /// read-modify-write never encodes over a stale cell.
         pub ec_guard: Option<Vec<EcExpect>>,
     }
 }
 
 wire_struct! {
-    /// One range an erasure-coded read-modify-write read through the guard
+    /// Ranges of one akey an erasure-coded read-modify-write read, through the guard
     /// ([`ObjUpdateReq::ec_guard`]).
     pub struct EcExpect {
         /// The array akey.
         pub akey: Key,
         /// Records of the guard's shard (parity index space).
-        pub recx: Recx,
-        /// The newest epoch written over them when read ([`EcNewestReply`]).
-        pub newest: u64,
+        pub recxs: Vec<Recx>,
+        /// Per extent, the newest epoch written over it when read ([`EcNewestReply`]).
+        pub newest: Vec<u64>,
     }
 }
 
@@ -868,9 +869,15 @@ wire_struct! {
         pub dkeys: Vec<Key>,
         /// Akeys.
         pub akeys: Vec<Key>,
-        /// For a dkey or akey punch of a replicated object: its transaction, as for
-        /// [`ObjUpdateReq::dtx`] (prepared, applied on the leader's commit).
+        /// For a dkey or akey punch of a replicated or erasure-coded object: its
+        /// transaction, as for [`ObjUpdateReq::dtx`] (prepared, applied on the leader's
+        /// commit).
         pub dtx: Option<DtxInfo>,
+        /// Only to the guard of an erasure-coded group (see [`ObjUpdateReq::ec_guard`]): the
+        /// guard prepares the punch only if nothing under what it punches is as new
+        /// (`-DER_TX_RESTART`) and no transaction over it is undecided (`-DER_INPROGRESS`),
+        /// so a punch never lands under an update whose parity covered what it removes.
+        pub ec_guard: Flag,
     }
 }
 

@@ -681,20 +681,57 @@ fn check_ec_guard(
         }
     }
     for e in expect {
-        let now = p.vos.newest_epoch(
-            &t.cont,
-            t.oid,
-            t.shard,
-            dkey,
-            &e.akey.0,
-            &[(e.recx.idx, e.recx.nr)],
-        )?;
-        if now != e.newest {
+        if e.recxs.len() != e.newest.len() {
+            return Err(Error::new(
+                Der::Inval,
+                "erasure-coded guard: one newest epoch per extent expected",
+            ));
+        }
+        for (recx, &then) in e.recxs.iter().zip(&e.newest) {
+            let now = p.vos.newest_epoch(
+                &t.cont,
+                t.oid,
+                t.shard,
+                dkey,
+                &e.akey.0,
+                &[(recx.idx, recx.nr)],
+            )?;
+            if now != then {
+                return Err(Error::new(
+                    Der::TxRestart,
+                    format!(
+                        "stripe records [{}, +{}) changed since they were read (epoch {then} \
+                         then, {now} now)",
+                        recx.idx, recx.nr
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The guard's rules for an erasure-coded dkey or akey punch at `epoch` (see
+/// `ObjPunchReq::ec_guard`): nothing undecided under what it punches (`-DER_INPROGRESS`)
+/// and nothing there written or punched at `epoch` or later (`-DER_TX_RESTART`).
+fn check_ec_punch(p: &TargetPool, req: &ObjPunchReq, epoch: Epoch) -> Result<()> {
+    let t = &req.target;
+    let akeys: Vec<Vec<u8>> = req.akeys.iter().map(|k| k.0.clone()).collect();
+    for dkey in &req.dkeys {
+        let akeys = (req.kind == PUNCH_AKEYS).then_some(akeys.as_slice());
+        let (prepared, newest) = p.vos.punch_view(&t.cont, t.oid, t.shard, &dkey.0, akeys)?;
+        if let Some(id) = prepared {
+            return Err(Error::new(
+                Der::Inprogress,
+                format!("transaction {id} under this punch is not decided yet"),
+            ));
+        }
+        if newest >= epoch {
             return Err(Error::new(
                 Der::TxRestart,
                 format!(
-                    "stripe records [{}, +{}) changed since they were read (epoch {} then, {now} now)",
-                    e.recx.idx, e.recx.nr, e.newest
+                    "erasure-coded punch at epoch {epoch} is not newer than what it punches \
+                     (epoch {newest})"
                 ),
             ));
         }
@@ -1464,10 +1501,19 @@ async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resu
     } else {
         req.epoch
     };
+    if req.ec_guard.0 && req.kind == PUNCH_OBJECT {
+        return Err(Error::new(
+            Der::Inval,
+            "a whole-object punch has no erasure-coded guard",
+        ));
+    }
     // A replicated punch is only prepared (see `update`), under the map it was routed by.
     let lsn = ctx.with_pool(&t.pool, |p| {
         if req.dtx.is_some() {
             check_map_version(p, header.map_version)?;
+        }
+        if req.ec_guard.0 {
+            check_ec_punch(p, &req, epoch)?;
         }
         p.vos.punch(
             req.dtx.clone(),

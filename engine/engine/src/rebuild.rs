@@ -495,6 +495,7 @@ async fn push_shard(
                     dkeys: dkey.into_iter().map(Key).collect(),
                     akeys: akey.into_iter().map(Key).collect(),
                     dtx: None,
+                    ec_guard: Flag(false),
                 };
                 send(ctx, peer, Opcode::ObjPunch, &req).await?;
                 job.status.borrow_mut().records += 1;

@@ -699,6 +699,61 @@ impl Index {
         Ok(newest)
     }
 
+    /// For a punch of `dkey` (all its akeys when `akeys` is `None`): the prepared transaction
+    /// that changes something it would punch, if any, and the newest epoch at which anything
+    /// under it was written or punched (0 if nothing was). Erasure-coded objects use them to
+    /// order a punch after the updates of what it punches.
+    pub fn punch_view(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        dkey: &[u8],
+        akeys: Option<&[Vec<u8>]>,
+    ) -> Result<(Option<Uuid>, Epoch)> {
+        let covered = |akey: &[u8]| akeys.is_none_or(|list| list.iter().any(|a| a == akey));
+        let prepared = self.prepared.iter().find_map(|id| {
+            let Some(DtxEntry::Prepared { op, .. }) = self.dtx.get(id) else {
+                return None;
+            };
+            if op.cont() != *cont || op.oid() != oid || op.shard() != shard {
+                return None;
+            }
+            let hit = match &**op {
+                DtxOp::Update(u) => u.dkey == dkey && u.iods.iter().any(|r| covered(&r.akey)),
+                DtxOp::Punch(p) => match &p.target {
+                    PunchTarget::Object => true,
+                    PunchTarget::Dkeys(dkeys) => dkeys.iter().any(|d| d == dkey),
+                    PunchTarget::Akeys { dkey: d, akeys } => {
+                        d == dkey && akeys.iter().any(|a| covered(a))
+                    }
+                },
+            };
+            hit.then_some(*id)
+        });
+        let key = dkey_of(oid, dkey)?;
+        let Some(object) = self.object(cont, oid, shard) else {
+            return Ok((prepared, 0));
+        };
+        let mut newest = object.punches.last().map_or(0, |p| p.epoch);
+        let Some(dk) = object.dkeys.get(&key) else {
+            return Ok((prepared, newest));
+        };
+        newest = newest.max(dk.punches.last().map_or(0, |p| p.epoch));
+        for (akey, ak) in dk.akeys.iter() {
+            if !covered(&akey.bytes) {
+                continue;
+            }
+            newest = newest.max(ak.punches.last().map_or(0, |p| p.epoch));
+            newest = newest.max(match &ak.value {
+                Value::None => 0,
+                Value::Single(versions) => versions.iter().map(|v| v.epoch).max().unwrap_or(0),
+                Value::Array(array) => array.extents.keys().map(|k| k.1).max().unwrap_or(0),
+            });
+        }
+        Ok((prepared, newest))
+    }
+
     /// Plans a fetch of `iods` under `dkey` at `epoch`. Returns the plans and the highest LSN
     /// among the versions and punches consulted (the read must not be answered before that
     /// LSN is durable).

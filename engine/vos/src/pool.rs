@@ -686,6 +686,18 @@ impl VosPool {
         self.index.newest_epoch(cont, oid, shard, dkey, akey, recxs)
     }
 
+    /// What orders an erasure-coded punch; see [`Index::punch_view`].
+    pub fn punch_view(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        dkey: &[u8],
+        akeys: Option<&[Vec<u8>]>,
+    ) -> Result<(Option<Uuid>, Epoch)> {
+        self.index.punch_view(cont, oid, shard, dkey, akeys)
+    }
+
     /// Whether a dkey has data at `epoch`.
     pub fn dkey_exists(
         &self,

@@ -445,7 +445,19 @@ fn a_read_waits_only_for_prepared_changes_it_would_see() {
     );
     assert_eq!(conflict(&pool, 79, b"a", (500, 1)), None);
     assert_eq!(conflict(&pool, 80, b"b", (500, 1)), None);
+    // What orders an erasure-coded punch: the prepared punch is undecided under the dkey and
+    // under akey `a`, not under akey `b`.
+    let view = |pool: &VosPool, akeys: Option<&[Vec<u8>]>| {
+        pool.punch_view(&CONT, oid(), 0, b"d", akeys).unwrap()
+    };
+    assert_eq!(view(&pool, None), (Some(Uuid::from_u128(8)), 60));
+    assert_eq!(
+        view(&pool, Some(&[b"a".to_vec()])).0,
+        Some(Uuid::from_u128(8))
+    );
+    assert_eq!(view(&pool, Some(&[b"b".to_vec()])), (None, 0));
     pool.dtx_commit(Uuid::from_u128(8), 90).unwrap();
+    assert_eq!(view(&pool, None), (None, 80));
     assert_eq!(conflict(&pool, u64::MAX, b"a", (500, 1)), None);
     // The punch is now the newest thing over every range of the akey.
     assert_eq!(newest(&pool, (10, 90)), 80);

@@ -28,7 +28,7 @@
 //! from the new records alone; otherwise the client first reads the stripe's other records over
 //! `[a, b)` (degraded if need be) and encodes the merged stripe (read-modify-write). The data
 //! shards get only the records written; the parity shards get the new parity for `[a, b)`; all
-//! at one epoch from the client's clock, sent to every live shard of the group at once as one
+//! at one epoch from the client's clock, sent to every live shard of the group that gets a part at once, as one
 //! transaction (DTX: prepared everywhere, then committed by its leader), so a writer that dies
 //! midway leaves no stripe half-written.
 //!
@@ -41,6 +41,7 @@
 //! Reads of data a prepared transaction would change wait for it (`-DER_INPROGRESS`). So no
 //! update encodes parity from a cell that another one changed after it was read, whichever
 //! processes they come from; a refused update is read, encoded and sent again at a new epoch.
+//! Dkey and akey punches are ordered by the guard the same way; whole-object punches are not.
 //! DAOS gets the same safety differently: partial-stripe updates go to the parity shards as
 //! replicas and EC aggregation computes parity later.
 //!
@@ -156,12 +157,29 @@ const RESTART_PAUSE_MIN: Duration = Duration::from_micros(500);
 const RESTART_PAUSE_MAX: Duration = Duration::from_millis(50);
 
 /// The guard of `group`: its first readable parity place, where every update of the group's
-/// arrays writes parity. It orders the updates of each stripe (see
-/// `daos_proto::msg::ObjUpdateReq::ec_guard`); `None` when no parity shard is readable.
+/// arrays writes parity, or, while no parity shard is readable (all being rebuilt), the first
+/// parity place written. It orders the updates of each stripe (see
+/// `daos_proto::msg::ObjUpdateReq::ec_guard`); `None` when the group has no parity place at
+/// all (nothing to keep consistent).
 fn ec_guard(ec: &EcShape, layout: &Layout, group: usize) -> Option<ShardLocation> {
+    let g = ec.k + ec.p;
     layout.readable_places(group)[ec.k..]
         .iter()
         .find_map(|s| *s)
+        .or_else(|| {
+            layout
+                .write_places(group)
+                .into_iter()
+                .filter(|s| s.shard as usize % g >= ec.k)
+                .min_by_key(|s| s.shard)
+        })
+}
+
+/// Whether `shard` is the place [`ec_guard`] picks.
+fn is_guard(ec: &EcShape, layout: &Layout, group: usize, shard: &ShardLocation) -> bool {
+    ec_guard(ec, layout, group).is_some_and(|at| {
+        at.shard == shard.shard && at.rank == shard.rank && at.target == shard.target
+    })
 }
 
 /// A run of records inside one cell.
@@ -297,14 +315,37 @@ impl Object {
                 "conditional updates of erasure-coded arrays are not supported",
             ));
         }
+        self.ec_retry(net, || {
+            self.ec_update_once(net, ec, flags, dkey, iods, sgls)
+        })
+        .await
+    }
+
+    /// Runs `attempt` (an update or punch of an erasure-coded group) again, after a growing
+    /// pause, while the group's guard refuses it (`-DER_TX_RESTART`: another update of its
+    /// stripes came first; `-DER_INPROGRESS`: one is undecided), for up to [`RESTART_WAIT`].
+    ///
+    /// Errors: `-DER_BUSY` when the guard still refuses it then; those of `attempt`.
+    pub(crate) async fn ec_retry<T, F: std::future::Future<Output = Result<T>>>(
+        &self,
+        net: &Arc<NetContext>,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T> {
         let started = Instant::now();
         let mut pause = RESTART_PAUSE_MIN;
         loop {
-            match self.ec_update_once(net, ec, flags, dkey, iods, sgls).await {
-                Err(err)
-                    if matches!(err.der(), Der::TxRestart | Der::Inprogress)
-                        && started.elapsed() < RESTART_WAIT =>
-                {
+            match attempt().await {
+                Err(err) if matches!(err.der(), Der::TxRestart | Der::Inprogress) => {
+                    if started.elapsed() >= RESTART_WAIT {
+                        return Err(Error::new(
+                            Der::Busy,
+                            format!(
+                                "{:?}: other updates of the same stripes kept this one out \
+                                 for {RESTART_WAIT:?}: {err}",
+                                self.oid()
+                            ),
+                        ));
+                    }
                     tracing::debug!("erasure-coded update of {:?} again: {err}", self.oid());
                     net.sleep_until(Instant::now() + pause).await;
                     pause = (pause * 2).min(RESTART_PAUSE_MAX);
@@ -312,6 +353,14 @@ impl Object {
                 result => return result,
             }
         }
+    }
+
+    /// Whether `shard` is the guard of `dkey`'s group under `layout` (never, for an object
+    /// that is not erasure-coded).
+    pub(crate) fn is_ec_guard(&self, layout: &Layout, dkey: &[u8], shard: &ShardLocation) -> bool {
+        self.ec
+            .as_ref()
+            .is_some_and(|ec| is_guard(ec, layout, layout.group_of(dkey), shard))
     }
 
     /// One attempt of [`Object::ec_update`].
@@ -364,7 +413,7 @@ impl Object {
         } else {
             self.ec_newest(net, ec, dkey, &to_read).await?
         };
-        if let Some(newest) = expect.iter().map(|e| e.newest).max() {
+        if let Some(newest) = expect.iter().flat_map(|e| e.newest.iter().copied()).max() {
             // The update's epoch must be later than what it read.
             self.container().pool().client().hlc_observe(newest);
         }
@@ -540,16 +589,15 @@ impl Object {
                     "EcNewest reply does not match the request",
                 ));
             }
-            let mut expect = Vec::with_capacity(count);
-            for (range, newest) in ranges.iter().zip(reply.newest) {
-                for (recx, newest) in range.recxs.iter().zip(newest) {
-                    expect.push(EcExpect {
-                        akey: Key(range.akey.clone()),
-                        recx: *recx,
-                        newest,
-                    });
-                }
-            }
+            let expect = ranges
+                .iter()
+                .zip(reply.newest)
+                .map(|(range, newest)| EcExpect {
+                    akey: Key(range.akey.clone()),
+                    recxs: range.recxs.clone(),
+                    newest,
+                })
+                .collect();
             return Ok(expect);
         }
     }
@@ -619,8 +667,7 @@ impl Object {
                 Opcode::ObjUpdate,
                 |layout, shard, target, epoch, dtx| {
                     let (iods, csums, data) = bodies[(shard.shard % g) as usize].clone()?;
-                    let guarded = ec_guard(ec, layout, layout.group_of(dkey))
-                        .is_some_and(|at| at.shard == shard.shard && at.rank == shard.rank);
+                    let guarded = is_guard(ec, layout, layout.group_of(dkey), shard);
                     Some(ObjUpdateReq {
                         target,
                         epoch,

@@ -166,7 +166,7 @@ pub struct Object {
     layout: Arc<RwLock<(u32, Arc<Layout>)>>,
     writable: bool,
     /// Cells and codec of an erasure-coded class.
-    ec: Option<Arc<EcShape>>,
+    pub(crate) ec: Option<Arc<EcShape>>,
 }
 
 fn check_key(key: &[u8]) -> Result<()> {
@@ -533,6 +533,8 @@ impl Object {
             match outcome {
                 Ok(()) => return Ok(applied),
                 Err(err) if is_unreachable(&err) => self.await_new_map(net, version, err).await?,
+                // Erasure-coded updates and punches are read (and encoded) again by their
+                // callers, at a new epoch (`Object::ec_retry`).
                 Err(err) if erasure && err.der() == Der::TxRestart => return Err(err),
                 Err(err) if matches!(err.der(), Der::Stale | Der::TxRestart) => {
                     let since = *stale_since.get_or_insert_with(Instant::now);
@@ -1193,6 +1195,7 @@ impl Object {
                     dkeys: Vec::new(),
                     akeys: Vec::new(),
                     dtx: None,
+                    ec_guard: Flag(false),
                 })
             },
             |_: &Empty| 0,
@@ -1215,24 +1218,28 @@ impl Object {
         }
         for dkey in dkeys {
             check_key(dkey)?;
-            self.fanout(
-                net,
-                Some(dkey),
-                Opcode::ObjPunch,
-                |_, _, target, epoch, dtx| {
-                    Some(ObjPunchReq {
-                        target,
-                        epoch,
-                        flags,
-                        kind: PUNCH_DKEYS,
-                        dkeys: vec![Key(dkey.clone())],
-                        akeys: Vec::new(),
-                        dtx: dtx.cloned(),
-                    })
-                },
-                |_: &Empty| 0,
-            )
-            .await?;
+            let punch = || {
+                self.fanout(
+                    net,
+                    Some(dkey),
+                    Opcode::ObjPunch,
+                    |layout, shard, target, epoch, dtx| {
+                        Some(ObjPunchReq {
+                            target,
+                            epoch,
+                            flags,
+                            kind: PUNCH_DKEYS,
+                            dkeys: vec![Key(dkey.clone())],
+                            akeys: Vec::new(),
+                            dtx: dtx.cloned(),
+                            ec_guard: Flag(self.is_ec_guard(layout, dkey, shard)),
+                        })
+                    },
+                    |_: &Empty| 0,
+                )
+            };
+            // An erasure-coded group's guard refuses a punch older than what it punches.
+            self.ec_retry(net, punch).await?;
         }
         Ok(())
     }
@@ -1258,24 +1265,28 @@ impl Object {
             let marks: Vec<Vec<u8>> = akeys.iter().map(|a| crate::ec::end_akey(a)).collect();
             akeys.extend(marks);
         }
-        self.fanout(
-            net,
-            Some(dkey),
-            Opcode::ObjPunch,
-            |_, _, target, epoch, dtx| {
-                Some(ObjPunchReq {
-                    target,
-                    epoch,
-                    flags,
-                    kind: PUNCH_AKEYS,
-                    dkeys: vec![Key(dkey.to_vec())],
-                    akeys: akeys.iter().cloned().map(Key).collect(),
-                    dtx: dtx.cloned(),
-                })
-            },
-            |_: &Empty| 0,
-        )
-        .await?;
+        let punch = || {
+            self.fanout(
+                net,
+                Some(dkey),
+                Opcode::ObjPunch,
+                |layout, shard, target, epoch, dtx| {
+                    Some(ObjPunchReq {
+                        target,
+                        epoch,
+                        flags,
+                        kind: PUNCH_AKEYS,
+                        dkeys: vec![Key(dkey.to_vec())],
+                        akeys: akeys.iter().cloned().map(Key).collect(),
+                        dtx: dtx.cloned(),
+                        ec_guard: Flag(self.is_ec_guard(layout, dkey, shard)),
+                    })
+                },
+                |_: &Empty| 0,
+            )
+        };
+        // An erasure-coded group's guard refuses a punch older than what it punches.
+        self.ec_retry(net, punch).await?;
         Ok(())
     }
 
