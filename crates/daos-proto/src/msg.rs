@@ -643,6 +643,9 @@ wire_struct! {
         /// The pool service leader this engine knows of, or `u32::MAX` (none known, or the
         /// engine is not a service replica).
         pub leader: u32,
+        /// The service replicas as this engine knows them (current on the leader: they
+        /// change when the leader replaces the replicas of excluded engines).
+        pub svc_ranks: Vec<u32>,
     }
 }
 
@@ -1024,6 +1027,16 @@ pub const SVC_RAFT_VOTE: u32 = 1;
 pub const SVC_RAFT_APPEND: u32 = 2;
 /// `SvcRaftReq::kind`: one chunk of a snapshot.
 pub const SVC_RAFT_SNAPSHOT: u32 = 3;
+
+wire_struct! {
+    /// `SvcStart` request, from a pool service leader to an engine of the pool that is to
+    /// become a service replica: start its Raft replica, which then catches up as a learner
+    /// before the leader makes it a voter.
+    pub struct SvcStartReq {
+        /// The pool.
+        pub pool: Uuid,
+    }
+}
 
 wire_struct! {
     /// `SvcSync` request: wait until the pool's Raft log is applied up to `index`.

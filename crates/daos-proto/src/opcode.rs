@@ -43,6 +43,9 @@ pub enum Opcode {
     /// a change retried after its leader died is applied once, and the retry answers what
     /// the first attempt did (DAOS's client operation keys in the pool service).
     SvcKeyed = 23,
+    /// From a pool service leader to an engine it chose to replace a replica on an excluded
+    /// engine: start a Raft replica of the pool (DAOS's pool service reconfiguration).
+    SvcStart = 24,
     /// Create a pool's targets on an engine (from the control plane).
     MgmtPoolCreate = 40,
     /// Destroy a pool's targets on an engine.
@@ -106,6 +109,7 @@ impl Opcode {
             21 => SvcRaft,
             22 => SvcSync,
             23 => SvcKeyed,
+            24 => SvcStart,
             40 => MgmtPoolCreate,
             41 => MgmtPoolDestroy,
             42 => MgmtPoolQuery,

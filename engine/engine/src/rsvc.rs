@@ -841,12 +841,18 @@ pub fn start(
     });
 }
 
-/// Stops the Raft node of `pool`, if it runs.
-pub fn stop(rt: &tokio::runtime::Handle, registry: &Registry, pool: &Uuid) {
-    if let Some(raft) = registry.lock().expect("raft registry").remove(pool) {
-        rt.spawn(async move {
-            let _ = raft.shutdown().await;
+/// Stops the Raft node of `pool`, if it runs, and waits (up to a second) until it has: a
+/// node started again for the pool must not share its log with a stopping one. Called from
+/// outside the runtime (the service context's thread).
+pub fn stop(rt: &tokio::runtime::Runtime, registry: &Registry, pool: &Uuid) {
+    let raft = registry.lock().expect("raft registry").remove(pool);
+    if let Some(raft) = raft {
+        let stopped = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(1), raft.shutdown()).await
         });
+        if stopped.is_err() {
+            tracing::warn!("pool {pool}: the service replica did not stop within a second");
+        }
     }
 }
 

@@ -359,6 +359,8 @@ pub struct Service {
     bridge: rsvc::Bridge,
     bridge_rx: crossbeam_channel::Receiver<ToService>,
     bell: Arc<rsvc::Doorbell>,
+    /// Pools whose replica set this engine, as their leader, is changing now.
+    reconfiguring: std::collections::HashSet<Uuid>,
 }
 
 fn svc_path(meta_dir: &Path, pool: &Uuid) -> PathBuf {
@@ -396,6 +398,7 @@ impl Service {
             rafts: Default::default(),
             bridge,
             bridge_rx,
+            reconfiguring: Default::default(),
             bell,
         };
         let pools_dir = service.meta_dir.join("pools");
@@ -573,6 +576,94 @@ impl Service {
 
     /// Starts this engine's Raft replica of `pool`'s service; with `members`, it initialises
     /// the replica set (the first service rank does, at pool create).
+    /// `SvcStart`: starts this engine's Raft replica of `pool`, which the leader then
+    /// brings up to date and makes a voter (see [`Service::reconf_plans`]).
+    ///
+    /// Errors: `-DER_NONEXIST` for a pool that has no storage on this engine.
+    fn svc_start(&mut self, req: SvcStartReq) -> Result<Vec<u8>> {
+        self.pool(&req.pool)?;
+        if self.raft(&req.pool).is_none() {
+            tracing::info!(
+                "rank {}: pool {}: starting a service replica",
+                self.rank,
+                req.pool
+            );
+            self.start_replica(req.pool, None);
+        }
+        Ok(Vec::new())
+    }
+
+    /// DAOS's pool service reconfiguration: for each pool whose service this engine leads,
+    /// when some replicas are on excluded engines and other engines of the pool are in
+    /// it, the replica set that replaces the former by as many of the latter (taken from
+    /// fault domains the remaining replicas do not use first), and the new ranks with
+    /// their service addresses. Marks those pools as being reconfigured.
+    fn reconf_plans(&mut self) -> Vec<ReconfPlan> {
+        let mut plans = Vec::new();
+        for (uuid, svc) in &self.pools {
+            if self.reconfiguring.contains(uuid) {
+                continue;
+            }
+            let Some(raft) = self
+                .raft(uuid)
+                .filter(|raft| rsvc::leader(raft) == Some(self.rank))
+            else {
+                continue;
+            };
+            let map = &svc.meta.map;
+            let live = |rank: u32| map.rank(rank).is_some_and(|r| !r.is_excluded());
+            let kept: Vec<u32> = svc
+                .meta
+                .svc_ranks
+                .iter()
+                .copied()
+                .filter(|r| live(*r))
+                .collect();
+            let lost = svc.meta.svc_ranks.len() - kept.len();
+            if lost == 0 {
+                continue;
+            }
+            let domain = |rank: u32| map.rank(rank).map(|r| r.domain.clone());
+            let used: Vec<Option<String>> = kept.iter().map(|r| domain(*r)).collect();
+            let mut candidates: Vec<&daos_placement::RankEntry> = map
+                .ranks
+                .iter()
+                .filter(|r| !r.is_excluded() && !svc.meta.svc_ranks.contains(&r.rank))
+                .collect();
+            // Fault domains no remaining replica uses first, then by rank.
+            candidates.sort_by_key(|r| (used.contains(&Some(r.domain.clone())), r.rank));
+            let added: Vec<(u32, Vec<u8>)> = candidates
+                .iter()
+                .take(lost)
+                .map(|r| (r.rank, r.service_addr.clone()))
+                .collect();
+            if added.is_empty() {
+                continue;
+            }
+            let mut voters = kept;
+            voters.extend(added.iter().map(|(r, _)| *r));
+            tracing::info!(
+                "pool {uuid}: replacing service replicas {:?} on excluded engines with {:?}",
+                svc.meta
+                    .svc_ranks
+                    .iter()
+                    .filter(|r| !voters.contains(r))
+                    .collect::<Vec<_>>(),
+                added.iter().map(|(r, _)| r).collect::<Vec<_>>()
+            );
+            plans.push(ReconfPlan {
+                pool: *uuid,
+                raft,
+                voters,
+                added,
+            });
+        }
+        for plan in &plans {
+            self.reconfiguring.insert(plan.pool);
+        }
+        plans
+    }
+
     fn start_replica(&self, pool: Uuid, members: Option<Vec<u32>>) {
         let log = self
             .meta_dir
@@ -696,6 +787,31 @@ impl Service {
             let applied = match entry.payload {
                 openraft::EntryPayload::Blank => SvcApplied::default(),
                 openraft::EntryPayload::Membership(m) => {
+                    // The service ranks are the voters: kept in their order, new ones after.
+                    let voters: Vec<u32> = m
+                        .voter_ids()
+                        .filter_map(|id| u32::try_from(id).ok())
+                        .collect();
+                    let mut ranks: Vec<u32> = svc
+                        .meta
+                        .svc_ranks
+                        .iter()
+                        .copied()
+                        .filter(|r| voters.contains(r))
+                        .collect();
+                    let new: Vec<u32> = voters
+                        .iter()
+                        .copied()
+                        .filter(|r| !ranks.contains(r))
+                        .collect();
+                    ranks.extend(new);
+                    if ranks != svc.meta.svc_ranks {
+                        tracing::info!(
+                            "pool {pool}: service replicas {:?} -> {ranks:?}",
+                            svc.meta.svc_ranks
+                        );
+                        svc.meta.svc_ranks = ranks;
+                    }
                     svc.membership = rsvc::Membership::new(Some(entry.log_id), m);
                     SvcApplied::default()
                 }
@@ -933,6 +1049,9 @@ impl Service {
         svc.meta.props = leader.props;
         svc.meta.label = leader.label;
         svc.meta.owner = leader.owner;
+        // Replaced while it was out: it no longer serves the pool service.
+        let replaced = svc.meta.svc_ranks.contains(&rank) && !leader.svc_ranks.contains(&rank);
+        svc.meta.svc_ranks = leader.svc_ranks;
         for h in state.pool_handles {
             svc.pool_handles
                 .entry(h)
@@ -946,6 +1065,11 @@ impl Service {
             });
         }
         svc.persist()?;
+        if replaced {
+            tracing::info!("rank {rank}: pool {pool}: no longer a service replica");
+            rsvc::stop(&self.raft_rt, &self.rafts, &pool);
+        }
+        let svc = self.pool(&pool)?;
         tracing::info!(
             "rank {}: pool {pool}: took the leader's state on returning ({} containers, {} handles)",
             rank,
@@ -1065,6 +1189,7 @@ impl Service {
             Opcode::MgmtPoolQuery => self.mgmt_pool_query(decode_body(body)?),
             Opcode::MgmtPoolUpdate => self.mgmt_pool_update(decode_body(body)?),
             Opcode::MgmtRebuild => self.mgmt_rebuild(decode_body(body)?),
+            Opcode::SvcStart => self.svc_start(decode_body(body)?),
             Opcode::MgmtPing => Ok(encode(&PingReply {
                 rank: self.rank,
                 targets: self.targets.len() as u32,
@@ -1502,7 +1627,7 @@ impl Service {
                 ));
             }
         }
-        rsvc::stop(self.raft_rt.handle(), &self.rafts, &req.pool);
+        rsvc::stop(&self.raft_rt, &self.rafts, &req.pool);
         let mut found = self.pools.remove(&req.pool).is_some();
         for target in &self.targets {
             match target.call(TARGET_TIMEOUT, |reply| TargetMsg::DestroyPool {
@@ -1630,6 +1755,11 @@ impl Service {
                 .raft(&req.pool)
                 .and_then(|raft| rsvc::leader(&raft))
                 .unwrap_or(u32::MAX),
+            svc_ranks: self
+                .pools
+                .get(&req.pool)
+                .map(|s| s.meta.svc_ranks.clone())
+                .unwrap_or_default(),
         }))
     }
 }
@@ -1753,7 +1883,15 @@ pub fn run(net: Arc<NetContext>, service: Service, stop: Arc<AtomicBool>) {
         }
     };
     let mut exec: Executor<dyn std::future::Future<Output = ()>> = Executor::new();
+    let mut reconf_checked = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
+        if reconf_checked.elapsed() >= RECONF_CHECK {
+            reconf_checked = std::time::Instant::now();
+            let plans = service.borrow_mut().reconf_plans();
+            for plan in plans {
+                exec.spawn(Box::pin(reconfigure(net.clone(), service.clone(), plan)));
+            }
+        }
         let mut busy = net.progress();
         while let Ok(msg) = from_raft.try_recv() {
             busy += 1;
@@ -1776,7 +1914,7 @@ pub fn run(net: Arc<NetContext>, service: Service, stop: Arc<AtomicBool>) {
             std::thread::yield_now();
             continue;
         }
-        let mut limit = Duration::from_millis(100);
+        let mut limit = Duration::from_millis(100).min(RECONF_CHECK);
         if let Some(deadline) = net.next_deadline() {
             limit = limit.min(deadline.saturating_duration_since(std::time::Instant::now()));
         }
@@ -2099,6 +2237,105 @@ fn route_request(
             key,
         },
     }
+}
+
+/// A change of a pool's service replicas (see [`Service::reconf_plans`]).
+struct ReconfPlan {
+    pool: Uuid,
+    raft: rsvc::SvcRaft,
+    /// The new replica set.
+    voters: Vec<u32>,
+    /// Ranks joining it, with their service addresses.
+    added: Vec<(u32, Vec<u8>)>,
+}
+
+/// How long a new service replica may take to catch up before the leader gives up on it
+/// (and tries again at its next check).
+const RECONF_CATCH_UP: Duration = Duration::from_secs(30);
+/// How often a leader checks whether its pools' replicas need replacing.
+const RECONF_CHECK: Duration = Duration::from_secs(1);
+
+/// Carries out a [`ReconfPlan`]: starts a replica on each new rank, waits until each has
+/// caught up as a learner, then makes the new set the voters (openraft's joint consensus:
+/// the old and new majorities both agree). Every replica then takes the new service ranks
+/// when it applies the membership entry.
+async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: ReconfPlan) {
+    let pool = plan.pool;
+    let outcome: Result<()> = async {
+        let hlc = service.borrow().hlc.now();
+        for (rank, addr) in &plan.added {
+            let req = SvcStartReq { pool };
+            call_engine(&net, addr, Opcode::SvcStart, &req, hlc, FORWARD_TIMEOUT)
+                .await
+                .map_err(|err| err.with_context(format!("starting a replica on rank {rank}")))?;
+        }
+        let raft = plan.raft.clone();
+        let learners: Vec<u64> = plan.added.iter().map(|(r, _)| u64::from(*r)).collect();
+        let voters: std::collections::BTreeSet<u64> =
+            plan.voters.iter().map(|r| u64::from(*r)).collect();
+        on_raft(&service, async move {
+            // A new replica must start from a snapshot of the current state, not replay the
+            // log from the pool's creation onto the state forwards gave it: snapshot now and
+            // drop the log the snapshot covers.
+            let applied = raft.metrics().borrow().last_applied.map(|l| l.index);
+            if let Some(index) = applied {
+                let wait = |what: &'static str| {
+                    let raft = raft.clone();
+                    async move {
+                        raft.wait(Some(RECONF_CATCH_UP))
+                            .metrics(
+                                move |m| {
+                                    let at = if what == "snapshot" {
+                                        &m.snapshot
+                                    } else {
+                                        &m.purged
+                                    };
+                                    at.is_some_and(|l| l.index >= index)
+                                },
+                                what,
+                            )
+                            .await
+                            .map(drop)
+                            .map_err(|err| format!("waiting for the {what} at {index}: {err}"))
+                    }
+                };
+                raft.trigger()
+                    .snapshot()
+                    .await
+                    .map_err(|err| format!("snapshot: {err}"))?;
+                wait("snapshot").await?;
+                raft.trigger()
+                    .purge_log(index)
+                    .await
+                    .map_err(|err| format!("purge: {err}"))?;
+                wait("purge").await?;
+            }
+            for id in learners {
+                match tokio::time::timeout(
+                    RECONF_CATCH_UP,
+                    raft.add_learner(id, openraft::EmptyNode {}, true),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => return Err(format!("adding rank {id}: {err}")),
+                    Err(_) => return Err(format!("rank {id} did not catch up")),
+                }
+            }
+            raft.change_membership(voters, false)
+                .await
+                .map(drop)
+                .map_err(|err| format!("changing the replicas: {err}"))
+        })
+        .await?
+        .map_err(|err| Error::new(Der::Misc, err))
+    }
+    .await;
+    match outcome {
+        Ok(()) => tracing::info!("pool {pool}: service replicas are now {:?}", plan.voters),
+        Err(err) => tracing::warn!("pool {pool}: replacing service replicas: {err}"),
+    }
+    service.borrow_mut().reconfiguring.remove(&pool);
 }
 
 /// Runs `work` on the Raft runtime and waits for it on this context (the doorbell wakes the

@@ -268,6 +268,22 @@ fn each_bad_input_class_gets_its_code() {
         Some(Der::Proto.rc())
     );
 
+    // Starting a service replica of a pool this engine does not hold: DER_NONEXIST; a
+    // truncated request: DER_PROTO.
+    let start = SvcStartReq {
+        pool: Uuid::new_v4(),
+    };
+    let (id, msg) = request(&peer, Opcode::SvcStart, &start);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, msg),
+        Some(Der::Nonexist.rc())
+    );
+    let (id, msg) = request(&peer, Opcode::SvcStart, &start);
+    assert_eq!(
+        send_raw(&peer, peer.service, id, msg[..msg.len() - 3].to_vec()),
+        Some(Der::Proto.rc())
+    );
+
     // Raft messages for the pool service: an unknown pool has no replica here
     // (DER_NOTREPLICA); garbage for a real replica, or an unknown kind, is DER_PROTO; a sync
     // for an unknown pool is DER_NONEXIST.

@@ -919,7 +919,10 @@ impl Ms {
 
     /// The pool service's leader: the replicas (its service ranks, run by openraft in the
     /// engines) each report the leader they know of; waits up to [`SVC_LEADER_WAIT`] for
-    /// one to be elected (after pool create, or when the leader died).
+    /// one to be elected (after pool create, or when the leader died). The leader replaces
+    /// replicas on excluded engines by others (see the engine's `service` module), so when
+    /// none of the recorded replicas knows a leader, the pool's other running engines are
+    /// asked too; the replicas the leader reports are recorded.
     ///
     /// Errors: `-DER_NO_SERVICE` when no running replica knows a running leader in time.
     fn pool_leader(&self, pool: &PoolRecord) -> Result<u32> {
@@ -927,26 +930,75 @@ impl Ms {
         loop {
             let joined = self.joined();
             let running = |rank: u32| joined.iter().any(|m| m.rank == rank);
-            for rank in pool.svc_ranks.iter().copied().filter(|r| running(*r)) {
-                let query = MgmtPoolQueryReq { pool: pool.uuid };
-                match self.engine_call::<MgmtPoolQueryReply>(rank, Opcode::MgmtPoolQuery, &query) {
-                    Ok(reply) if reply.leader != u32::MAX && running(reply.leader) => {
-                        return Ok(reply.leader)
-                    }
-                    Ok(_) => {}
-                    Err(err) => tracing::debug!("pool {}: rank {rank}: {err}", pool.label),
+            let recorded = self
+                .pools
+                .lock()
+                .expect("pools lock")
+                .iter()
+                .find(|p| p.uuid == pool.uuid)
+                .map_or_else(|| pool.svc_ranks.clone(), |p| p.svc_ranks.clone());
+            let others = pool.ranks.iter().copied().filter(|r| !recorded.contains(r));
+            let query = MgmtPoolQueryReq { pool: pool.uuid };
+            let ask = |rank: u32| {
+                self.engine_call::<MgmtPoolQueryReply>(rank, Opcode::MgmtPoolQuery, &query)
+                    .inspect_err(|err| tracing::debug!("pool {}: rank {rank}: {err}", pool.label))
+                    .ok()
+            };
+            for rank in recorded
+                .iter()
+                .copied()
+                .chain(others)
+                .filter(|r| running(*r))
+            {
+                let Some(reply) = ask(rank) else { continue };
+                let leader = reply.leader;
+                if leader == u32::MAX || !running(leader) {
+                    continue;
                 }
+                // The leader's own answer names the current replicas.
+                let from_leader = if leader == rank {
+                    Some(reply)
+                } else {
+                    ask(leader)
+                };
+                if let Some(reply) = from_leader.filter(|r| r.leader == leader) {
+                    self.record_svc_ranks(pool.uuid, reply.svc_ranks);
+                }
+                return Ok(leader);
             }
             if std::time::Instant::now() >= deadline {
                 return Err(Error::new(
                     Der::NoService,
                     format!(
-                        "pool {}: no service replica ({:?}) knows a running leader",
-                        pool.label, pool.svc_ranks
+                        "pool {}: no service replica ({recorded:?}) knows a running leader",
+                        pool.label
                     ),
                 ));
             }
             std::thread::sleep(SVC_LEADER_POLL);
+        }
+    }
+
+    /// Records a pool's service replicas as its leader reports them, when they changed.
+    fn record_svc_ranks(&self, pool: Uuid, ranks: Vec<u32>) {
+        if ranks.is_empty() {
+            return;
+        }
+        let mut pools = self.pools.lock().expect("pools lock");
+        let Some(record) = pools.iter_mut().find(|p| p.uuid == pool) else {
+            return;
+        };
+        if record.svc_ranks == ranks {
+            return;
+        }
+        tracing::info!(
+            "pool {}: service replicas {:?} -> {ranks:?}",
+            record.label,
+            record.svc_ranks
+        );
+        record.svc_ranks = ranks;
+        if let Err(err) = self.persist(&pools) {
+            tracing::error!("pool {pool}: recording its service replicas: {err}");
         }
     }
 
@@ -1452,6 +1504,7 @@ impl Ms {
         let mut handles = 0;
         let mut map = PoolMap::default();
         let mut spaces = std::collections::HashMap::new();
+        let mut svc_reps = pool.svc_ranks.clone();
         for rank in &pool.ranks {
             if !joined.iter().any(|m| m.rank == *rank) {
                 continue;
@@ -1476,6 +1529,7 @@ impl Ms {
             if *rank == leader {
                 handles = reply.handles;
                 map = reply.map.0.clone();
+                svc_reps = reply.svc_ranks.clone();
             }
             for t in reply.targets {
                 spaces.insert((*rank, t.target), t);
@@ -1504,7 +1558,7 @@ impl Ms {
         let summary = PoolSummary {
             uuid: pool.uuid.to_string(),
             label: pool.label.clone(),
-            svc_reps: pool.svc_ranks.clone(),
+            svc_reps,
             scm_total: targets.iter().map(|t| t.scm_total).sum(),
             scm_free: targets.iter().map(|t| t.scm_free).sum(),
             nvme_total: targets.iter().map(|t| t.nvme_total).sum(),

@@ -1351,6 +1351,130 @@ fn service_leader(system: &TestSystem) -> u32 {
     value["response"]["leader"].as_u64().unwrap() as u32
 }
 
+/// The service replicas `dmg pool query` reports.
+fn service_replicas(system: &TestSystem) -> Vec<u64> {
+    let value = system.dmg_json(&["pool", "query", "tank"]);
+    assert_eq!(value["status"], 0, "pool query failed: {value}");
+    value["response"]["svc_reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_u64().unwrap())
+        .collect()
+}
+
+/// Three service replicas over four engines. When a replica's engine dies and is excluded,
+/// the leader replaces it by the fourth engine (DAOS's pool service reconfiguration: the new
+/// replica catches up as a learner, then the voters change), so the service then survives
+/// the loss of a second original replica, which three replicas alone do not. A client
+/// connected before the change finds the new leader, and the management service records
+/// the new replicas.
+#[test]
+fn the_pool_service_replaces_replicas_on_excluded_engines() {
+    let (system, client, pool, _cont) = engines_with_nsvc(4, 1, Props::new(), Some(3), false);
+    assert_eq!(service_replicas(&system), vec![0, 1, 2]);
+    // Not the leader: the survivors keep their leader, which reconfigures.
+    let first = [1u32, 2]
+        .into_iter()
+        .find(|r| *r != service_leader(&system))
+        .unwrap();
+    system.kill_engine(first);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let replaced = loop {
+        let replicas = service_replicas(&system);
+        if replicas.contains(&3) && !replicas.contains(&u64::from(first)) {
+            break replicas;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replicas not replaced: {replicas:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(replaced.len(), 3, "{replaced:?}");
+    // The new replica started from the leader's snapshot, not by replaying the log from the
+    // pool's creation onto the state it already held.
+    let log = system.dir.path().join(TestSystem::engine_log_name(3));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("installed the leader's service image"),
+        "rank 3 did not install a snapshot: {}",
+        log.display()
+    );
+    // Now a second original replica: two of the three current ones remain.
+    let second = 3 - first;
+    system.kill_engine(second);
+    let mut props = Props::new();
+    props.set(prop::CO_LABEL, PropValue::Text("after".into()));
+    client
+        .run(async |net| Container::create(&pool, net, None, props).await)
+        .unwrap();
+    let cont = client
+        .run(async |net| Container::open(&pool, net, "after", daos_client::cont::COO_RW).await)
+        .unwrap();
+    // One replica of each RP_3G1 group at least lives on rank 0 or 3.
+    Written::new(object(&cont, 1, "RP_3G1"), 77).check(&object(&cont, 1, "RP_3G1"));
+    let leader = service_leader(&system);
+    assert!(leader == 0 || leader == 3, "leader {leader}");
+    // The second loss is excluded through the service too; with no engine left to take its
+    // place, the replicas stay as they are.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !rank_states(&system, second)
+        .1
+        .iter()
+        .all(|s| s.starts_with("down"))
+    {
+        assert!(Instant::now() < deadline, "rank {second} not excluded");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(service_replicas(&system), replaced);
+
+    // The first engine returns: reintegrated, it learns it was replaced and stops its stale
+    // replica; then, being the only engine that can, it replaces the second loss.
+    let start = system.dmg_json(&["system", "start", "--ranks", &first.to_string()]);
+    assert_eq!(start["status"], 0, "{start}");
+    let value = system.dmg_json(&["pool", "reintegrate", "--rank", &first.to_string(), "tank"]);
+    assert_eq!(value["status"], 0, "{value}");
+    let log = system.dir.path().join(TestSystem::engine_log_name(first));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let readded = loop {
+        let mut replicas = service_replicas(&system);
+        replicas.sort_unstable();
+        if replicas == [0, u64::from(first), 3] {
+            break replicas;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replicas not replaced: {replicas:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("no longer a service replica"),
+        "rank {first} kept its old replica: {}",
+        log.display()
+    );
+    let mut props = Props::new();
+    props.set(prop::CO_LABEL, PropValue::Text("last".into()));
+    client
+        .run(async |net| Container::create(&pool, net, None, props).await)
+        .unwrap();
+    // The re-added replica votes with the others: the service survives losing rank 0 now.
+    system.kill_engine(0);
+    let mut props = Props::new();
+    props.set(prop::CO_LABEL, PropValue::Text("later".into()));
+    client
+        .run(async |net| Container::create(&pool, net, None, props).await)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while service_leader(&system) == 0 {
+        assert!(Instant::now() < deadline, "no new leader");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(readded.contains(&u64::from(service_leader(&system))));
+}
+
 /// The pool service is replicated by Raft over the first three engines. When its leader
 /// dies, the others elect a new one: pool and container calls go on, handles opened before
 /// stay valid, snapshots taken before are still listed, and the dead engine is excluded
