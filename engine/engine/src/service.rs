@@ -361,6 +361,10 @@ pub struct Service {
     bell: Arc<rsvc::Doorbell>,
     /// Pools whose replica set this engine, as their leader, is changing now.
     reconfiguring: std::collections::HashSet<Uuid>,
+    /// Ranks that failed to join a pool's replicas, and when (chosen last for a while).
+    reconf_failed: HashMap<(Uuid, u32), std::time::Instant>,
+    /// Replicas told to start their replica because the leader did not reach them, and when.
+    reconf_nudged: HashMap<(Uuid, u32), std::time::Instant>,
 }
 
 fn svc_path(meta_dir: &Path, pool: &Uuid) -> PathBuf {
@@ -399,6 +403,8 @@ impl Service {
             bridge,
             bridge_rx,
             reconfiguring: Default::default(),
+            reconf_failed: Default::default(),
+            reconf_nudged: Default::default(),
             bell,
         };
         let pools_dir = service.meta_dir.join("pools");
@@ -594,12 +600,20 @@ impl Service {
     }
 
     /// DAOS's pool service reconfiguration: for each pool whose service this engine leads,
-    /// when some replicas are on excluded engines and other engines of the pool are in
-    /// it, the replica set that replaces the former by as many of the latter (taken from
-    /// fault domains the remaining replicas do not use first), and the new ranks with
-    /// their service addresses. Marks those pools as being reconfigured.
-    fn reconf_plans(&mut self) -> Vec<ReconfPlan> {
+    /// when some replicas are on excluded engines and healthy engines of the pool are not
+    /// replicas, the replica set that replaces the former by as many of the latter (from
+    /// fault domains the replica set does not use yet first; a rank that failed to join in
+    /// the last [`RECONF_BACKOFF`] last), and the new ranks with their service addresses.
+    /// A membership change left joint (its leader lost leadership between its two steps) is
+    /// finished first. Marks those pools as being reconfigured. Also returns the voters the
+    /// leader has not replicated to (their engine restarted before it learned it was a
+    /// replica, say), to be told to start their replica.
+    fn reconf_plans(&mut self) -> (Vec<ReconfPlan>, Vec<Nudge>) {
+        let now = std::time::Instant::now();
+        self.reconf_failed
+            .retain(|_, at| now.duration_since(*at) < RECONF_BACKOFF);
         let mut plans = Vec::new();
+        let mut nudges = Vec::new();
         for (uuid, svc) in &self.pools {
             if self.reconfiguring.contains(uuid) {
                 continue;
@@ -611,6 +625,24 @@ impl Service {
                 continue;
             };
             let map = &svc.meta.map;
+            let configs = svc.membership.membership().get_joint_config().clone();
+            if configs.len() > 1 {
+                let last = configs.last().expect("a joint membership has configs");
+                let voters: Vec<u32> = last
+                    .iter()
+                    .filter_map(|id| u32::try_from(*id).ok())
+                    .collect();
+                tracing::info!(
+                    "pool {uuid}: finishing the change of service replicas to {voters:?}"
+                );
+                plans.push(ReconfPlan {
+                    pool: *uuid,
+                    raft,
+                    voters,
+                    added: Vec::new(),
+                });
+                continue;
+            }
             let live = |rank: u32| map.rank(rank).is_some_and(|r| !r.is_excluded());
             let kept: Vec<u32> = svc
                 .meta
@@ -619,24 +651,54 @@ impl Service {
                 .copied()
                 .filter(|r| live(*r))
                 .collect();
+            // Voters on live engines the leader has not replicated to since the last check
+            // (`nudged` remembers when each was told).
+            let metrics = raft.metrics().borrow().clone();
+            let last = metrics.last_log_index.unwrap_or(0);
+            if let Some(replication) = &metrics.replication {
+                for &rank in kept.iter().filter(|r| **r != self.rank) {
+                    let matched = replication
+                        .get(&u64::from(rank))
+                        .and_then(|m| m.map(|l| l.index));
+                    let behind = matched.is_none_or(|m| m + RECONF_LAG < last);
+                    let recently = self
+                        .reconf_nudged
+                        .get(&(*uuid, rank))
+                        .is_some_and(|at| now.duration_since(*at) < RECONF_BACKOFF);
+                    if behind && !recently {
+                        if let Some(r) = map.rank(rank) {
+                            nudges.push((*uuid, rank, r.service_addr.clone()));
+                        }
+                    }
+                }
+            }
             let lost = svc.meta.svc_ranks.len() - kept.len();
             if lost == 0 {
                 continue;
             }
-            let domain = |rank: u32| map.rank(rank).map(|r| r.domain.clone());
-            let used: Vec<Option<String>> = kept.iter().map(|r| domain(*r)).collect();
+            let mut used: Vec<String> = kept
+                .iter()
+                .filter_map(|r| map.rank(*r).map(|e| e.domain.clone()))
+                .collect();
             let mut candidates: Vec<&daos_placement::RankEntry> = map
                 .ranks
                 .iter()
-                .filter(|r| !r.is_excluded() && !svc.meta.svc_ranks.contains(&r.rank))
+                .filter(|r| r.is_healthy() && !svc.meta.svc_ranks.contains(&r.rank))
                 .collect();
-            // Fault domains no remaining replica uses first, then by rank.
-            candidates.sort_by_key(|r| (used.contains(&Some(r.domain.clone())), r.rank));
-            let added: Vec<(u32, Vec<u8>)> = candidates
-                .iter()
-                .take(lost)
-                .map(|r| (r.rank, r.service_addr.clone()))
-                .collect();
+            let mut added: Vec<(u32, Vec<u8>)> = Vec::new();
+            while added.len() < lost && !candidates.is_empty() {
+                let failed = |r: &daos_placement::RankEntry| {
+                    self.reconf_failed.contains_key(&(*uuid, r.rank))
+                };
+                let (i, _) = candidates
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, r)| (failed(r), used.contains(&r.domain), r.rank))
+                    .expect("a candidate is left");
+                let chosen = candidates.remove(i);
+                used.push(chosen.domain.clone());
+                added.push((chosen.rank, chosen.service_addr.clone()));
+            }
             if added.is_empty() {
                 continue;
             }
@@ -661,7 +723,10 @@ impl Service {
         for plan in &plans {
             self.reconfiguring.insert(plan.pool);
         }
-        plans
+        for (pool, rank, _) in &nudges {
+            self.reconf_nudged.insert((*pool, *rank), now);
+        }
+        (plans, nudges)
     }
 
     fn start_replica(&self, pool: Uuid, members: Option<Vec<u32>>) {
@@ -976,17 +1041,28 @@ impl Service {
         new.membership = membership;
         new.persist()?;
         let state = new.state();
-        let meta = new.meta.clone();
+        let mut meta = new.meta.clone();
         let old = self
             .pools
             .insert(*pool, new)
             .expect("the pool was found above");
-        let closed: Vec<Uuid> = old
-            .cont_handles
-            .keys()
-            .filter(|h| !state.cont_handles.iter().any(|s| s.handle == **h))
-            .copied()
-            .collect();
+        // A replica that never applied the log (just added, see `reconfigure`) holds what
+        // the leader forwarded to it, which may be newer than the image: changes after the
+        // image reach it again through the log. Until then its targets keep those containers
+        // and handles rather than drop data written since.
+        let fresh = old.applied.is_none();
+        let closed: Vec<Uuid> = if fresh {
+            for (uuid, cont) in &old.meta.containers {
+                meta.containers.entry(*uuid).or_insert_with(|| cont.clone());
+            }
+            Vec::new()
+        } else {
+            old.cont_handles
+                .keys()
+                .filter(|h| !state.cont_handles.iter().any(|s| s.handle == **h))
+                .copied()
+                .collect()
+        };
         self.applying = true;
         let outcome = (|| {
             for handle in closed {
@@ -1887,9 +1963,20 @@ pub fn run(net: Arc<NetContext>, service: Service, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
         if reconf_checked.elapsed() >= RECONF_CHECK {
             reconf_checked = std::time::Instant::now();
-            let plans = service.borrow_mut().reconf_plans();
+            let (plans, nudges) = service.borrow_mut().reconf_plans();
             for plan in plans {
                 exec.spawn(Box::pin(reconfigure(net.clone(), service.clone(), plan)));
+            }
+            for (pool, rank, addr) in nudges {
+                let (net, hlc) = (net.clone(), service.borrow().hlc.now());
+                exec.spawn(Box::pin(async move {
+                    let req = SvcStartReq { pool };
+                    if let Err(err) =
+                        call_engine(&net, &addr, Opcode::SvcStart, &req, hlc, FORWARD_TIMEOUT).await
+                    {
+                        tracing::debug!("pool {pool}: rank {rank} not told to start: {err}");
+                    }
+                }));
             }
         }
         let mut busy = net.progress();
@@ -2239,6 +2326,9 @@ fn route_request(
     }
 }
 
+/// A replica to tell to start its replica: pool, rank, service address.
+type Nudge = (Uuid, u32, Vec<u8>);
+
 /// A change of a pool's service replicas (see [`Service::reconf_plans`]).
 struct ReconfPlan {
     pool: Uuid,
@@ -2254,6 +2344,11 @@ struct ReconfPlan {
 const RECONF_CATCH_UP: Duration = Duration::from_secs(30);
 /// How often a leader checks whether its pools' replicas need replacing.
 const RECONF_CHECK: Duration = Duration::from_secs(1);
+/// How long a rank that failed to join a pool's replicas is chosen last, and how long a
+/// replica told to start its replica is left before it is told again.
+const RECONF_BACKOFF: Duration = Duration::from_secs(60);
+/// Log entries a replica may lag behind the leader before the leader tells it to start.
+const RECONF_LAG: u64 = 128;
 
 /// Carries out a [`ReconfPlan`]: starts a replica on each new rank, waits until each has
 /// caught up as a learner, then makes the new set the voters (openraft's joint consensus:
@@ -2261,6 +2356,7 @@ const RECONF_CHECK: Duration = Duration::from_secs(1);
 /// when it applies the membership entry.
 async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: ReconfPlan) {
     let pool = plan.pool;
+    let growing = !plan.added.is_empty();
     let outcome: Result<()> = async {
         let hlc = service.borrow().hlc.now();
         for (rank, addr) in &plan.added {
@@ -2278,7 +2374,7 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
             // log from the pool's creation onto the state forwards gave it: snapshot now and
             // drop the log the snapshot covers.
             let applied = raft.metrics().borrow().last_applied.map(|l| l.index);
-            if let Some(index) = applied {
+            if let Some(index) = applied.filter(|_| growing) {
                 let wait = |what: &'static str| {
                     let raft = raft.clone();
                     async move {
@@ -2331,11 +2427,18 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
         .map_err(|err| Error::new(Der::Misc, err))
     }
     .await;
+    let mut service = service.borrow_mut();
     match outcome {
         Ok(()) => tracing::info!("pool {pool}: service replicas are now {:?}", plan.voters),
-        Err(err) => tracing::warn!("pool {pool}: replacing service replicas: {err}"),
+        Err(err) => {
+            tracing::warn!("pool {pool}: replacing service replicas: {err}");
+            let now = std::time::Instant::now();
+            for (rank, _) in &plan.added {
+                service.reconf_failed.insert((pool, *rank), now);
+            }
+        }
     }
-    service.borrow_mut().reconfiguring.remove(&pool);
+    service.reconfiguring.remove(&pool);
 }
 
 /// Runs `work` on the Raft runtime and waits for it on this context (the doorbell wakes the

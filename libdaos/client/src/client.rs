@@ -374,12 +374,12 @@ impl Client {
     }
 
     /// Calls a pool's replicated service: the replica that last answered as leader first
-    /// (`hint`, an index into `svc_ranks` followed by the system's other ranks), then the
-    /// others in turn, until one answers as the leader, as DAOS's rsvc client does. Replicas
-    /// answer `-DER_NOTLEADER` (or `-DER_NOTREPLICA`) when they do not lead; during an
-    /// election none does, so after each round it waits [`SVC_ROUND_PAUSE`] and tries again,
-    /// for up to [`SVC_RETRY`]. The rounds include the system's other engines, since the
-    /// leader replaces replicas on excluded engines by others after `svc_ranks` was read.
+    /// (`hint`, an index into `svc_ranks`), then the others in turn, until one answers as
+    /// the leader, as DAOS's rsvc client does. Replicas answer `-DER_NOTLEADER` (and the
+    /// pool's other engines `-DER_NOTREPLICA`) when they do not lead; during an election
+    /// none does, so after each round it waits [`SVC_ROUND_PAUSE`] and tries again, for up
+    /// to [`SVC_RETRY`]. `svc_ranks` may list engines that are not replicas after the
+    /// recorded ones (see [`crate::Pool`]): the leader replaces replicas on excluded engines.
     /// Every attempt carries one operation key (`SvcKeyed`), so a change is applied once
     /// however often it is retried.
     ///
@@ -397,16 +397,6 @@ impl Client {
             return Err(Error::new(Der::NoService, "the pool has no service ranks"));
         }
         let deadline = std::time::Instant::now() + SVC_RETRY;
-        let mut ranks = svc_ranks.to_vec();
-        ranks.extend(
-            self.attach
-                .ranks
-                .iter()
-                .map(|r| r.rank)
-                .filter(|r| !svc_ranks.contains(r)),
-        );
-        let recorded = svc_ranks.len();
-        let svc_ranks = ranks.as_slice();
         let first = hint.load(Ordering::Relaxed);
         // One operation key for every attempt: a change the last leader applied before it
         // died is not applied again by the next one, which answers what it answered.
@@ -442,13 +432,11 @@ impl Client {
                     return Ok(reply);
                 }
                 Err(err)
-                    if (matches!(
+                    if matches!(
                         err.der(),
                         Der::Notleader | Der::Notreplica | Der::Unreach | Der::Timedout
-                    ) || (index >= recorded && err.der() == Der::Nonexist))
-                        && std::time::Instant::now() < deadline =>
+                    ) && std::time::Instant::now() < deadline =>
                 {
-                    // (An engine outside the pool knows nothing of it: -DER_NONEXIST.)
                     tracing::debug!("rank {}: {err}; trying the next replica", svc_ranks[index]);
                 }
                 Err(err) => return Err(err),

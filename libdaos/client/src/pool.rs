@@ -239,6 +239,21 @@ impl Pool {
         }
     }
 
+    /// Where to look for the pool service leader: the service ranks known at connect, then
+    /// the pool's other engines that are in the pool map (the leader replaces replicas on
+    /// excluded engines by others, see the engine's `service` module).
+    fn service_candidates(&self) -> Vec<u32> {
+        let mut ranks = self.svc_ranks.clone();
+        let map = self.map.read().expect("pool map lock");
+        ranks.extend(
+            map.ranks
+                .iter()
+                .filter(|r| !r.is_excluded() && !self.svc_ranks.contains(&r.rank))
+                .map(|r| r.rank),
+        );
+        ranks
+    }
+
     /// Sends a request to the pool service.
     pub(crate) async fn call_service<T: Wire>(
         &self,
@@ -251,7 +266,7 @@ impl Pool {
         self.client
             .call_service(
                 net,
-                &self.svc_ranks,
+                &self.service_candidates(),
                 &self.svc_leader,
                 opcode,
                 body,
@@ -283,7 +298,7 @@ impl Pool {
                 .client
                 .call_service::<daos_proto::msg::Empty>(
                     net,
-                    &self.svc_ranks,
+                    &self.service_candidates(),
                     &self.svc_leader,
                     Opcode::PoolDisconnect,
                     &req,
