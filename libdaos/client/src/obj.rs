@@ -1218,30 +1218,43 @@ impl Object {
         }
         for dkey in dkeys {
             check_key(dkey)?;
-            let punch = || {
-                self.fanout(
-                    net,
-                    Some(dkey),
-                    Opcode::ObjPunch,
-                    |layout, shard, target, epoch, dtx| {
-                        Some(ObjPunchReq {
-                            target,
-                            epoch,
-                            flags,
-                            kind: PUNCH_DKEYS,
-                            dkeys: vec![Key(dkey.clone())],
-                            akeys: Vec::new(),
-                            dtx: dtx.cloned(),
-                            ec_guard: Flag(self.is_ec_guard(layout, dkey, shard)),
-                        })
-                    },
-                    |_: &Empty| 0,
-                )
-            };
-            // An erasure-coded group's guard refuses a punch older than what it punches.
-            self.ec_retry(net, punch).await?;
+            self.punch_keys(net, flags, PUNCH_DKEYS, dkey, &[]).await?;
         }
         Ok(())
+    }
+
+    /// Punches `dkey` (`PUNCH_DKEYS`, no `akeys`) or `akeys` under it (`PUNCH_AKEYS`) in
+    /// its group, as one transaction of a redundant group. An erasure-coded group's guard
+    /// refuses a punch older than what it punches, which is then sent again.
+    async fn punch_keys(
+        &self,
+        net: &Arc<NetContext>,
+        flags: u64,
+        kind: u8,
+        dkey: &[u8],
+        akeys: &[Vec<u8>],
+    ) -> Result<()> {
+        let punch = || {
+            self.fanout(
+                net,
+                Some(dkey),
+                Opcode::ObjPunch,
+                |layout, shard, target, epoch, dtx| {
+                    Some(ObjPunchReq {
+                        target,
+                        epoch,
+                        flags,
+                        kind,
+                        dkeys: vec![Key(dkey.to_vec())],
+                        akeys: akeys.iter().cloned().map(Key).collect(),
+                        dtx: dtx.cloned(),
+                        ec_guard: Flag(self.is_ec_guard(layout, dkey, shard)),
+                    })
+                },
+                |_: &Empty| 0,
+            )
+        };
+        self.ec_retry(net, punch).await.map(drop)
     }
 
     /// Punches akeys under one dkey (`daos_obj_punch_akeys`).
@@ -1265,29 +1278,7 @@ impl Object {
             let marks: Vec<Vec<u8>> = akeys.iter().map(|a| crate::ec::end_akey(a)).collect();
             akeys.extend(marks);
         }
-        let punch = || {
-            self.fanout(
-                net,
-                Some(dkey),
-                Opcode::ObjPunch,
-                |layout, shard, target, epoch, dtx| {
-                    Some(ObjPunchReq {
-                        target,
-                        epoch,
-                        flags,
-                        kind: PUNCH_AKEYS,
-                        dkeys: vec![Key(dkey.to_vec())],
-                        akeys: akeys.iter().cloned().map(Key).collect(),
-                        dtx: dtx.cloned(),
-                        ec_guard: Flag(self.is_ec_guard(layout, dkey, shard)),
-                    })
-                },
-                |_: &Empty| 0,
-            )
-        };
-        // An erasure-coded group's guard refuses a punch older than what it punches.
-        self.ec_retry(net, punch).await?;
-        Ok(())
+        self.punch_keys(net, flags, PUNCH_AKEYS, dkey, &akeys).await
     }
 
     /// Lists up to `count_max` dkeys totalling at most `bytes_max` bytes, resuming at
