@@ -365,6 +365,10 @@ pub struct Service {
     reconf_failed: HashMap<(Uuid, u32), std::time::Instant>,
     /// Replicas told to start their replica because the leader did not reach them, and when.
     reconf_nudged: HashMap<(Uuid, u32), std::time::Instant>,
+    /// Pools whose replica this engine started (and did not stop) in this life: a replica
+    /// is started once, so two Raft nodes never share a log, and one that stopped on a
+    /// storage error stays stopped.
+    started: std::collections::HashSet<Uuid>,
 }
 
 fn svc_path(meta_dir: &Path, pool: &Uuid) -> PathBuf {
@@ -405,6 +409,7 @@ impl Service {
             reconfiguring: Default::default(),
             reconf_failed: Default::default(),
             reconf_nudged: Default::default(),
+            started: Default::default(),
             bell,
         };
         let pools_dir = service.meta_dir.join("pools");
@@ -588,7 +593,7 @@ impl Service {
     /// Errors: `-DER_NONEXIST` for a pool that has no storage on this engine.
     fn svc_start(&mut self, req: SvcStartReq) -> Result<Vec<u8>> {
         self.pool(&req.pool)?;
-        if self.raft(&req.pool).is_none() {
+        if !self.started.contains(&req.pool) {
             tracing::info!(
                 "rank {}: pool {}: starting a service replica",
                 self.rank,
@@ -729,7 +734,10 @@ impl Service {
         (plans, nudges)
     }
 
-    fn start_replica(&self, pool: Uuid, members: Option<Vec<u32>>) {
+    fn start_replica(&mut self, pool: Uuid, members: Option<Vec<u32>>) {
+        if !self.started.insert(pool) {
+            return;
+        }
         let log = self
             .meta_dir
             .join("pools")
@@ -1144,6 +1152,7 @@ impl Service {
         if replaced {
             tracing::info!("rank {rank}: pool {pool}: no longer a service replica");
             rsvc::stop(&self.raft_rt, &self.rafts, &pool);
+            self.started.remove(&pool);
         }
         let svc = self.pool(&pool)?;
         tracing::info!(
@@ -1704,6 +1713,7 @@ impl Service {
             }
         }
         rsvc::stop(&self.raft_rt, &self.rafts, &req.pool);
+        self.started.remove(&req.pool);
         let mut found = self.pools.remove(&req.pool).is_some();
         for target in &self.targets {
             match target.call(TARGET_TIMEOUT, |reply| TargetMsg::DestroyPool {
@@ -2357,13 +2367,19 @@ const RECONF_LAG: u64 = 128;
 async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: ReconfPlan) {
     let pool = plan.pool;
     let growing = !plan.added.is_empty();
+    // A rank that could not start a replica or catch up (a failed change of the voters
+    // is no rank's fault: the same ranks are tried again).
+    let failed: std::cell::Cell<Option<u32>> = std::cell::Cell::new(None);
     let outcome: Result<()> = async {
         let hlc = service.borrow().hlc.now();
         for (rank, addr) in &plan.added {
             let req = SvcStartReq { pool };
-            call_engine(&net, addr, Opcode::SvcStart, &req, hlc, FORWARD_TIMEOUT)
-                .await
-                .map_err(|err| err.with_context(format!("starting a replica on rank {rank}")))?;
+            if let Err(err) =
+                call_engine(&net, addr, Opcode::SvcStart, &req, hlc, FORWARD_TIMEOUT).await
+            {
+                failed.set(Some(*rank));
+                return Err(err.with_context(format!("starting a replica on rank {rank}")));
+            }
         }
         let raft = plan.raft.clone();
         let learners: Vec<u64> = plan.added.iter().map(|(r, _)| u64::from(*r)).collect();
@@ -2392,18 +2408,20 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
                             )
                             .await
                             .map(drop)
-                            .map_err(|err| format!("waiting for the {what} at {index}: {err}"))
+                            .map_err(|err| {
+                                (None, format!("waiting for the {what} at {index}: {err}"))
+                            })
                     }
                 };
                 raft.trigger()
                     .snapshot()
                     .await
-                    .map_err(|err| format!("snapshot: {err}"))?;
+                    .map_err(|err| (None, format!("snapshot: {err}")))?;
                 wait("snapshot").await?;
                 raft.trigger()
                     .purge_log(index)
                     .await
-                    .map_err(|err| format!("purge: {err}"))?;
+                    .map_err(|err| (None, format!("purge: {err}")))?;
                 wait("purge").await?;
             }
             for id in learners {
@@ -2414,17 +2432,20 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
                 .await
                 {
                     Ok(Ok(_)) => {}
-                    Ok(Err(err)) => return Err(format!("adding rank {id}: {err}")),
-                    Err(_) => return Err(format!("rank {id} did not catch up")),
+                    Ok(Err(err)) => return Err((Some(id), format!("adding rank {id}: {err}"))),
+                    Err(_) => return Err((Some(id), format!("rank {id} did not catch up"))),
                 }
             }
             raft.change_membership(voters, false)
                 .await
                 .map(drop)
-                .map_err(|err| format!("changing the replicas: {err}"))
+                .map_err(|err| (None, format!("changing the replicas: {err}")))
         })
         .await?
-        .map_err(|err| Error::new(Der::Misc, err))
+        .map_err(|(rank, err)| {
+            failed.set(rank.and_then(|r| u32::try_from(r).ok()));
+            Error::new(Der::Misc, err)
+        })
     }
     .await;
     let mut service = service.borrow_mut();
@@ -2432,9 +2453,10 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
         Ok(()) => tracing::info!("pool {pool}: service replicas are now {:?}", plan.voters),
         Err(err) => {
             tracing::warn!("pool {pool}: replacing service replicas: {err}");
-            let now = std::time::Instant::now();
-            for (rank, _) in &plan.added {
-                service.reconf_failed.insert((pool, *rank), now);
+            if let Some(rank) = failed.get() {
+                service
+                    .reconf_failed
+                    .insert((pool, rank), std::time::Instant::now());
             }
         }
     }

@@ -380,14 +380,17 @@ impl Client {
     /// none does, so after each round it waits [`SVC_ROUND_PAUSE`] and tries again, for up
     /// to [`SVC_RETRY`]. `svc_ranks` may list engines that are not replicas after the
     /// recorded ones (see [`crate::Pool`]): the leader replaces replicas on excluded engines.
-    /// Every attempt carries one operation key (`SvcKeyed`), so a change is applied once
-    /// however often it is retried.
+    /// Those from index `pool_engines` on may not hold the pool at all: their
+    /// `-DER_NONEXIST` only moves on to the next. Every attempt carries one operation key
+    /// (`SvcKeyed`), so a change is applied once however often it is retried.
     ///
     /// Errors: the request's own error, or the last replica's after [`SVC_RETRY`].
+    #[allow(clippy::too_many_arguments)]
     pub async fn call_service<T: Wire>(
         &self,
         net: &Arc<NetContext>,
         svc_ranks: &[u32],
+        pool_engines: usize,
         hint: &AtomicUsize,
         opcode: Opcode,
         body: &impl Wire,
@@ -432,10 +435,11 @@ impl Client {
                     return Ok(reply);
                 }
                 Err(err)
-                    if matches!(
+                    if (matches!(
                         err.der(),
                         Der::Notleader | Der::Notreplica | Der::Unreach | Der::Timedout
-                    ) && std::time::Instant::now() < deadline =>
+                    ) || (index >= pool_engines && err.der() == Der::Nonexist))
+                        && std::time::Instant::now() < deadline =>
                 {
                     tracing::debug!("rank {}: {err}; trying the next replica", svc_ranks[index]);
                 }

@@ -96,10 +96,22 @@ impl Pool {
             cred: client.credential().clone(),
         };
         let svc_leader = AtomicUsize::new(0);
+        // The replicas daos_server recorded, then every other engine: the leader may have
+        // replaced replicas since daos_server last heard from it.
+        let mut candidates = svc_ranks.clone();
+        candidates.extend(
+            client
+                .attach()
+                .ranks
+                .iter()
+                .map(|r| r.rank)
+                .filter(|r| !svc_ranks.contains(r)),
+        );
         let reply: PoolConnectReply = client
             .call_service(
                 net,
-                &svc_ranks,
+                &candidates,
+                svc_ranks.len(),
                 &svc_leader,
                 Opcode::PoolConnect,
                 &req,
@@ -263,10 +275,12 @@ impl Pool {
         capacity: usize,
     ) -> Result<T> {
         self.check_open()?;
+        let candidates = self.service_candidates();
         self.client
             .call_service(
                 net,
-                &self.service_candidates(),
+                &candidates,
+                candidates.len(),
                 &self.svc_leader,
                 opcode,
                 body,
@@ -299,6 +313,7 @@ impl Pool {
                 .call_service::<daos_proto::msg::Empty>(
                     net,
                     &self.service_candidates(),
+                    usize::MAX,
                     &self.svc_leader,
                     Opcode::PoolDisconnect,
                     &req,
