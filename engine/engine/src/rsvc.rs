@@ -59,6 +59,8 @@ pub type NodeId = u64;
 pub type LogId = openraft::LogId<NodeId>;
 /// The replica set, as of a log position.
 pub type Membership = openraft::StoredMembership<NodeId, EmptyNode>;
+/// What a replica reports of its Raft state.
+pub type Metrics = openraft::RaftMetrics<NodeId, EmptyNode>;
 /// One pool's Raft node.
 pub type SvcRaft = openraft::Raft<SvcTypes>;
 /// A Raft log entry of the pool service.

@@ -2391,21 +2391,12 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
             // drop the log the snapshot covers.
             let applied = raft.metrics().borrow().last_applied.map(|l| l.index);
             if let Some(index) = applied.filter(|_| growing) {
-                let wait = |what: &'static str| {
+                // Waits until the log id `at` picks from the metrics reaches `index`.
+                let wait = |what: &'static str, at: fn(&rsvc::Metrics) -> Option<u64>| {
                     let raft = raft.clone();
                     async move {
                         raft.wait(Some(RECONF_CATCH_UP))
-                            .metrics(
-                                move |m| {
-                                    let at = if what == "snapshot" {
-                                        &m.snapshot
-                                    } else {
-                                        &m.purged
-                                    };
-                                    at.is_some_and(|l| l.index >= index)
-                                },
-                                what,
-                            )
+                            .metrics(move |m| at(m).is_some_and(|i| i >= index), what)
                             .await
                             .map(drop)
                             .map_err(|err| {
@@ -2417,12 +2408,12 @@ async fn reconfigure(net: Arc<NetContext>, service: Rc<RefCell<Service>>, plan: 
                     .snapshot()
                     .await
                     .map_err(|err| (None, format!("snapshot: {err}")))?;
-                wait("snapshot").await?;
+                wait("snapshot", |m| m.snapshot.map(|l| l.index)).await?;
                 raft.trigger()
                     .purge_log(index)
                     .await
                     .map_err(|err| (None, format!("purge: {err}")))?;
-                wait("purge").await?;
+                wait("purge", |m| m.purged.map(|l| l.index)).await?;
             }
             for id in learners {
                 match tokio::time::timeout(

@@ -256,6 +256,15 @@ fn extent_blocks(phys: u64, lo: u64, hi: u64, rsize: u64) -> (u64, u64) {
 /// Blob space released by a change: `(byte address, length)`.
 pub type Freed = Vec<(u64, u64)>;
 
+/// Whether punch `p` removes something under `dkey` of an akey `akey` selects.
+fn punch_covers(p: &PunchRecord, dkey: &[u8], akey: impl Fn(&[u8]) -> bool) -> bool {
+    match &p.target {
+        PunchTarget::Object => true,
+        PunchTarget::Dkeys(dkeys) => dkeys.iter().any(|d| d == dkey),
+        PunchTarget::Akeys { dkey: d, akeys } => d == dkey && akeys.iter().any(|a| akey(a)),
+    }
+}
+
 fn floor_of(punches: &[Punch], epoch: Epoch) -> Punch {
     let i = punches.partition_point(|p| p.epoch <= epoch);
     if i == 0 {
@@ -646,29 +655,35 @@ impl Index {
             }),
             _ => true,
         };
-        self.prepared.iter().find_map(|id| {
-            let Some(DtxEntry::Prepared { op, .. }) = self.dtx.get(id) else {
-                return None;
-            };
-            if op.cont() != *cont || op.oid() != oid || op.shard() != shard || op.epoch() > epoch {
-                return None;
-            }
-            let hit = match &**op {
-                DtxOp::Update(u) => {
-                    u.dkey == dkey
-                        && u.iods.iter().any(|rec| {
-                            wanted(&rec.akey).is_some_and(|iod| overlaps(iod, &rec.entry))
-                        })
-                }
-                DtxOp::Punch(p) => match &p.target {
-                    PunchTarget::Object => true,
-                    PunchTarget::Dkeys(dkeys) => dkeys.iter().any(|d| d == dkey),
-                    PunchTarget::Akeys { dkey: d, akeys } => {
-                        d == dkey && akeys.iter().any(|a| wanted(a).is_some())
+        self.prepared_on(cont, oid, shard, |op| {
+            op.epoch() <= epoch
+                && match op {
+                    DtxOp::Update(u) => {
+                        u.dkey == dkey
+                            && u.iods.iter().any(|rec| {
+                                wanted(&rec.akey).is_some_and(|iod| overlaps(iod, &rec.entry))
+                            })
                     }
-                },
-            };
-            hit.then_some(*id)
+                    DtxOp::Punch(p) => punch_covers(p, dkey, |a| wanted(a).is_some()),
+                }
+        })
+    }
+
+    /// The first prepared transaction on object shard `(cont, oid, shard)` whose operation
+    /// `hit` selects.
+    fn prepared_on(
+        &self,
+        cont: &Uuid,
+        oid: ObjectId,
+        shard: u32,
+        hit: impl Fn(&DtxOp) -> bool,
+    ) -> Option<Uuid> {
+        self.prepared.iter().copied().find(|id| {
+            matches!(
+                self.dtx.get(id),
+                Some(DtxEntry::Prepared { op, .. })
+                    if op.cont() == *cont && op.oid() == oid && op.shard() == shard && hit(op)
+            )
         })
     }
 
@@ -712,24 +727,9 @@ impl Index {
         akeys: Option<&[Vec<u8>]>,
     ) -> Result<(Option<Uuid>, Epoch)> {
         let covered = |akey: &[u8]| akeys.is_none_or(|list| list.iter().any(|a| a == akey));
-        let prepared = self.prepared.iter().find_map(|id| {
-            let Some(DtxEntry::Prepared { op, .. }) = self.dtx.get(id) else {
-                return None;
-            };
-            if op.cont() != *cont || op.oid() != oid || op.shard() != shard {
-                return None;
-            }
-            let hit = match &**op {
-                DtxOp::Update(u) => u.dkey == dkey && u.iods.iter().any(|r| covered(&r.akey)),
-                DtxOp::Punch(p) => match &p.target {
-                    PunchTarget::Object => true,
-                    PunchTarget::Dkeys(dkeys) => dkeys.iter().any(|d| d == dkey),
-                    PunchTarget::Akeys { dkey: d, akeys } => {
-                        d == dkey && akeys.iter().any(|a| covered(a))
-                    }
-                },
-            };
-            hit.then_some(*id)
+        let prepared = self.prepared_on(cont, oid, shard, |op| match op {
+            DtxOp::Update(u) => u.dkey == dkey && u.iods.iter().any(|r| covered(&r.akey)),
+            DtxOp::Punch(p) => punch_covers(p, dkey, covered),
         });
         let key = dkey_of(oid, dkey)?;
         let Some(object) = self.object(cont, oid, shard) else {
@@ -1234,10 +1234,10 @@ impl Index {
     /// destroyed), freeing their space; they count as aborted.
     fn abort_prepared(&mut self, freed: &mut Freed, which: impl Fn(&DtxOp) -> bool) {
         let doomed: Vec<(Uuid, Epoch)> = self
-            .dtx
+            .prepared
             .iter()
-            .filter_map(|(id, entry)| match entry {
-                DtxEntry::Prepared { op, .. } if which(op) => {
+            .filter_map(|id| match self.dtx.get(id) {
+                Some(DtxEntry::Prepared { op, .. }) if which(op) => {
                     op_space(op, freed);
                     Some((*id, op.epoch()))
                 }
