@@ -17,8 +17,9 @@
 //! (liveness): once every engine is back and rebuild has finished, every object reads its
 //! latest version.
 //!
-//! Network, disk and clock are not simulated: the engines' own code paths are exercised by
-//! the integration tests with real processes. `DAOS_SIM_SEED=<n>` replays one seed;
+//! Network, disk and clock are not simulated here: `engine/engine/tests/simulation.rs`
+//! simulates them for the transactions of replicated updates, and the integration tests run
+//! the rest of the engines' code paths with real processes. `DAOS_SIM_SEED=<n>` replays one seed;
 //! `DAOS_SIM_SEEDS=<n>` runs that many (default 300).
 
 use daos_placement::rebuild::{destinations, ec_sources, orphaned, refilled};

@@ -23,8 +23,11 @@
 //! **Resolution.** A participant left holding a prepared update for [`RESOLVE_AFTER`] (the
 //! client died between the phases, or the leader died):
 //! - if it is the decider, asks every other live participant (`DtxCheck`) and commits if one
-//!   has committed (an earlier decider's outcome that reached only some), else aborts, and
-//!   tells them all;
+//!   has committed (an earlier decider's outcome that reached only some), aborts if one has
+//!   aborted it or never saw it; when every live participant holds it prepared, the leader
+//!   aborts it (its client never asked for the commit) but a later decider commits it (the
+//!   excluded leader may have committed it, and readers may have seen it there, as DAOS's DTX
+//!   resync assumes); then it tells them all;
 //! - otherwise asks the decider, and follows its outcome once it has one.
 //!
 //! A participant asked about a transaction it never saw records it aborted (fencing), so a
@@ -37,9 +40,12 @@
 //! target refuses to log a prepare if its map moved while the data was moving, and a rebuild
 //! scan waits until the transactions prepared under older maps are resolved
 //! ([`prepared_before`]), so no commit lands behind a scan that missed it.
+//!
+//! The protocol reaches its target only through [`Host`]: the engine's target context runs it
+//! over libfabric and io_uring, the engine simulation (`tests/simulation.rs`) over a virtual
+//! network, disk and clock.
 
 use crate::target::{Ctx, Spawn};
-use daos_fabric::FiAddr;
 use daos_placement::PoolMap;
 use daos_proto::msg::{DtxCheckReply, DtxReq};
 use daos_proto::{decode_body, Opcode, RequestHeader};
@@ -47,7 +53,8 @@ use daos_types::codec::{Decoder, Encoder, Wire};
 use daos_types::dtx::{DtxInfo, DtxPeer, DtxState};
 use daos_types::{Der, Error, Result, Uuid};
 use daos_vos::index::DtxEntry;
-use std::collections::HashSet;
+use daos_vos::pool::VosPool;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -63,22 +70,99 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause between attempts to tell a participant that does not answer.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-fn is_me(ctx: &Ctx, peer: &DtxPeer, shard: u32) -> bool {
-    peer.rank == ctx.rank && peer.target == ctx.index && peer.shard == shard
+/// A pool's share on a target, as the transaction protocol sees it.
+pub struct DtxPool<'a> {
+    /// The VOS pool: transaction entries and the log their outcomes go to.
+    pub vos: &'a mut VosPool,
+    /// The pool map this target holds (`None` until the service passed one on).
+    pub map: Option<&'a PoolMap>,
+    /// What resolution keeps for the pool.
+    pub resolution: &'a mut Resolution,
+}
+
+/// Per pool on a target: what the resolution of transactions left prepared keeps.
+#[derive(Debug)]
+pub struct Resolution {
+    /// When this target opened the pool.
+    pub opened: Instant,
+    /// When each prepared transaction was first seen prepared (see [`tick`]).
+    pub seen: HashMap<Uuid, Instant>,
+    /// Prepared transactions being resolved now.
+    pub resolving: HashSet<Uuid>,
+}
+
+impl Resolution {
+    /// Nothing seen yet, for a pool opened at `opened`.
+    pub fn new(opened: Instant) -> Resolution {
+        Resolution {
+            opened,
+            seen: HashMap::new(),
+            resolving: HashSet::new(),
+        }
+    }
+}
+
+/// What the transaction protocol needs of the target it runs on: who it is, its pools, its
+/// clocks, durability of its log, and calls to other participants.
+///
+/// The engine's target context ([`Ctx`]) implements it over libfabric, io_uring and the
+/// system clocks; the engine simulation (`engine/engine/tests/simulation.rs`) over a virtual
+/// network, disk and clock, so that the same protocol code runs under both.
+#[allow(async_fn_in_trait)]
+pub trait Host {
+    /// The engine's rank.
+    fn rank(&self) -> u32;
+    /// The target's index within its engine.
+    fn target(&self) -> u32;
+    /// Runs `f` on a pool's share here.
+    ///
+    /// Errors: `-DER_NONEXIST` when the pool has no share here.
+    fn with_pool<T>(&self, pool: &Uuid, f: impl FnOnce(DtxPool<'_>) -> Result<T>) -> Result<T>;
+    /// The pools with a share here.
+    fn pools(&self) -> Vec<Uuid>;
+    /// A new reading of the engine's hybrid logical clock (an epoch).
+    fn hlc_now(&self) -> u64;
+    /// The monotonic clock.
+    fn now(&self) -> Instant;
+    /// Whether `addr` (a target's fabric address from the pool map) names a peer this target
+    /// can call; one it cannot is treated as excluded.
+    fn resolves(&self, addr: &[u8]) -> bool;
+    /// Waits until `lsn` of `pool`'s log is durable.
+    ///
+    /// Errors: those of the log's device.
+    async fn durable(self: &Rc<Self>, pool: Uuid, lsn: u64) -> Result<()>;
+    /// Sends `req` to the target at fabric address `addr` under pool map `version`, and
+    /// returns the whole reply message once its status is 0.
+    ///
+    /// Errors: the reply's status as a DER code; `-DER_TIMEDOUT` after `timeout`.
+    async fn call(
+        self: &Rc<Self>,
+        addr: &[u8],
+        opcode: Opcode,
+        req: &DtxReq,
+        timeout: Duration,
+        version: u32,
+    ) -> Result<Vec<u8>>;
+    /// Waits for `duration` without holding the target's thread.
+    async fn sleep(self: &Rc<Self>, duration: Duration);
+}
+
+fn is_me<H: Host>(host: &H, peer: &DtxPeer, shard: u32) -> bool {
+    peer.rank == host.rank() && peer.target == host.target() && peer.shard == shard
 }
 
 /// Checks a prepare's participants: this target and the leader must be among them, and no
 /// target may appear twice (a target keeps one entry per transaction).
 ///
 /// Errors: `-DER_INVAL`.
-pub fn check_info(ctx: &Ctx, info: &DtxInfo, shard: u32, map_version: u32) -> Result<()> {
+pub fn check_info<H: Host>(host: &H, info: &DtxInfo, shard: u32, map_version: u32) -> Result<()> {
     let bad = |what: &str| {
         Err(Error::new(
             Der::Inval,
             format!("transaction {}: {what}", info.id),
         ))
     };
-    if !info.peers.iter().any(|p| is_me(ctx, p, shard)) || !info.peers.contains(&info.leader) {
+    if !info.peers.iter().any(|p| is_me(host, p, shard)) || !info.peers.contains(&info.leader) {
         return bad("this shard or the leader is not a participant");
     }
     let mut targets: Vec<(u32, u32)> = info.peers.iter().map(|p| (p.rank, p.target)).collect();
@@ -122,14 +206,14 @@ struct Known {
     decider_addr: Option<Vec<u8>>,
 }
 
-fn known(ctx: &Ctx, req: &DtxReq) -> Result<Known> {
-    ctx.with_pool(&req.pool, |p| {
+fn known<H: Host>(host: &H, req: &DtxReq) -> Result<Known> {
+    host.with_pool(&req.pool, |p| {
         let (info, state) = match p.vos.index().dtx.get(&req.id) {
             Some(DtxEntry::Prepared { info, .. }) => (Some(info.clone()), Some(DtxState::Prepared)),
             Some(entry) => (None, Some(entry.state())),
             None => (None, None),
         };
-        let map = p.map.as_ref();
+        let map = p.map;
         let decider = map.zip(info.as_ref()).and_then(|(m, i)| decider(m, i));
         let decider_addr = map
             .zip(decider)
@@ -160,27 +244,28 @@ fn same_map(header: &RequestHeader, known: &Known) -> Result<()> {
 }
 
 /// Logs the outcome here; returns the LSN to wait for, if a record was logged.
-fn log_outcome(ctx: &Ctx, req: &DtxReq, commit: bool) -> Result<Option<u64>> {
-    ctx.with_pool(&req.pool, |p| {
+fn log_outcome<H: Host>(host: &H, req: &DtxReq, commit: bool) -> Result<Option<u64>> {
+    let now = host.hlc_now();
+    host.with_pool(&req.pool, |p| {
         if commit {
-            p.vos.dtx_commit(req.id, ctx.hlc.now())
+            p.vos.dtx_commit(req.id, now)
         } else {
-            p.vos.dtx_abort(req.id, ctx.hlc.now())
+            p.vos.dtx_abort(req.id, now)
         }
     })
 }
 
-async fn durable(ctx: &Rc<Ctx>, pool: Uuid, lsn: Option<u64>) -> Result<()> {
+async fn durable<H: Host>(host: &Rc<H>, pool: Uuid, lsn: Option<u64>) -> Result<()> {
     match lsn {
-        Some(lsn) => ctx.durable(pool, lsn).await,
+        Some(lsn) => host.durable(pool, lsn).await,
         None => Ok(()),
     }
 }
 
 /// Records the outcome here and waits until it is durable.
-async fn record(ctx: &Rc<Ctx>, req: &DtxReq, commit: bool) -> Result<()> {
-    let lsn = log_outcome(ctx, req, commit)?;
-    durable(ctx, req.pool, lsn).await
+async fn record<H: Host>(host: &Rc<H>, req: &DtxReq, commit: bool) -> Result<()> {
+    let lsn = log_outcome(host.as_ref(), req, commit)?;
+    durable(host, req.pool, lsn).await
 }
 
 /// The decider's decision: logs it, then tells every other participant while it becomes
@@ -189,8 +274,8 @@ async fn record(ctx: &Rc<Ctx>, req: &DtxReq, commit: bool) -> Result<()> {
 ///
 /// Errors: `-DER_STALE` when this target stopped being the decider before every live
 /// participant had the commit (the next decider completes the transaction).
-async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Result<()> {
-    let lsn = log_outcome(ctx, req, commit)?;
+async fn decide<H: Host>(host: &Rc<H>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Result<()> {
+    let lsn = log_outcome(host.as_ref(), req, commit)?;
     let opcode = if commit {
         Opcode::DtxCommit
     } else {
@@ -199,10 +284,10 @@ async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Re
     let tells = info
         .peers
         .iter()
-        .filter(|peer| !is_me(ctx, peer, req.shard))
-        .map(|peer| tell(ctx, req, info, *peer, opcode, commit));
+        .filter(|peer| !is_me(host.as_ref(), peer, req.shard))
+        .map(|peer| tell(host, req, info, *peer, opcode, commit));
     let (durable, told) = futures::future::join(
-        durable(ctx, req.pool, lsn),
+        durable(host, req.pool, lsn),
         futures::future::join_all(tells),
     )
     .await;
@@ -211,62 +296,46 @@ async fn decide(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Re
 }
 
 /// This target's pool map version (0: none yet) and `info`'s decider under it.
-fn decider_now(ctx: &Ctx, pool: &Uuid, info: &DtxInfo) -> (u32, Option<DtxPeer>) {
-    ctx.with_pool(pool, |p| {
-        Ok(p.map
-            .as_ref()
-            .map_or((0, None), |m| (m.version, decider(m, info))))
+fn decider_now<H: Host>(host: &H, pool: &Uuid, info: &DtxInfo) -> (u32, Option<DtxPeer>) {
+    host.with_pool(pool, |p| {
+        Ok(p.map.map_or((0, None), |m| (m.version, decider(m, info))))
     })
     .unwrap_or((0, None))
 }
 
-/// The address of a participant's target, or `None` when the pool map excludes it (its copy
-/// no longer counts).
-fn peer_addr(ctx: &Ctx, pool: &Uuid, peer: &DtxPeer) -> Option<FiAddr> {
-    let addr = ctx
-        .with_pool(pool, |p| {
-            Ok(p.map
-                .as_ref()
-                .filter(|m| in_pool(m, peer))
-                .and_then(|m| m.target_addr(peer.rank, peer.target))
-                .map(<[u8]>::to_vec))
-        })
-        .ok()??;
-    ctx.net.resolve(&addr).ok()
-}
-
-fn peer_req(req: &DtxReq, peer: &DtxPeer) -> DtxReq {
-    DtxReq {
-        shard: peer.shard,
-        ..req.clone()
-    }
+/// The fabric address of a participant's target, or `None` when the pool map excludes it
+/// (its copy no longer counts) or its address cannot be resolved.
+fn peer_addr<H: Host>(host: &H, pool: &Uuid, peer: &DtxPeer) -> Option<Vec<u8>> {
+    host.with_pool(pool, |p| {
+        Ok(p.map
+            .filter(|m| in_pool(m, peer))
+            .and_then(|m| m.target_addr(peer.rank, peer.target))
+            .map(<[u8]>::to_vec))
+    })
+    .ok()?
+    .filter(|addr| host.resolves(addr))
 }
 
 /// Sends one transaction call to a participant under this target's pool map version.
-async fn call_peer(
-    ctx: &Rc<Ctx>,
+async fn call_peer<H: Host>(
+    host: &Rc<H>,
     req: &DtxReq,
     peer: &DtxPeer,
-    addr: FiAddr,
+    addr: &[u8],
     version: u32,
     opcode: Opcode,
 ) -> Result<Vec<u8>> {
-    crate::rebuild::call(
-        ctx,
-        addr,
-        opcode,
-        &peer_req(req, peer),
-        64,
-        CALL_TIMEOUT,
-        version,
-    )
-    .await
+    let req = DtxReq {
+        shard: peer.shard,
+        ..req.clone()
+    };
+    host.call(addr, opcode, &req, CALL_TIMEOUT, version).await
 }
 
 /// Tells a participant the outcome. `persist`: until it has it, is excluded, or this target
 /// is no longer the decider (`-DER_STALE`).
-async fn tell(
-    ctx: &Rc<Ctx>,
+async fn tell<H: Host>(
+    host: &Rc<H>,
     req: &DtxReq,
     info: &DtxInfo,
     peer: DtxPeer,
@@ -274,8 +343,8 @@ async fn tell(
     persist: bool,
 ) -> Result<()> {
     loop {
-        let (version, decider) = decider_now(ctx, &req.pool, info);
-        if !decider.is_some_and(|d| is_me(ctx, &d, req.shard)) {
+        let (version, decider) = decider_now(host.as_ref(), &req.pool, info);
+        if !decider.is_some_and(|d| is_me(host.as_ref(), &d, req.shard)) {
             return Err(Error::new(
                 Der::Stale,
                 format!(
@@ -284,15 +353,15 @@ async fn tell(
                 ),
             ));
         }
-        let Some(addr) = peer_addr(ctx, &req.pool, &peer) else {
+        let Some(addr) = peer_addr(host.as_ref(), &req.pool, &peer) else {
             return Ok(());
         };
-        match call_peer(ctx, req, &peer, addr, version, opcode).await {
+        match call_peer(host, req, &peer, &addr, version, opcode).await {
             Ok(_) => return Ok(()),
             Err(err) if matches!(err.der(), Der::TxRestart | Der::Already | Der::Nonexist) => {
                 tracing::warn!(
                     "target {}: transaction {}: participant {}:{} refused {opcode:?}: {err}",
-                    ctx.index,
+                    host.target(),
                     req.id,
                     peer.rank,
                     peer.target
@@ -300,12 +369,12 @@ async fn tell(
                 return Ok(());
             }
             Err(err) if !persist => {
-                tracing::debug!("target {}: {opcode:?} not delivered: {err}", ctx.index);
+                tracing::debug!("target {}: {opcode:?} not delivered: {err}", host.target());
                 return Ok(());
             }
             Err(err) => {
-                tracing::debug!("target {}: {opcode:?} retried: {err}", ctx.index);
-                ctx.net.sleep_until(Instant::now() + RETRY_PAUSE).await;
+                tracing::debug!("target {}: {opcode:?} retried: {err}", host.target());
+                host.sleep(RETRY_PAUSE).await;
             }
         }
     }
@@ -313,14 +382,14 @@ async fn tell(
 
 /// Handles `DtxCommit` or `DtxAbort`: from the client to the leader, which decides; from the
 /// decider to another participant, which takes the outcome.
-async fn outcome(
-    ctx: &Rc<Ctx>,
+async fn outcome<H: Host>(
+    host: &Rc<H>,
     header: &RequestHeader,
     body: Decoder<'_>,
     commit: bool,
 ) -> Result<Vec<u8>> {
     let req: DtxReq = decode_body(body)?;
-    let known = known(ctx, &req)?;
+    let known = known(host.as_ref(), &req)?;
     match (known.state, commit) {
         (Some(DtxState::Committed), true) | (Some(DtxState::Aborted), false) => {
             return Ok(Vec::new())
@@ -346,7 +415,7 @@ async fn outcome(
             ))
         }
         (None, false) => {
-            record(ctx, &req, false).await?;
+            record(host, &req, false).await?;
             return Ok(Vec::new());
         }
         (Some(DtxState::Prepared), _) => {}
@@ -355,15 +424,17 @@ async fn outcome(
         .info
         .clone()
         .expect("prepared entries carry their info");
-    let me_deciding = known.decider.is_some_and(|d| is_me(ctx, &d, req.shard));
-    if is_me(ctx, &info.leader, req.shard) && info.map_version == header.map_version {
+    let me_deciding = known
+        .decider
+        .is_some_and(|d| is_me(host.as_ref(), &d, req.shard));
+    if is_me(host.as_ref(), &info.leader, req.shard) && info.map_version == header.map_version {
         // The client, routed by the map the update was prepared under (under which the
         // leader decides: the client picks a live replica).
         if header.map_version != known.version || !me_deciding {
             // The map moved since: abort if this target still decides (the client sends the
             // update again by the new map, and a rebuild need not wait for this one).
             if me_deciding {
-                decide(ctx, &req, &info, false).await?;
+                decide(host, &req, &info, false).await?;
             }
             return Err(Error::new(
                 Der::Stale,
@@ -373,7 +444,7 @@ async fn outcome(
                 ),
             ));
         }
-        decide(ctx, &req, &info, commit).await?;
+        decide(host, &req, &info, commit).await?;
         return Ok(Vec::new());
     }
     // The decider telling a participant.
@@ -392,7 +463,7 @@ async fn outcome(
             ),
         ));
     }
-    record(ctx, &req, commit).await?;
+    record(host, &req, commit).await?;
     Ok(Vec::new())
 }
 
@@ -402,30 +473,42 @@ async fn outcome(
 /// aborts instead; the client sends the update again by the new map), or the sender is not
 /// the decider under this target's map; `-DER_TX_RESTART` when the transaction was already
 /// aborted; `-DER_NONEXIST` when it is unknown here.
-pub async fn commit(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
-    outcome(ctx, header, body, true).await
+pub async fn commit<H: Host>(
+    host: &Rc<H>,
+    header: &RequestHeader,
+    body: Decoder<'_>,
+) -> Result<Vec<u8>> {
+    outcome(host, header, body, true).await
 }
 
 /// `DtxAbort` (see [`outcome`]): the client tells the leader that a replica failed to
 /// prepare; the decider tells the others.
 ///
 /// Errors: `-DER_ALREADY` when the transaction was committed; `-DER_STALE` as for commits.
-pub async fn abort(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
-    outcome(ctx, header, body, false).await
+pub async fn abort<H: Host>(
+    host: &Rc<H>,
+    header: &RequestHeader,
+    body: Decoder<'_>,
+) -> Result<Vec<u8>> {
+    outcome(host, header, body, false).await
 }
 
 /// `DtxCheck`: what this target knows of a transaction, asked by a participant holding the
 /// same pool map; one it never saw is recorded aborted first (fencing a late prepare).
 ///
 /// Errors: `-DER_STALE` when the asker holds another map.
-pub async fn check(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Result<Vec<u8>> {
+pub async fn check<H: Host>(
+    host: &Rc<H>,
+    header: &RequestHeader,
+    body: Decoder<'_>,
+) -> Result<Vec<u8>> {
     let req: DtxReq = decode_body(body)?;
-    let known = known(ctx, &req)?;
+    let known = known(host.as_ref(), &req)?;
     same_map(header, &known)?;
     let state = match known.state {
         Some(state) => state,
         None => {
-            record(ctx, &req, false).await?;
+            record(host, &req, false).await?;
             DtxState::Aborted
         }
     };
@@ -436,8 +519,8 @@ pub async fn check(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> 
 
 /// Whether transactions prepared on this target under a pool map older than `version` are
 /// still unresolved (a rebuild scan for `version` waits for them).
-pub fn prepared_before(ctx: &Ctx, pool: &Uuid, version: u32) -> Result<bool> {
-    ctx.with_pool(pool, |p| {
+pub fn prepared_before<H: Host>(host: &H, pool: &Uuid, version: u32) -> Result<bool> {
+    host.with_pool(pool, |p| {
         Ok(p.vos.index().dtx.values().any(
             |entry| matches!(entry, DtxEntry::Prepared { info, .. } if info.map_version < version),
         ))
@@ -446,55 +529,65 @@ pub fn prepared_before(ctx: &Ctx, pool: &Uuid, version: u32) -> Result<bool> {
 
 /// Once a second on every target: forgets old outcomes and starts resolving transactions
 /// prepared for longer than [`RESOLVE_AFTER`].
-pub fn tick(ctx: &Rc<Ctx>, spawn: Spawn<'_>) {
-    let now = Instant::now();
-    let horizon = ctx.hlc.now().saturating_sub(OUTCOME_TTL.as_nanos() as u64);
-    let mut state = ctx.state.borrow_mut();
-    for (pool, p) in state.pools.iter_mut() {
-        // Not in the first minute after opening: participants that restarted with a whole
-        // system may still ask about outcomes logged long ago.
-        if now.duration_since(p.opened) >= OUTCOME_TTL {
-            p.vos.forget_dtx(horizon);
-        }
-        let prepared = p.vos.dtx_prepared();
-        let ids: HashSet<Uuid> = prepared.iter().map(|(id, ..)| *id).collect();
-        p.dtx_seen.retain(|id, _| ids.contains(id));
-        for (id, info, op) in prepared {
-            let seen = *p.dtx_seen.entry(id).or_insert(now);
-            if now.duration_since(seen) >= RESOLVE_AFTER && p.dtx_resolving.insert(id) {
-                let req = DtxReq {
-                    pool: *pool,
-                    cont: op.cont(),
-                    oid: op.oid(),
-                    shard: op.shard(),
-                    id,
-                };
-                let ctx = ctx.clone();
-                spawn(Box::pin(async move {
-                    if let Err(err) = resolve(&ctx, &req, &info).await {
-                        tracing::debug!(
-                            "target {}: transaction {id} not resolved yet: {err}",
-                            ctx.index
-                        );
+pub fn tick<H: Host + 'static>(host: &Rc<H>, spawn: Spawn<'_>) {
+    let now = host.now();
+    let horizon = host.hlc_now().saturating_sub(OUTCOME_TTL.as_nanos() as u64);
+    for pool in host.pools() {
+        let due = host
+            .with_pool(&pool, |p| {
+                // Not in the first minute after opening: participants that restarted with
+                // a whole system may still ask about outcomes logged long ago.
+                if now.duration_since(p.resolution.opened) >= OUTCOME_TTL {
+                    p.vos.forget_dtx(horizon);
+                }
+                let prepared = p.vos.dtx_prepared();
+                let ids: HashSet<Uuid> = prepared.iter().map(|(id, ..)| *id).collect();
+                let r = &mut *p.resolution;
+                r.seen.retain(|id, _| ids.contains(id));
+                let mut due = Vec::new();
+                for (id, info, op) in prepared {
+                    let seen = *r.seen.entry(id).or_insert(now);
+                    if now.duration_since(seen) >= RESOLVE_AFTER && r.resolving.insert(id) {
+                        let req = DtxReq {
+                            pool,
+                            cont: op.cont(),
+                            oid: op.oid(),
+                            shard: op.shard(),
+                            id,
+                        };
+                        due.push((req, info));
                     }
-                    let _ = ctx.with_pool(&req.pool, |p| {
-                        p.dtx_resolving.remove(&id);
-                        Ok(())
-                    });
-                }));
-            }
+                }
+                Ok(due)
+            })
+            .unwrap_or_default();
+        for (req, info) in due {
+            let host = host.clone();
+            spawn(Box::pin(async move {
+                if let Err(err) = resolve(&host, &req, &info).await {
+                    tracing::debug!(
+                        "target {}: transaction {} not resolved yet: {err}",
+                        host.target(),
+                        req.id
+                    );
+                }
+                let _ = host.with_pool(&req.pool, |p| {
+                    p.resolution.resolving.remove(&req.id);
+                    Ok(())
+                });
+            }));
         }
     }
 }
 
-async fn ask(
-    ctx: &Rc<Ctx>,
+async fn ask<H: Host>(
+    host: &Rc<H>,
     req: &DtxReq,
     peer: &DtxPeer,
-    addr: FiAddr,
+    addr: &[u8],
     version: u32,
 ) -> Result<DtxState> {
-    let reply = call_peer(ctx, req, peer, addr, version, Opcode::DtxCheck).await?;
+    let reply = call_peer(host, req, peer, addr, version, Opcode::DtxCheck).await?;
     let (_, body) = daos_proto::header::decode_reply(&reply)?;
     let reply: DtxCheckReply = decode_body(body)?;
     DtxState::from_u8(reply.state)
@@ -502,44 +595,113 @@ async fn ask(
 }
 
 /// Resolves one transaction left prepared here (see the module's rules).
-async fn resolve(ctx: &Rc<Ctx>, req: &DtxReq, info: &DtxInfo) -> Result<()> {
-    let (version, Some(decider)) = decider_now(ctx, &req.pool, info) else {
+async fn resolve<H: Host>(host: &Rc<H>, req: &DtxReq, info: &DtxInfo) -> Result<()> {
+    let (version, Some(decider)) = decider_now(host.as_ref(), &req.pool, info) else {
         return Ok(());
     };
-    if is_me(ctx, &decider, req.shard) {
-        let mut commit = false;
+    if is_me(host.as_ref(), &decider, req.shard) {
+        let mut committed = false;
+        let mut all_prepared = true;
         for peer in &info.peers {
-            if is_me(ctx, peer, req.shard) {
+            if is_me(host.as_ref(), peer, req.shard) {
                 continue;
             }
-            let Some(addr) = peer_addr(ctx, &req.pool, peer) else {
+            let Some(addr) = peer_addr(host.as_ref(), &req.pool, peer) else {
                 continue;
             };
-            if ask(ctx, req, peer, addr, version).await? == DtxState::Committed {
-                commit = true;
-                break;
+            match ask(host, req, peer, &addr, version).await? {
+                DtxState::Committed => {
+                    committed = true;
+                    break;
+                }
+                DtxState::Aborted => all_prepared = false,
+                DtxState::Prepared => {}
             }
         }
+        // The leader deciding its own transaction knows it never decided it (it logs an
+        // outcome before telling anyone). Any later decider does not: the leader, now
+        // excluded, may have committed it and been read from, so one that every live
+        // participant prepared is committed (DAOS's DTX resync does the same).
+        let leader_decides = is_me(host.as_ref(), &info.leader, req.shard);
+        let commit = committed || (all_prepared && !leader_decides);
         tracing::info!(
             "target {}: transaction {} was left prepared; {}",
-            ctx.index,
+            host.target(),
             req.id,
             if commit { "committing" } else { "aborting" }
         );
-        return decide(ctx, req, info, commit).await;
+        return decide(host, req, info, commit).await;
     }
-    let Some(addr) = peer_addr(ctx, &req.pool, &decider) else {
+    let Some(addr) = peer_addr(host.as_ref(), &req.pool, &decider) else {
         return Ok(());
     };
-    let commit = match ask(ctx, req, &decider, addr, version).await? {
+    let commit = match ask(host, req, &decider, &addr, version).await? {
         DtxState::Prepared => return Ok(()),
         state => state == DtxState::Committed,
     };
     tracing::info!(
         "target {}: transaction {} resolved: {}",
-        ctx.index,
+        host.target(),
         req.id,
         if commit { "committed" } else { "aborted" }
     );
-    record(ctx, req, commit).await
+    record(host, req, commit).await
+}
+
+/// A target of the engine runs the protocol over libfabric, its log's io_uring flushes and
+/// the system clocks.
+impl Host for Ctx {
+    fn rank(&self) -> u32 {
+        self.rank
+    }
+
+    fn target(&self) -> u32 {
+        self.index
+    }
+
+    fn with_pool<T>(&self, pool: &Uuid, f: impl FnOnce(DtxPool<'_>) -> Result<T>) -> Result<T> {
+        Ctx::with_pool(self, pool, |p| {
+            f(DtxPool {
+                vos: &mut p.vos,
+                map: p.map.as_deref(),
+                resolution: &mut p.resolution,
+            })
+        })
+    }
+
+    fn pools(&self) -> Vec<Uuid> {
+        self.state.borrow().pools.keys().copied().collect()
+    }
+
+    fn hlc_now(&self) -> u64 {
+        self.hlc.now()
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn resolves(&self, addr: &[u8]) -> bool {
+        self.net.resolve(addr).is_ok()
+    }
+
+    async fn durable(self: &Rc<Self>, pool: Uuid, lsn: u64) -> Result<()> {
+        Ctx::durable(self, pool, lsn).await
+    }
+
+    async fn call(
+        self: &Rc<Self>,
+        addr: &[u8],
+        opcode: Opcode,
+        req: &DtxReq,
+        timeout: Duration,
+        version: u32,
+    ) -> Result<Vec<u8>> {
+        let peer = self.net.resolve(addr)?;
+        crate::rebuild::call(self, peer, opcode, req, 64, timeout, version).await
+    }
+
+    async fn sleep(self: &Rc<Self>, duration: Duration) {
+        self.net.sleep_until(Instant::now() + duration).await
+    }
 }

@@ -534,7 +534,7 @@ async fn update(
     let t = req.target.clone();
     check_handle(ctx, &t, true, header.map_version)?;
     if let Some(info) = &req.dtx {
-        crate::dtx::check_info(ctx, info, t.shard, header.map_version)?;
+        crate::dtx::check_info(ctx.as_ref(), info, t.shard, header.map_version)?;
     }
     // An erasure-coded guard refuses early what it would refuse at prepare time, before any
     // data moves; the check that counts is the one made with the prepare, below.
@@ -1483,7 +1483,7 @@ async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resu
                 "a whole-object punch is not a transaction",
             ));
         }
-        crate::dtx::check_info(ctx, info, t.shard, header.map_version)?;
+        crate::dtx::check_info(ctx.as_ref(), info, t.shard, header.map_version)?;
     }
     let target = match req.kind {
         PUNCH_OBJECT => PunchTarget::Object,

@@ -214,7 +214,7 @@ async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Re
     // A transaction prepared under an older map may still be committed (its leader decided
     // before installing this map); the scan would miss it, so it waits for every such one to
     // be resolved (within `dtx::RESOLVE_AFTER` when its client or leader died).
-    while crate::dtx::prepared_before(ctx, &pool, job.version)? {
+    while crate::dtx::prepared_before(ctx.as_ref(), &pool, job.version)? {
         if job.stop.get() {
             return Ok(());
         }

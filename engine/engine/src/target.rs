@@ -238,12 +238,8 @@ pub struct TargetPool {
     /// recomputed by each aggregation step, which runs every [`URGENT_AGGREGATION_INTERVAL`]
     /// while it holds.
     pub pressure: bool,
-    /// When this target opened the pool.
-    pub opened: Instant,
-    /// When each prepared transaction was first seen prepared (see [`crate::dtx::tick`]).
-    pub dtx_seen: HashMap<Uuid, Instant>,
-    /// Prepared transactions being resolved now.
-    pub dtx_resolving: std::collections::HashSet<Uuid>,
+    /// What the resolution of transactions left prepared keeps (see [`crate::dtx::tick`]).
+    pub resolution: crate::dtx::Resolution,
 }
 
 impl TargetPool {
@@ -262,9 +258,7 @@ impl TargetPool {
             pressure: false,
             map: None,
             rebuild_handle: None,
-            opened: Instant::now(),
-            dtx_seen: HashMap::new(),
-            dtx_resolving: std::collections::HashSet::new(),
+            resolution: crate::dtx::Resolution::new(Instant::now()),
         }
     }
 }

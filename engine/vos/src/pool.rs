@@ -767,6 +767,11 @@ impl VosPool {
         self.settle();
     }
 
+    /// Writes the first `len` bytes of a flush; see [`crate::wal::Wal::write_flush`].
+    pub fn write_flush(&self, job: &FlushJob, len: usize) -> Result<()> {
+        self.wal.write_flush(job, len)
+    }
+
     /// Writes every pending log record synchronously (shutdown and tests).
     pub fn flush_blocking(&mut self) -> Result<()> {
         self.wal.flush_blocking()?;

@@ -513,6 +513,22 @@ impl Wal {
         }
     }
 
+    /// Writes the first `len` bytes of `job` (the flush `take_flush` returned; whole blocks)
+    /// synchronously, without reporting an outcome: for simulations that decide when a flush
+    /// reaches the device, and how much of it a crash leaves (a torn flush).
+    ///
+    /// Errors: `-DER_INVAL` when `len` is not whole blocks of the flush; the device's error.
+    pub fn write_flush(&self, job: &FlushJob, len: usize) -> Result<()> {
+        if len > job.buf.len() || len as u64 % BLOCK != 0 {
+            return Err(Error::new(Der::Inval, "not whole blocks of the flush"));
+        }
+        let file = self.file.as_ref().expect("segment open");
+        // One flush in flight, and segments rotate only in `take_flush`: the job's segment
+        // is the current one.
+        debug_assert_eq!(file.as_raw_fd(), job.fd);
+        daos_bio::write_all_at(file, &job.buf[..len], job.offset)
+    }
+
     /// Writes every pending record synchronously (shutdown, tools and tests).
     pub fn flush_blocking(&mut self) -> Result<()> {
         while let Some(job) = self.take_flush()? {
