@@ -872,9 +872,9 @@ wire_struct! {
         pub dkeys: Vec<Key>,
         /// Akeys.
         pub akeys: Vec<Key>,
-        /// For a dkey or akey punch of a replicated or erasure-coded object: its
-        /// transaction, as for [`ObjUpdateReq::dtx`] (prepared, applied on the leader's
-        /// commit).
+        /// For a punch of a replicated or erasure-coded object: its transaction, as for
+        /// [`ObjUpdateReq::dtx`] (prepared, applied on the leader's commit). A whole-object
+        /// punch runs one per redundancy group.
         pub dtx: Option<DtxInfo>,
         /// Only to the guard of an erasure-coded group (see [`ObjUpdateReq::ec_guard`]): the
         /// guard prepares the punch only if nothing under what it punches is as new

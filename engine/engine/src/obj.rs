@@ -711,15 +711,21 @@ fn check_ec_guard(
     Ok(())
 }
 
-/// The guard's rules for an erasure-coded dkey or akey punch at `epoch` (see
+/// The guard's rules for an erasure-coded punch (of keys or of the whole object) at `epoch` (see
 /// `ObjPunchReq::ec_guard`): nothing undecided under what it punches (`-DER_INPROGRESS`)
 /// and nothing there written or punched at `epoch` or later (`-DER_TX_RESTART`).
 fn check_ec_punch(p: &TargetPool, req: &ObjPunchReq, epoch: Epoch) -> Result<()> {
     let t = &req.target;
     let akeys: Vec<Vec<u8>> = req.akeys.iter().map(|k| k.0.clone()).collect();
-    for dkey in &req.dkeys {
+    // A whole-object punch is ordered after everything in the shard.
+    let dkeys: Vec<Option<&[u8]>> = if req.kind == PUNCH_OBJECT {
+        vec![None]
+    } else {
+        req.dkeys.iter().map(|k| Some(k.0.as_slice())).collect()
+    };
+    for dkey in dkeys {
         let akeys = (req.kind == PUNCH_AKEYS).then_some(akeys.as_slice());
-        let (prepared, newest) = p.vos.punch_view(&t.cont, t.oid, t.shard, &dkey.0, akeys)?;
+        let (prepared, newest) = p.vos.punch_view(&t.cont, t.oid, t.shard, dkey, akeys)?;
         if let Some(id) = prepared {
             return Err(Error::new(
                 Der::Inprogress,
@@ -1477,12 +1483,6 @@ async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resu
     let t = req.target.clone();
     check_handle(ctx, &t, true, header.map_version)?;
     if let Some(info) = &req.dtx {
-        if req.kind == PUNCH_OBJECT {
-            return Err(Error::new(
-                Der::Inval,
-                "a whole-object punch is not a transaction",
-            ));
-        }
         crate::dtx::check_info(ctx.as_ref(), info, t.shard, header.map_version)?;
     }
     let target = match req.kind {
@@ -1501,12 +1501,6 @@ async fn punch(ctx: &Rc<Ctx>, header: &RequestHeader, body: Decoder<'_>) -> Resu
     } else {
         req.epoch
     };
-    if req.ec_guard.0 && req.kind == PUNCH_OBJECT {
-        return Err(Error::new(
-            Der::Inval,
-            "a whole-object punch has no erasure-coded guard",
-        ));
-    }
     // A replicated punch is only prepared (see `update`), under the map it was routed by.
     let lsn = ctx.with_pool(&t.pool, |p| {
         if req.dtx.is_some() {

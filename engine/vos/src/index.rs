@@ -714,42 +714,51 @@ impl Index {
         Ok(newest)
     }
 
-    /// For a punch of `dkey` (all its akeys when `akeys` is `None`): the prepared transaction
-    /// that changes something it would punch, if any, and the newest epoch at which anything
-    /// under it was written or punched (0 if nothing was). Erasure-coded objects use them to
-    /// order a punch after the updates of what it punches.
+    /// For a punch of `dkey` (all its akeys when `akeys` is `None`), or of the whole shard
+    /// when `dkey` is `None`: the prepared transaction that changes something it would punch,
+    /// if any, and the newest epoch at which anything under it was written or punched (0 if
+    /// nothing was). Erasure-coded objects use them to order a punch after the updates of
+    /// what it punches.
+    ///
+    /// Errors: `-DER_INVAL` for a dkey of the wrong type.
     pub fn punch_view(
         &self,
         cont: &Uuid,
         oid: ObjectId,
         shard: u32,
-        dkey: &[u8],
+        dkey: Option<&[u8]>,
         akeys: Option<&[Vec<u8>]>,
     ) -> Result<(Option<Uuid>, Epoch)> {
         let covered = |akey: &[u8]| akeys.is_none_or(|list| list.iter().any(|a| a == akey));
-        let prepared = self.prepared_on(cont, oid, shard, |op| match op {
-            DtxOp::Update(u) => u.dkey == dkey && u.iods.iter().any(|r| covered(&r.akey)),
-            DtxOp::Punch(p) => punch_covers(p, dkey, covered),
+        let prepared = self.prepared_on(cont, oid, shard, |op| match (op, dkey) {
+            (_, None) => true,
+            (DtxOp::Update(u), Some(dkey)) => {
+                u.dkey == dkey && u.iods.iter().any(|r| covered(&r.akey))
+            }
+            (DtxOp::Punch(p), Some(dkey)) => punch_covers(p, dkey, covered),
         });
-        let key = dkey_of(oid, dkey)?;
+        let key = dkey.map(|d| dkey_of(oid, d)).transpose()?;
         let Some(object) = self.object(cont, oid, shard) else {
             return Ok((prepared, 0));
         };
         let mut newest = object.punches.last().map_or(0, |p| p.epoch);
-        let Some(dk) = object.dkeys.get(&key) else {
-            return Ok((prepared, newest));
-        };
-        newest = newest.max(dk.punches.last().map_or(0, |p| p.epoch));
-        for (akey, ak) in dk.akeys.iter() {
-            if !covered(&akey.bytes) {
-                continue;
+        let mut visit = |dk: &DkeyIndex| {
+            newest = newest.max(dk.punches.last().map_or(0, |p| p.epoch));
+            for (akey, ak) in dk.akeys.iter() {
+                if !covered(&akey.bytes) {
+                    continue;
+                }
+                newest = newest.max(ak.punches.last().map_or(0, |p| p.epoch));
+                newest = newest.max(match &ak.value {
+                    Value::None => 0,
+                    Value::Single(versions) => versions.iter().map(|v| v.epoch).max().unwrap_or(0),
+                    Value::Array(array) => array.extents.keys().map(|k| k.1).max().unwrap_or(0),
+                });
             }
-            newest = newest.max(ak.punches.last().map_or(0, |p| p.epoch));
-            newest = newest.max(match &ak.value {
-                Value::None => 0,
-                Value::Single(versions) => versions.iter().map(|v| v.epoch).max().unwrap_or(0),
-                Value::Array(array) => array.extents.keys().map(|k| k.1).max().unwrap_or(0),
-            });
+        };
+        match &key {
+            Some(key) => object.dkeys.get(key).into_iter().for_each(|dk| visit(dk)),
+            None => object.dkeys.values().for_each(|dk| visit(dk)),
         }
         Ok((prepared, newest))
     }

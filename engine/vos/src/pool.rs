@@ -692,7 +692,7 @@ impl VosPool {
         cont: &Uuid,
         oid: ObjectId,
         shard: u32,
-        dkey: &[u8],
+        dkey: Option<&[u8]>,
         akeys: Option<&[Vec<u8>]>,
     ) -> Result<(Option<Uuid>, Epoch)> {
         self.index.punch_view(cont, oid, shard, dkey, akeys)

@@ -448,7 +448,7 @@ fn a_read_waits_only_for_prepared_changes_it_would_see() {
     // What orders an erasure-coded punch: the prepared punch is undecided under the dkey and
     // under akey `a`, not under akey `b`.
     let view = |pool: &VosPool, akeys: Option<&[Vec<u8>]>| {
-        pool.punch_view(&CONT, oid(), 0, b"d", akeys).unwrap()
+        pool.punch_view(&CONT, oid(), 0, Some(b"d"), akeys).unwrap()
     };
     assert_eq!(view(&pool, None), (Some(Uuid::from_u128(8)), 60));
     assert_eq!(
@@ -456,8 +456,12 @@ fn a_read_waits_only_for_prepared_changes_it_would_see() {
         Some(Uuid::from_u128(8))
     );
     assert_eq!(view(&pool, Some(&[b"b".to_vec()])), (None, 0));
+    // A whole-object punch is ordered after everything in the shard.
+    let whole = |pool: &VosPool| pool.punch_view(&CONT, oid(), 0, None, None).unwrap();
+    assert_eq!(whole(&pool), (Some(Uuid::from_u128(8)), 60));
     pool.dtx_commit(Uuid::from_u128(8), 90).unwrap();
     assert_eq!(view(&pool, None), (None, 80));
+    assert_eq!(whole(&pool), (None, 80));
     assert_eq!(conflict(&pool, u64::MAX, b"a", (500, 1)), None);
     // The punch is now the newest thing over every range of the akey.
     assert_eq!(newest(&pool, (10, 90)), 80);

@@ -41,7 +41,8 @@
 //! Reads of data a prepared transaction would change wait for it (`-DER_INPROGRESS`). So no
 //! update encodes parity from a cell that another one changed after it was read, whichever
 //! processes they come from; a refused update is read, encoded and sent again at a new epoch.
-//! Dkey and akey punches are ordered by the guard the same way; whole-object punches are not.
+//! Punches (of dkeys, akeys, or the whole object group by group) are ordered by the guard the
+//! same way.
 //! DAOS gets the same safety differently: partial-stripe updates go to the parity shards as
 //! replicas and EC aggregation computes parity later.
 //!
@@ -54,7 +55,7 @@
 //! Source: DAOS's `src/object/cli_ec.c` and `obj_ec.h` for the terms and the cell mapping.
 
 use crate::buf::SgList;
-use crate::obj::{FetchResult, Iod, IodKind, Object};
+use crate::obj::{FetchResult, Groups, Iod, IodKind, Object};
 use daos_ec::Codec;
 use daos_fabric::{MemoryRegion, NetContext};
 use daos_placement::{Layout, ShardLocation};
@@ -358,9 +359,20 @@ impl Object {
     /// Whether `shard` is the guard of `dkey`'s group under `layout` (never, for an object
     /// that is not erasure-coded).
     pub(crate) fn is_ec_guard(&self, layout: &Layout, dkey: &[u8], shard: &ShardLocation) -> bool {
+        self.is_ec_guard_in(layout, layout.group_of(dkey), shard)
+    }
+
+    /// Whether `shard` is the guard of group `group` under `layout` (never, for an object
+    /// that is not erasure-coded).
+    pub(crate) fn is_ec_guard_in(
+        &self,
+        layout: &Layout,
+        group: usize,
+        shard: &ShardLocation,
+    ) -> bool {
         self.ec
             .as_ref()
-            .is_some_and(|ec| is_guard(ec, layout, layout.group_of(dkey), shard))
+            .is_some_and(|ec| is_guard(ec, layout, group, shard))
     }
 
     /// One attempt of [`Object::ec_update`].
@@ -663,7 +675,7 @@ impl Object {
         let result = self
             .fanout(
                 net,
-                Some(dkey),
+                Groups::Of(dkey),
                 Opcode::ObjUpdate,
                 |layout, shard, target, epoch, dtx| {
                     let (iods, csums, data) = bodies[(shard.shard % g) as usize].clone()?;

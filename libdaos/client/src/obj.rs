@@ -173,6 +173,17 @@ fn check_key(key: &[u8]) -> Result<()> {
     Key::check(key)
 }
 
+/// Which redundancy groups of an object one [`Object::fanout`] reaches.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Groups<'a> {
+    /// Every group at once (a whole-object punch of an unredundant class).
+    All,
+    /// The group of a dkey.
+    Of(&'a [u8]),
+    /// One group by index, at a given epoch (else a new one from the client's clock).
+    Index(usize, Option<Epoch>),
+}
+
 impl Object {
     /// Opens an object (`daos_obj_open`): computes its layout from the pool map; no message
     /// is sent.
@@ -412,14 +423,15 @@ impl Object {
     }
 
     /// Sends one request (built by `make` from each shard, its address, the change's epoch and
-    /// its transaction; `None` sends nothing to that shard) to every live shard of `group`
-    /// (`None`: every group) and to the shadows of moving ones, at once, and waits for all.
-    /// The shards of a redundant class (replicas, erasure-coded cells) all get one epoch from
-    /// the client's HLC; otherwise (0) each engine picks its own. An engine that does not
-    /// answer makes it wait for a new pool map and send again, with the same epoch: a replay
-    /// rewrites the same version. Returns the highest epoch the engines reported.
+    /// its transaction; `None` sends nothing to that shard) to every live shard of `groups`
+    /// and to the shadows of moving ones, at once, and waits for all. The shards of a
+    /// redundant class (replicas, erasure-coded cells) all get one epoch (the one
+    /// [`Groups::Index`] gives, else one from the client's HLC); otherwise (0) each engine
+    /// picks its own. An engine that does not answer makes it wait for a new pool map and
+    /// send again, with the same epoch: a replay rewrites the same version. Returns the
+    /// highest epoch the engines reported.
     ///
-    /// An update or a dkey/akey punch of a replicated or erasure-coded class runs as a
+    /// An update or a punch of one group of a replicated or erasure-coded class runs as a
     /// transaction (DAOS's DTX, see the engine's `dtx` module): every shard that gets a
     /// message prepares it, then the first one, the leader, commits it on all of them, so it
     /// is applied everywhere or nowhere. Each attempt has a fresh id. `make` also gets the
@@ -428,38 +440,46 @@ impl Object {
     pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
-        group: Option<&[u8]>,
+        groups: Groups<'_>,
         opcode: Opcode,
         make: impl Fn(&Layout, &ShardLocation, ObjTarget, u64, Option<&DtxInfo>) -> Option<Q>,
         reply_epoch: impl Fn(&R) -> u64,
     ) -> Result<u64> {
         let class = self.oid.class();
-        let epoch = match class {
-            Some(class) if class.redundancy != Redundancy::None => {
-                self.cont.pool().client().hlc_now()
-            }
+        let redundant = class.is_some_and(|c| c.redundancy != Redundancy::None);
+        let epoch = match groups {
+            Groups::Index(_, Some(epoch)) => epoch,
+            _ if redundant => self.cont.pool().client().hlc_now(),
             _ => 0,
         };
-        // Updates and dkey or akey punches of one redundant group. A whole-object punch
-        // reaches every group, whose shards may share targets: it is not a transaction.
-        let redundant = class.is_some_and(|c| c.redundancy != Redundancy::None);
+        // Updates and punches of one redundant group. Reaching every group at once (a
+        // whole-object punch of an unredundant class), shards may share targets: that is not
+        // a transaction.
         let erasure = matches!(
             class.map(|c| c.redundancy),
             Some(Redundancy::ErasureCoded { .. })
         );
-        let transactional =
-            matches!(opcode, Opcode::ObjUpdate | Opcode::ObjPunch) && group.is_some() && redundant;
+        let transactional = matches!(opcode, Opcode::ObjUpdate | Opcode::ObjPunch)
+            && !matches!(groups, Groups::All)
+            && redundant;
         let mut stale_since: Option<Instant> = None;
         loop {
             let version = self.cont.pool().map_version();
             let layout = self.layout();
             // Every available shard, and the old place of each moving one (its shadow).
-            let groups = match group {
-                Some(dkey) => vec![layout.group_of(dkey)],
-                None => (0..layout.groups.len()).collect(),
+            let indexes = match groups {
+                Groups::Of(dkey) => vec![layout.group_of(dkey)],
+                Groups::Index(g, _) if g < layout.groups.len() => vec![g],
+                Groups::Index(g, _) => {
+                    return Err(Error::new(
+                        Der::Inval,
+                        format!("{:?} has no group {g}", self.oid),
+                    ))
+                }
+                Groups::All => (0..layout.groups.len()).collect(),
             };
             let mut shards = Vec::new();
-            for g in groups {
+            for g in indexes {
                 self.live_shards(&layout, g)?;
                 shards.extend(layout.write_places(g));
             }
@@ -837,7 +857,7 @@ impl Object {
         let result = self
             .fanout(
                 net,
-                Some(dkey),
+                Groups::Of(dkey),
                 Opcode::ObjUpdate,
                 |_, _, target, epoch, dtx| {
                     Some(ObjUpdateReq {
@@ -1177,30 +1197,56 @@ impl Object {
         Ok(result)
     }
 
-    /// Punches the whole object, on every shard (`daos_obj_punch`).
+    /// Punches the whole object, on every shard (`daos_obj_punch`). An object of a
+    /// redundant class is punched one redundancy group at a time, each group's shards as one
+    /// transaction and every group at one epoch (an erasure-coded group whose guard refuses
+    /// the punch sends it again at a newer epoch); so each group is punched on all of its
+    /// shards or on none, as DAOS does for the whole object at once.
     pub async fn punch(&self, net: &Arc<NetContext>, flags: u64) -> Result<()> {
         if !self.writable {
             return Err(Error::new(Der::NoPerm, "object is open read-only"));
         }
-        self.fanout(
-            net,
-            None,
-            Opcode::ObjPunch,
-            |_, _, target, epoch, _| {
-                Some(ObjPunchReq {
-                    target,
-                    epoch,
-                    flags,
-                    kind: PUNCH_OBJECT,
-                    dkeys: Vec::new(),
-                    akeys: Vec::new(),
-                    dtx: None,
-                    ec_guard: Flag(false),
-                })
-            },
-            |_: &Empty| 0,
-        )
-        .await?;
+        let request = |groups: Groups<'static>| {
+            self.fanout(
+                net,
+                groups,
+                Opcode::ObjPunch,
+                move |layout, shard, target, epoch, dtx| {
+                    let guard = match groups {
+                        Groups::Index(g, _) => self.is_ec_guard_in(layout, g, shard),
+                        _ => false,
+                    };
+                    Some(ObjPunchReq {
+                        target,
+                        epoch,
+                        flags,
+                        kind: PUNCH_OBJECT,
+                        dkeys: Vec::new(),
+                        akeys: Vec::new(),
+                        dtx: dtx.cloned(),
+                        ec_guard: Flag(guard),
+                    })
+                },
+                |_: &Empty| 0,
+            )
+        };
+        let redundant = self
+            .oid
+            .class()
+            .is_some_and(|c| c.redundancy != Redundancy::None);
+        if !redundant {
+            request(Groups::All).await?;
+            return Ok(());
+        }
+        let epoch = self.cont.pool().client().hlc_now();
+        let groups = (0..self.layout().groups.len()).map(|g| {
+            let first = std::cell::Cell::new(true);
+            self.ec_retry(net, move || {
+                let at = first.replace(false).then_some(epoch);
+                request(Groups::Index(g, at))
+            })
+        });
+        futures::future::try_join_all(groups).await?;
         Ok(())
     }
 
@@ -1237,7 +1283,7 @@ impl Object {
         let punch = || {
             self.fanout(
                 net,
-                Some(dkey),
+                Groups::Of(dkey),
                 Opcode::ObjPunch,
                 |layout, shard, target, epoch, dtx| {
                     Some(ObjPunchReq {

@@ -1352,6 +1352,137 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     }
 }
 
+/// The value of akey "v" under `dkey` on every readable replica of its group: `None` where
+/// it is absent (never written, or punched).
+fn replica_reads(obj: &Object, dkey: &[u8]) -> Vec<Option<Vec<u8>>> {
+    let layout = obj.layout();
+    let replicas = layout
+        .readable_places(layout.group_of(dkey))
+        .into_iter()
+        .flatten()
+        .count();
+    (0..replicas)
+        .map(|r| {
+            let sgl = daos_client::SgList::from_vecs(vec![vec![0u8; 16]]);
+            let (found, sgls) = obj
+                .container()
+                .pool()
+                .client()
+                .run(async |net| {
+                    obj.fetch_replica(
+                        net,
+                        r,
+                        u64::MAX,
+                        dkey,
+                        &[Iod::single(b"v".to_vec(), 16)],
+                        vec![sgl],
+                    )
+                    .await
+                })
+                .unwrap_or_else(|e| panic!("replica {r} of {:?}: {e}", obj.oid()));
+            let mut bytes = sgls
+                .into_iter()
+                .next()
+                .unwrap()
+                .into_vecs()
+                .unwrap()
+                .remove(0);
+            bytes.truncate(found.sizes[0] as usize);
+            (found.sizes[0] > 0).then_some(bytes)
+        })
+        .collect()
+}
+
+/// A whole-object punch of a redundant object runs as one transaction per redundancy group,
+/// every group at one epoch. A client that dies between the phases leaves no group
+/// half-punched: readers wait for the outcome, and the live leaders abort. A completed
+/// punch empties every replica of every group. An erasure-coded object's punch passes each
+/// group's guard, and its arrays and single values then read as absent, also degraded.
+#[test]
+fn a_whole_object_punch_is_one_transaction_per_group() {
+    use daos_client::fault::{self, Fault};
+    let (system, client, _pool, cont) = engines_svc_on_0(3, 2, ec_props(1));
+    let rp = object(&cont, 1, "RP_2GX");
+    assert!(rp.layout().groups.len() > 1, "{:?}", rp.layout().groups);
+    let dkeys: Vec<Vec<u8>> = (0..12).map(|i| format!("d{i}").into_bytes()).collect();
+    let groups: BTreeSet<usize> = dkeys.iter().map(|d| rp.layout().group_of(d)).collect();
+    assert!(groups.len() > 1, "every dkey in one group");
+    for dkey in &dkeys {
+        rp.update_blocking(0, dkey, &[Iod::single(b"v".to_vec(), 3)], &[b"old"])
+            .unwrap();
+    }
+
+    // The client "dies" between the phases of every group's transaction.
+    fault::set(Some(Fault::DtxSkipCommit));
+    let err = client.run(async |net| rp.punch(net, 0).await).unwrap_err();
+    assert_eq!(err.der(), Der::Io, "{err}");
+    fault::set(None);
+    for dkey in &dkeys {
+        assert_eq!(
+            replica_reads(&rp, dkey),
+            vec![Some(b"old".to_vec()); 2],
+            "{}",
+            String::from_utf8_lossy(dkey)
+        );
+    }
+
+    // A punch that completes: absent on every replica of every group.
+    client.run(async |net| rp.punch(net, 0).await).unwrap();
+    for dkey in &dkeys {
+        assert_eq!(replica_reads(&rp, dkey), vec![None; 2]);
+    }
+    // Writes after it are visible again.
+    rp.update_blocking(0, &dkeys[0], &[Iod::single(b"v".to_vec(), 3)], &[b"new"])
+        .unwrap();
+    assert_eq!(
+        replica_reads(&rp, &dkeys[0]),
+        vec![Some(b"new".to_vec()); 2]
+    );
+
+    // Erasure-coded (two groups; the arrays live in one): each group punched through its
+    // guard.
+    let mut ec: Vec<EcArray> = (10..13u64)
+        .map(|lo| EcArray::new(object(&cont, lo, "EC_2P1GX"), lo))
+        .collect();
+    for a in &ec {
+        a.check(&client, "written");
+    }
+    for a in &mut ec {
+        client.run(async |net| a.obj.punch(net, 0).await).unwrap();
+        a.bytes.fill(0);
+        a.written.fill(false);
+    }
+    let absent = |a: &EcArray, what: &str| {
+        let mut back = vec![0xEEu8; EC_SPAN];
+        let mut single = vec![0xEEu8; 3000];
+        let recx = daos_client::Recx {
+            idx: 0,
+            nr: EC_SPAN as u64,
+        };
+        let found = a
+            .obj
+            .fetch_blocking(
+                0,
+                0,
+                &a.dkey,
+                &[
+                    Iod::array(b"a".to_vec(), 1, vec![recx]),
+                    Iod::single(b"s".to_vec(), 0),
+                ],
+                &mut [back.as_mut_slice(), single.as_mut_slice()],
+            )
+            .unwrap_or_else(|e| panic!("{what}: fetch of {:?}: {e}", a.obj.oid()));
+        assert_eq!(found.sizes, vec![0, 0], "{what}: {:?}", a.obj.oid());
+    };
+    for a in &ec {
+        absent(a, "punched");
+    }
+    system.kill_engine(2);
+    for a in &ec {
+        absent(a, "punched, degraded");
+    }
+}
+
 /// The pool service leader `dmg pool query` reports.
 fn service_leader(system: &TestSystem) -> u32 {
     let value = system.dmg_json(&["pool", "query", "tank"]);
