@@ -13,22 +13,29 @@
 //! replicated objects travel the same way (`daos_vos::VosPool::punch` prepares them).
 //!
 //! **One decider per pool map version.** Under a given map, the transaction's outcome is
-//! decided by its *decider*: the leader while the leader's target is not excluded, else the
-//! first participant (in the transaction's order) whose target is not ([`decider`]). Every call
-//! between participants carries the sender's map version and is refused (`-DER_STALE`) by a
-//! participant holding another one, and a participant takes an outcome only from the decider
-//! of the map they share. So two engines that disagree about the map (an excluded leader
-//! that has not heard of its exclusion, say) never both decide.
+//! decided by its *decider*: the leader while the leader *counts* for the transaction, else
+//! the first participant (in the transaction's order) that does ([`decider`]). A participant
+//! counts while its target is in the pool (not excluded) and has not failed since the
+//! transaction was routed: a target that failed since and was reintegrated dropped what it
+//! held of it. Every call between participants carries the sender's map version and is
+//! refused (`-DER_STALE`) by a participant holding another one, a participant takes an
+//! outcome only from the decider of the map they share, and a decider logs its decision only
+//! if it still decides under the map it holds then. So two engines that disagree about the
+//! map (an excluded leader that has not heard of its exclusion, say) never both decide.
 //!
 //! **Resolution.** A participant left holding a prepared update for [`RESOLVE_AFTER`] (the
 //! client died between the phases, or the leader died):
-//! - if it is the decider, asks every other live participant (`DtxCheck`) and commits if one
-//!   has committed (an earlier decider's outcome that reached only some), aborts if one has
-//!   aborted it or never saw it; when every live participant holds it prepared, the leader
-//!   aborts it (its client never asked for the commit) but a later decider commits it (the
-//!   excluded leader may have committed it, and readers may have seen it there, as DAOS's DTX
-//!   resync assumes); then it tells them all;
+//! - if it is the decider, asks every other participant that counts (`DtxCheck`): it commits
+//!   if one has committed (an earlier decider's outcome that reached only some) or if every
+//!   one holds it prepared (its client asked for nothing more, and an earlier decider, now
+//!   out, may have committed it and been read from; DAOS's DTX resync does the same), and
+//!   aborts if one aborted it or never saw it; then it tells them all;
 //! - otherwise asks the decider, and follows its outcome once it has one.
+//!
+//! An abort is told once, so the rule above can still commit a transaction its leader
+//! aborted if that abort reached no participant that counts before the leader stopped
+//! counting: its client was told the update failed (and sends it again at the same epoch, if
+//! alive).
 //!
 //! A participant asked about a transaction it never saw records it aborted (fencing), so a
 //! prepare still in flight from a dead client cannot revive a transaction decided without
@@ -46,7 +53,7 @@
 //! network, disk and clock.
 
 use crate::target::{Ctx, Spawn};
-use daos_placement::PoolMap;
+use daos_placement::{PoolMap, TargetState};
 use daos_proto::msg::{DtxCheckReply, DtxReq};
 use daos_proto::{decode_body, Opcode, RequestHeader};
 use daos_types::codec::{Decoder, Encoder, Wire};
@@ -177,19 +184,25 @@ pub fn check_info<H: Host>(host: &H, info: &DtxInfo, shard: u32, map_version: u3
 }
 
 /// The participant that decides a transaction's outcome under `map`: its leader while the
-/// leader's target is in the pool (not excluded; a draining target still serves), else the
-/// first participant whose target is.
+/// leader counts for it ([`counts`]), else the first participant that does.
 pub fn decider(map: &PoolMap, info: &DtxInfo) -> Option<DtxPeer> {
     std::iter::once(&info.leader)
         .chain(&info.peers)
-        .find(|p| in_pool(map, p))
+        .find(|p| counts(map, info, p))
         .copied()
 }
 
-/// Whether a participant's target is in the pool under `map` (not excluded).
-fn in_pool(map: &PoolMap, peer: &DtxPeer) -> bool {
-    map.target(peer.rank, peer.target)
-        .is_some_and(|t| !t.state.is_excluded())
+/// Whether a participant's word counts for a transaction under `map`: its target is in the
+/// pool (not excluded; a draining target still serves) and has not failed since the
+/// transaction was routed. A target that failed since and is being (or was) reintegrated
+/// dropped what it held of the transaction when it returned (its shards are pushed back by
+/// rebuild), so neither what it says of it nor a decision of its own may count.
+fn counts(map: &PoolMap, info: &DtxInfo, peer: &DtxPeer) -> bool {
+    map.target(peer.rank, peer.target).is_some_and(|t| {
+        let returned =
+            t.fseq > info.map_version && matches!(t.state, TargetState::Up | TargetState::UpIn);
+        !t.state.is_excluded() && !returned
+    })
 }
 
 /// What this target holds of a request's transaction, under which map.
@@ -274,7 +287,26 @@ async fn record<H: Host>(host: &Rc<H>, req: &DtxReq, commit: bool) -> Result<()>
 ///
 /// Errors: `-DER_STALE` when this target stopped being the decider before every live
 /// participant had the commit (the next decider completes the transaction).
-async fn decide<H: Host>(host: &Rc<H>, req: &DtxReq, info: &DtxInfo, commit: bool) -> Result<()> {
+async fn decide<H: Host>(
+    host: &Rc<H>,
+    req: &DtxReq,
+    info: &DtxInfo,
+    commit: bool,
+    version: u32,
+) -> Result<()> {
+    // The decision is taken under pool map `version`; logged only if this target still
+    // decides under the map it holds now (a resolution waited for answers meanwhile).
+    let (now, decider) = decider_now(host.as_ref(), &req.pool, info);
+    if now != version || !decider.is_some_and(|d| is_me(host.as_ref(), &d, req.shard)) {
+        return Err(Error::new(
+            Der::Stale,
+            format!(
+                "transaction {}: decided under pool map version {version}, no longer its \
+                 decider under version {now}",
+                req.id
+            ),
+        ));
+    }
     let lsn = log_outcome(host.as_ref(), req, commit)?;
     let opcode = if commit {
         Opcode::DtxCommit
@@ -303,17 +335,16 @@ fn decider_now<H: Host>(host: &H, pool: &Uuid, info: &DtxInfo) -> (u32, Option<D
     .unwrap_or((0, None))
 }
 
-/// The fabric address of a participant's target, or `None` when the pool map excludes it
-/// (its copy no longer counts) or its address cannot be resolved.
-fn peer_addr<H: Host>(host: &H, pool: &Uuid, peer: &DtxPeer) -> Option<Vec<u8>> {
+/// The fabric address of a participant's target, or `None` when its word no longer counts
+/// for the transaction ([`counts`]).
+fn peer_addr<H: Host>(host: &H, pool: &Uuid, info: &DtxInfo, peer: &DtxPeer) -> Option<Vec<u8>> {
     host.with_pool(pool, |p| {
         Ok(p.map
-            .filter(|m| in_pool(m, peer))
+            .filter(|m| counts(m, info, peer))
             .and_then(|m| m.target_addr(peer.rank, peer.target))
             .map(<[u8]>::to_vec))
     })
     .ok()?
-    .filter(|addr| host.resolves(addr))
 }
 
 /// Sends one transaction call to a participant under this target's pool map version.
@@ -353,7 +384,9 @@ async fn tell<H: Host>(
                 ),
             ));
         }
-        let Some(addr) = peer_addr(host.as_ref(), &req.pool, &peer) else {
+        let Some(addr) =
+            peer_addr(host.as_ref(), &req.pool, info, &peer).filter(|addr| host.resolves(addr))
+        else {
             return Ok(());
         };
         match call_peer(host, req, &peer, &addr, version, opcode).await {
@@ -434,7 +467,7 @@ async fn outcome<H: Host>(
             // The map moved since: abort if this target still decides (the client sends the
             // update again by the new map, and a rebuild need not wait for this one).
             if me_deciding {
-                decide(host, &req, &info, false).await?;
+                decide(host, &req, &info, false, known.version).await?;
             }
             return Err(Error::new(
                 Der::Stale,
@@ -444,7 +477,7 @@ async fn outcome<H: Host>(
                 ),
             ));
         }
-        decide(host, &req, &info, commit).await?;
+        decide(host, &req, &info, commit, known.version).await?;
         return Ok(Vec::new());
     }
     // The decider telling a participant.
@@ -606,9 +639,18 @@ async fn resolve<H: Host>(host: &Rc<H>, req: &DtxReq, info: &DtxInfo) -> Result<
             if is_me(host.as_ref(), peer, req.shard) {
                 continue;
             }
-            let Some(addr) = peer_addr(host.as_ref(), &req.pool, peer) else {
+            let Some(addr) = peer_addr(host.as_ref(), &req.pool, info, peer) else {
                 continue;
             };
+            if !host.resolves(&addr) {
+                return Err(Error::new(
+                    Der::Unreach,
+                    format!(
+                        "participant {}:{} has no usable address",
+                        peer.rank, peer.target
+                    ),
+                ));
+            }
             match ask(host, req, peer, &addr, version).await? {
                 DtxState::Committed => {
                     committed = true;
@@ -618,21 +660,21 @@ async fn resolve<H: Host>(host: &Rc<H>, req: &DtxReq, info: &DtxInfo) -> Result<
                 DtxState::Prepared => {}
             }
         }
-        // The leader deciding its own transaction knows it never decided it (it logs an
-        // outcome before telling anyone). Any later decider does not: the leader, now
-        // excluded, may have committed it and been read from, so one that every live
-        // participant prepared is committed (DAOS's DTX resync does the same).
-        let leader_decides = is_me(host.as_ref(), &info.leader, req.shard);
-        let commit = committed || (all_prepared && !leader_decides);
+        // Every participant that counts prepared it: commit, as DAOS's DTX resync does. Its
+        // client asked for nothing more (it died, or its commit is on the way), and an
+        // earlier decider, now out, may have committed it and been read from.
+        let commit = committed || all_prepared;
         tracing::info!(
             "target {}: transaction {} was left prepared; {}",
             host.target(),
             req.id,
             if commit { "committing" } else { "aborting" }
         );
-        return decide(host, req, info, commit).await;
+        return decide(host, req, info, commit, version).await;
     }
-    let Some(addr) = peer_addr(host.as_ref(), &req.pool, &decider) else {
+    let Some(addr) =
+        peer_addr(host.as_ref(), &req.pool, info, &decider).filter(|addr| host.resolves(addr))
+    else {
         return Ok(());
     };
     let commit = match ask(host, req, &decider, &addr, version).await? {

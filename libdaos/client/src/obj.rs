@@ -435,8 +435,9 @@ impl Object {
     /// transaction (DAOS's DTX, see the engine's `dtx` module): every shard that gets a
     /// message prepares it, then the first one, the leader, commits it on all of them, so it
     /// is applied everywhere or nowhere. Each attempt has a fresh id. `make` also gets the
-    /// layout the attempt is routed by. An erasure-coded update's `-DER_TX_RESTART` (its
-    /// group's guard refused it) is returned, for the caller to read and encode again.
+    /// layout the attempt is routed by. An erasure-coded update's or punch's
+    /// `-DER_TX_RESTART` (its group's guard refused it) is returned, for the caller to read,
+    /// encode or send again (`Object::ec_retry`).
     pub(crate) async fn fanout<Q: daos_types::codec::Wire, R: daos_types::codec::Wire>(
         &self,
         net: &Arc<NetContext>,
@@ -1238,6 +1239,9 @@ impl Object {
             request(Groups::All).await?;
             return Ok(());
         }
+        // The group count is fixed by the object id (`GX` classes fix it when the id is
+        // generated). Every group's transaction runs to its end, even after another failed:
+        // none is left prepared by an early return.
         let epoch = self.cont.pool().client().hlc_now();
         let groups = (0..self.layout().groups.len()).map(|g| {
             let first = std::cell::Cell::new(true);
@@ -1246,8 +1250,12 @@ impl Object {
                 request(Groups::Index(g, at))
             })
         });
-        futures::future::try_join_all(groups).await?;
-        Ok(())
+        futures::future::join_all(groups)
+            .await
+            .into_iter()
+            .find(Result::is_err)
+            .unwrap_or(Ok(0))
+            .map(drop)
     }
 
     /// Punches dkeys (`daos_obj_punch_dkeys`).

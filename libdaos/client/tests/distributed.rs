@@ -1304,27 +1304,25 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     fault::set(None);
 
     // Readers wait for the outcome (`-DER_INPROGRESS`), so nothing half-done is visible; the
-    // outcomes come from resolution. `a`'s and `c`'s leader lives and aborts the transactions
-    // its client never committed (it knows it never decided them), 10 s after they were
-    // left. `b`'s and `d`'s leader dies before that: under the new pool map the next live
-    // participant decides, and since every live participant prepared the change and the dead
-    // leader might have committed it (and been read from), it commits it, as DAOS's DTX
-    // resync does. The rebuild for the new map waits until every transaction prepared under
-    // the old one is resolved on every target, so its end proves that all were.
-    let after_leader_death = |obj: &Object| -> &[u8] {
-        if std::ptr::eq(obj, &b) {
+    // outcomes come from resolution, 10 s after the transactions were left. `a`'s and `c`'s
+    // leader lives and finds every replica prepared: it commits (its client asked for nothing
+    // more), as DAOS's DTX resync does. `b`'s and `d`'s leader dies before that: under the new
+    // pool map the next live participant decides, by the same rule (the dead leader might
+    // even have committed and been read from). The rebuild for the new map waits until every
+    // transaction prepared under the old one is resolved on every target, so its end proves
+    // that all were.
+    let after_resolution = |obj: &Object| -> &[u8] {
+        if std::ptr::eq(obj, &a) || std::ptr::eq(obj, &b) {
             b"new"
-        } else if std::ptr::eq(obj, &d) {
-            b""
         } else {
-            b"old"
+            b""
         }
     };
     let (v0, _) = rank_states(&system, 2);
     system.kill_engine(2);
     let (_, v1) = await_rebuild(&system, v0);
     for obj in [&a, &b, &c, &d] {
-        await_replicas(obj, after_leader_death(obj), Duration::from_secs(30));
+        await_replicas(obj, after_resolution(obj), Duration::from_secs(30));
         assert_eq!(
             replica_values(obj, Instant::now() + Duration::from_secs(30)).len(),
             2
@@ -1335,7 +1333,7 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
     system.kill_engine(1);
     await_rebuild(&system, v1);
     for obj in [&a, &b, &c, &d] {
-        await_replicas(obj, after_leader_death(obj), Duration::from_secs(30));
+        await_replicas(obj, after_resolution(obj), Duration::from_secs(30));
     }
 
     // The transactions are finished: updates and punches go on, on the last copy.
@@ -1395,8 +1393,8 @@ fn replica_reads(obj: &Object, dkey: &[u8]) -> Vec<Option<Vec<u8>>> {
 
 /// A whole-object punch of a redundant object runs as one transaction per redundancy group,
 /// every group at one epoch. A client that dies between the phases leaves no group
-/// half-punched: readers wait for the outcome, and the live leaders abort. A completed
-/// punch empties every replica of every group. An erasure-coded object's punch passes each
+/// half-punched: readers wait for the outcome, and each group's leader completes it. A
+/// completed punch empties every replica of every group. An erasure-coded object's punch passes each
 /// group's guard, and its arrays and single values then read as absent, also degraded.
 #[test]
 fn a_whole_object_punch_is_one_transaction_per_group() {
@@ -1412,7 +1410,8 @@ fn a_whole_object_punch_is_one_transaction_per_group() {
             .unwrap();
     }
 
-    // The client "dies" between the phases of every group's transaction.
+    // The client "dies" between the phases of every group's transaction. Readers wait for
+    // the outcome; each group's leader then finds every replica prepared and commits.
     fault::set(Some(Fault::DtxSkipCommit));
     let err = client.run(async |net| rp.punch(net, 0).await).unwrap_err();
     assert_eq!(err.der(), Der::Io, "{err}");
@@ -1420,13 +1419,18 @@ fn a_whole_object_punch_is_one_transaction_per_group() {
     for dkey in &dkeys {
         assert_eq!(
             replica_reads(&rp, dkey),
-            vec![Some(b"old".to_vec()); 2],
+            vec![None; 2],
             "{}",
             String::from_utf8_lossy(dkey)
         );
     }
 
     // A punch that completes: absent on every replica of every group.
+    for dkey in &dkeys {
+        rp.update_blocking(0, dkey, &[Iod::single(b"v".to_vec(), 5)], &[b"again"])
+            .unwrap();
+        assert_eq!(replica_reads(&rp, dkey), vec![Some(b"again".to_vec()); 2]);
+    }
     client.run(async |net| rp.punch(net, 0).await).unwrap();
     for dkey in &dkeys {
         assert_eq!(replica_reads(&rp, dkey), vec![None; 2]);
