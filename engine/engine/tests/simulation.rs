@@ -9,7 +9,7 @@
 //! wire encoding of every transaction call. Around it, the simulation provides:
 //! - **a clock**: virtual nanoseconds; timers, call timeouts, the resolution delay
 //!   ([`dtx::RESOLVE_AFTER`]) and every latency run on it, so the 85 s of virtual time of one
-//!   seed take about 0.06 s here (the log writes are real `O_DIRECT | O_DSYNC` writes);
+//!   seed take about 0.07 s here (the log writes are real `O_DIRECT | O_DSYNC` writes);
 //! - **a network**: every message is delayed by a random latency (now and then by seconds, so
 //!   messages overtake each other and a prepare may arrive after its transaction was
 //!   resolved), and dropped when its link is down at sending or at delivery (an isolated
@@ -23,9 +23,11 @@
 //! - **the pool service, modeled**: an engine unreachable for [`EXCLUDE_AFTER`] is excluded
 //!   from the pool map (DAOS's `self_heal`), up to one or two engines per seed (no rebuild
 //!   refills their copies here), the new map is passed on to the engines it reaches, and an
-//!   excluded engine that becomes reachable again is fenced (killed) and stays out, as
-//!   `daos_server` does until an administrator reintegrates it (rebuild is not simulated
-//!   here: see `crates/daos-placement/tests/simulation.rs` for its rules);
+//!   excluded engine that becomes reachable again is fenced (killed), as `daos_server` does;
+//!   an administrator sometimes restarts and reintegrates a fenced engine (`Up`), which then
+//!   drops the shards survivors would push back (aborting what it had prepared on them) and
+//!   is written to but never read, since rebuild is not simulated here (see
+//!   `crates/daos-placement/tests/simulation.rs` for its rules), and counts as failed;
 //! - **clients** following `daos_client`'s protocol for replicated updates (prepare on every
 //!   write place of the group with one transaction, commit through the leader, abort after a
 //!   failed prepare; after an engine that does not answer or leaves the pool, send again
@@ -36,8 +38,8 @@
 //!
 //! Objects are `RP_3G1` (redundancy factor 2) over five engines of one target each. Faults
 //! (engine crashes and restarts, isolated engines, cut links, lost messages, client deaths)
-//! are drawn from the seed, with at most two engines failed (crashed, isolated or excluded)
-//! at any time.
+//! are drawn from the seed, with at most two engines failed (crashed, isolated, excluded or
+//! reintegrating) at any time.
 //!
 //! Checked during the run: a read returns a version at least as new as every update
 //! acknowledged before the read started, and one that some client wrote. Reads go by the
@@ -56,7 +58,7 @@
 //! integration tests with real processes.
 //!
 //! `DAOS_SIM_SEED=<n>` replays one seed (`DAOS_SIM_TRACE=1` prints its last events);
-//! `DAOS_SIM_SEEDS=<n>` runs that many (default 300).
+//! `DAOS_SIM_SEEDS=<n>` runs that many (default 500).
 
 use daos_engine::dtx::{self, DtxPool, Host, Resolution};
 use daos_placement::{Layout, PoolMap, RankEntry, ShardLocation, TargetEntry, TargetState};
@@ -497,11 +499,21 @@ impl World {
         (0..ENGINES).filter(|r| self.excluded(*r)).count()
     }
 
-    /// Engines crashed, isolated or excluded.
+    /// Engines crashed, isolated, excluded, or reintegrating (`Up`: holding nothing complete
+    /// until a rebuild, which is not simulated).
     fn failed(&self) -> BTreeSet<u32> {
+        let reintegrating = |r: u32| {
+            self.map
+                .borrow()
+                .target(r, 0)
+                .is_some_and(|t| t.state == TargetState::Up)
+        };
         (0..ENGINES)
             .filter(|r| {
-                self.engine(*r).is_none() || self.isolated.borrow().contains(r) || self.excluded(*r)
+                self.engine(*r).is_none()
+                    || self.isolated.borrow().contains(r)
+                    || self.excluded(*r)
+                    || reintegrating(*r)
             })
             .collect()
     }
@@ -911,6 +923,15 @@ impl World {
                 let id = self.rand(u64::from(CLIENTS)) as u32;
                 self.restart_client(id);
             }
+            9 => {
+                // An administrator reintegrates an excluded engine that is down (fenced).
+                let out: Vec<u32> = (0..ENGINES)
+                    .filter(|r| self.excluded(*r) && self.engine(*r).is_none())
+                    .collect();
+                if !out.is_empty() {
+                    self.reintegrate(pick(&out));
+                }
+            }
             _ => {}
         }
     }
@@ -935,6 +956,22 @@ impl World {
         } else {
             self.between(Duration::from_millis(20), Duration::from_secs(4))
         }
+    }
+
+    /// Restarts an excluded engine and reintegrates it (`Down` → `Up`); with no rebuild here,
+    /// it stays `Up`: written to, never read, and counted among the failed engines.
+    fn reintegrate(self: &Rc<Self>, rank: u32) {
+        let version = {
+            let mut map = self.map.borrow_mut();
+            map.reintegrate_rank(rank).unwrap();
+            map.version
+        };
+        self.log(format!(
+            "rank {rank} reintegrated: pool map version {version}"
+        ));
+        self.count("reintegrations");
+        self.unreachable_since.borrow_mut()[rank as usize] = None;
+        self.start_engine(rank, false);
     }
 
     fn repair(self: &Rc<Self>, repair: Repair) {
@@ -1206,6 +1243,31 @@ impl Engine {
                 "rank {} installed map version {}",
                 self.rank, map.version
             ));
+            // A target returning to the pool drops the shards survivors will push back
+            // (the engine's `drop_stale_shards`; here, every shard it holds), which aborts
+            // the transactions it had prepared on them.
+            let state = |m: &PoolMap| m.target(self.rank, 0).map(|t| t.state);
+            let returning = state(&map) == Some(TargetState::Up)
+                && pool.map.as_ref().and_then(state) != Some(TargetState::Up);
+            if returning {
+                let shards: Vec<(Uuid, ObjectId, u32)> = pool
+                    .vos
+                    .index()
+                    .containers
+                    .iter()
+                    .flat_map(|(cont, c)| {
+                        c.objects.keys().map(|(oid, shard)| (*cont, *oid, *shard))
+                    })
+                    .collect();
+                for (cont, oid, shard) in &shards {
+                    pool.vos.drop_shard(*cont, *oid, *shard);
+                }
+                self.world.log(format!(
+                    "rank {} returns to the pool: dropped {} shards",
+                    self.rank,
+                    shards.len()
+                ));
+            }
             pool.map = Some(map);
         }
     }
@@ -2024,7 +2086,7 @@ fn env_u64(name: &str) -> Option<u64> {
 fn acknowledged_updates_survive_engine_crashes_restarts_and_partitions() {
     let seeds: Vec<u64> = match env_u64("DAOS_SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (1..=env_u64("DAOS_SIM_SEEDS").unwrap_or(300)).collect(),
+        None => (1..=env_u64("DAOS_SIM_SEEDS").unwrap_or(500)).collect(),
     };
     let mut total: BTreeMap<&'static str, u64> = BTreeMap::new();
     for seed in seeds.iter().copied() {
@@ -2066,6 +2128,7 @@ fn acknowledged_updates_survive_engine_crashes_restarts_and_partitions() {
         "crashes after a log flush reached the disk",
         "exclusions",
         "fenced engines",
+        "reintegrations",
         "isolated engines",
         "cut links",
         "client deaths",
