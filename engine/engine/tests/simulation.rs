@@ -283,8 +283,6 @@ struct EnginePool {
 /// What clients did and were told.
 #[derive(Default)]
 struct Model {
-    /// Per key, the newest acknowledged epoch.
-    acked: BTreeMap<(u64, u32), u64>,
     /// Every acknowledged update: object, key, epoch.
     history: BTreeSet<(u64, u32, u64)>,
     /// Every version a read returned: object, key, epoch.
@@ -294,6 +292,16 @@ struct Model {
     acks: u64,
     reads: u64,
     gave_up: u64,
+}
+
+impl Model {
+    /// The newest acknowledged epoch of a key (0: none).
+    fn newest_acked(&self, object: u64, key: u32) -> u64 {
+        self.history
+            .range((object, key, 0)..=(object, key, u64::MAX))
+            .next_back()
+            .map_or(0, |&(_, _, epoch)| epoch)
+    }
 }
 
 struct World {
@@ -628,9 +636,7 @@ impl World {
             owner,
             Box::pin(async move {
                 let reply = engine.serve(request).await;
-                if let Some(reply) = reply {
-                    world.answer(to, from, call, reply);
-                }
+                world.answer(to, from, call, reply);
             }),
         );
     }
@@ -1272,9 +1278,9 @@ impl Engine {
         }
     }
 
-    async fn serve(self: &Rc<Self>, request: Request) -> Option<Reply> {
+    async fn serve(self: &Rc<Self>, request: Request) -> Reply {
         match request {
-            Request::Rpc(msg) => Some(Reply::Rpc(self.serve_rpc(&msg).await)),
+            Request::Rpc(msg) => Reply::Rpc(self.serve_rpc(&msg).await),
             Request::Prepare {
                 version,
                 info,
@@ -1283,16 +1289,16 @@ impl Engine {
                 epoch,
                 dkey,
                 value,
-            } => Some(Reply::Done(
+            } => Reply::Done(
                 self.prepare(version, info, oid, shard, epoch, dkey, value)
                     .await,
-            )),
+            ),
             Request::Fetch {
                 version,
                 oid,
                 shard,
                 dkey,
-            } => Some(Reply::Value(self.fetch(version, oid, shard, &dkey).await)),
+            } => Reply::Value(self.fetch(version, oid, shard, &dkey).await),
         }
     }
 
@@ -1305,7 +1311,10 @@ impl Engine {
                 return Vec::new();
             }
         };
-        self.observe(&header, body.clone());
+        let req = daos_proto::decode_body::<DtxReq>(body.clone()).ok();
+        if let Some(req) = &req {
+            self.observe(&header, req);
+        }
         let result = match header.opcode {
             Opcode::DtxCommit => dtx::commit(self, &header, body).await,
             Opcode::DtxAbort => dtx::abort(self, &header, body).await,
@@ -1316,16 +1325,14 @@ impl Engine {
             Ok(body) => (0, body),
             Err(err) => (err.rc(), Vec::new()),
         };
-        if let Ok((_, body)) = daos_proto::header::decode_request(msg) {
-            if let Ok(req) = daos_proto::decode_body::<DtxReq>(body) {
-                self.world.log(format!(
-                    "rank {} served {:?} of tx {} from {:?}: status {status}",
-                    self.rank,
-                    header.opcode,
-                    req.id,
-                    addr_of(&header.sender)
-                ));
-            }
+        if let Some(req) = &req {
+            self.world.log(format!(
+                "rank {} served {:?} of tx {} from {:?}: status {status}",
+                self.rank,
+                header.opcode,
+                req.id,
+                addr_of(&header.sender)
+            ));
         }
         let reply = ReplyHeader {
             opcode: header.opcode as u16,
@@ -1343,11 +1350,8 @@ impl Engine {
     /// for long while it decides a client's commit (before, between or after telling the
     /// other participants) or just after it answered: the next decider must then complete
     /// the transaction from what they hold.
-    fn observe(&self, header: &RequestHeader, body: daos_types::codec::Decoder<'_>) {
+    fn observe(&self, header: &RequestHeader, req: &DtxReq) {
         let world = &self.world;
-        let Ok(req) = daos_proto::decode_body::<DtxReq>(body) else {
-            return;
-        };
         let leader = match self.pool.borrow().vos.index().dtx.get(&req.id) {
             Some(DtxEntry::Prepared { info, .. }) => Some(info.leader),
             _ => None,
@@ -1770,8 +1774,6 @@ impl Client {
             match outcome {
                 Ok(()) => {
                     let mut model = world.model.borrow_mut();
-                    let acked = model.acked.entry((object, key)).or_insert(0);
-                    *acked = (*acked).max(epoch);
                     model.history.insert((object, key, epoch));
                     model.acks += 1;
                     drop(model);
@@ -1820,13 +1822,7 @@ impl Client {
         // (clients learn maps lazily), which this check does not cover: it reads by the
         // service's current map.
         self.refresh_map();
-        let floor = world
-            .model
-            .borrow()
-            .acked
-            .get(&(object, key))
-            .copied()
-            .unwrap_or(0);
+        let floor = world.model.borrow().newest_acked(object, key);
         let dkey = dkey(key);
         let deadline = world.now() + MAP_WAIT.as_nanos() as u64;
         let mut attempt = world.rand(3) as usize;
@@ -1953,7 +1949,7 @@ fn check_end(world: &World) {
                 }
                 seen.push((place.rank, value));
             }
-            let floor = model.acked.get(&(object, key)).copied().unwrap_or(0);
+            let floor = model.newest_acked(object, key);
             let first = &seen[0].1;
             if seen.iter().any(|(_, v)| v != first) {
                 let epochs: Vec<(u32, u64)> = seen

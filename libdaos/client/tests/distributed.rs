@@ -1201,36 +1201,8 @@ fn dmg_pool_extend_moves_data_onto_the_new_engine() {
 /// catches up with exclusions. Returns what each replica holds.
 fn replica_values(obj: &Object, deadline: Instant) -> Vec<Vec<u8>> {
     loop {
-        let replicas = obj
-            .layout()
-            .readable_places(0)
-            .into_iter()
-            .flatten()
-            .count();
-        let values: daos_types::Result<Vec<Vec<u8>>> = (0..replicas)
-            .map(|r| {
-                let sgl = daos_client::SgList::from_vecs(vec![vec![0u8; 16]]);
-                let (found, sgls) = obj.container().pool().client().run(async |net| {
-                    obj.fetch_replica(
-                        net,
-                        r,
-                        u64::MAX,
-                        b"d",
-                        &[Iod::single(b"v".to_vec(), 16)],
-                        vec![sgl],
-                    )
-                    .await
-                })?;
-                let mut bytes = sgls
-                    .into_iter()
-                    .next()
-                    .unwrap()
-                    .into_vecs()
-                    .unwrap()
-                    .remove(0);
-                bytes.truncate(found.sizes[0] as usize);
-                Ok(bytes)
-            })
+        let values: daos_types::Result<Vec<Vec<u8>>> = (0..replica_count(obj, b"d"))
+            .map(|r| Ok(replica_value(obj, b"d", r)?.unwrap_or_default()))
             .collect();
         match values {
             Ok(values) if !values.is_empty() => return values,
@@ -1240,6 +1212,42 @@ fn replica_values(obj: &Object, deadline: Instant) -> Vec<Vec<u8>> {
         assert!(Instant::now() < deadline, "no readable replica");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// How many readable replicas the group of `dkey` has.
+fn replica_count(obj: &Object, dkey: &[u8]) -> usize {
+    let layout = obj.layout();
+    layout
+        .readable_places(layout.group_of(dkey))
+        .into_iter()
+        .flatten()
+        .count()
+}
+
+/// The value of akey "v" (at most 16 bytes) under `dkey` on the `r`-th readable replica of
+/// its group: `None` where it is absent (never written, or punched).
+fn replica_value(obj: &Object, dkey: &[u8], r: usize) -> daos_types::Result<Option<Vec<u8>>> {
+    let sgl = daos_client::SgList::from_vecs(vec![vec![0u8; 16]]);
+    let (found, sgls) = obj.container().pool().client().run(async |net| {
+        obj.fetch_replica(
+            net,
+            r,
+            u64::MAX,
+            dkey,
+            &[Iod::single(b"v".to_vec(), 16)],
+            vec![sgl],
+        )
+        .await
+    })?;
+    let mut bytes = sgls
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_vecs()
+        .unwrap()
+        .remove(0);
+    bytes.truncate(found.sizes[0] as usize);
+    Ok((found.sizes[0] > 0).then_some(bytes))
 }
 
 /// Waits until every readable replica of `obj` holds `expected`.
@@ -1353,40 +1361,10 @@ fn a_replicated_update_is_applied_on_every_replica_or_on_none() {
 /// The value of akey "v" under `dkey` on every readable replica of its group: `None` where
 /// it is absent (never written, or punched).
 fn replica_reads(obj: &Object, dkey: &[u8]) -> Vec<Option<Vec<u8>>> {
-    let layout = obj.layout();
-    let replicas = layout
-        .readable_places(layout.group_of(dkey))
-        .into_iter()
-        .flatten()
-        .count();
-    (0..replicas)
+    (0..replica_count(obj, dkey))
         .map(|r| {
-            let sgl = daos_client::SgList::from_vecs(vec![vec![0u8; 16]]);
-            let (found, sgls) = obj
-                .container()
-                .pool()
-                .client()
-                .run(async |net| {
-                    obj.fetch_replica(
-                        net,
-                        r,
-                        u64::MAX,
-                        dkey,
-                        &[Iod::single(b"v".to_vec(), 16)],
-                        vec![sgl],
-                    )
-                    .await
-                })
-                .unwrap_or_else(|e| panic!("replica {r} of {:?}: {e}", obj.oid()));
-            let mut bytes = sgls
-                .into_iter()
-                .next()
-                .unwrap()
-                .into_vecs()
-                .unwrap()
-                .remove(0);
-            bytes.truncate(found.sizes[0] as usize);
-            (found.sizes[0] > 0).then_some(bytes)
+            replica_value(obj, dkey, r)
+                .unwrap_or_else(|e| panic!("replica {r} of {:?}: {e}", obj.oid()))
         })
         .collect()
 }
