@@ -137,8 +137,19 @@ pub struct Ms {
     pub(crate) announces: Mutex<std::collections::HashMap<u32, u32>>,
 }
 
-/// How often a rebuild driver polls the engines.
+/// How often a rebuild driver polls the engines, at most (see [`rebuild_poll`]).
 const REBUILD_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long a rebuild driver waits before polling the engines again, `elapsed` into a pass:
+/// an eighth of it, from 10 ms to [`REBUILD_POLL`], so a short pass is not measured (nor
+/// the map recorded) a whole poll late and a long one costs few calls.
+fn rebuild_poll(elapsed: std::time::Duration) -> std::time::Duration {
+    (elapsed / 8).clamp(std::time::Duration::from_millis(10), REBUILD_POLL)
+}
+
+/// How long the management service's blocking threads stay idle before they end; each keeps
+/// its fabric endpoint (see [`Ms::start_rebuild`]).
+pub const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(600);
 /// A pool's space and state as `dmg pool query|list` show them.
 struct PoolSpace {
     summary: PoolSummary,
@@ -1191,9 +1202,21 @@ impl Ms {
         let ms = self.clone();
         let record = pool.clone();
         let map = map.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("rebuild-{}", pool.label))
-            .spawn(move || ms.drive_rebuild(&record, map, id));
+        let drive = move || ms.drive_rebuild(&record, map, id);
+        // On the runtime's blocking pool when there is one: its idle threads (kept for
+        // `BLOCKING_KEEP_ALIVE`) already hold fabric endpoints, whose opening costs a few
+        // hundred milliseconds on a busy machine, which a short rebuild would wait for.
+        let runtime = self.runtime.lock().expect("runtime lock").clone();
+        let spawned = match runtime {
+            Some(handle) => {
+                drop(handle.spawn_blocking(drive));
+                Ok(())
+            }
+            None => std::thread::Builder::new()
+                .name(format!("rebuild-{}", pool.label))
+                .spawn(drive)
+                .map(drop),
+        };
         if let Err(err) = spawned {
             tracing::error!(
                 "pool {}: cannot start the rebuild driver: {err}",
@@ -1309,8 +1332,9 @@ impl Ms {
                         self.engine_call::<RebuildStatus>(rank, Opcode::MgmtRebuild, &request(op))?;
                     }
                 }
+                let started = std::time::Instant::now();
                 loop {
-                    std::thread::sleep(REBUILD_POLL);
+                    std::thread::sleep(rebuild_poll(started.elapsed()));
                     if !self.rebuild_current(&pool.uuid, id) {
                         return Ok(RebuildStatus::default());
                     }
