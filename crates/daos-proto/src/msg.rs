@@ -782,6 +782,10 @@ wire_struct! {
         pub shard: u32,
         /// The transaction.
         pub id: Uuid,
+        /// Its participants, in a client's `DtxAbort` only: the leader may never have
+        /// prepared it (its prepare was refused or is still on its way), and must still
+        /// tell the participants that did before the client hears the abort.
+        pub info: Option<DtxInfo>,
     }
 }
 

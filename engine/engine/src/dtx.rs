@@ -32,10 +32,13 @@
 //!   aborts if one aborted it or never saw it; then it tells them all;
 //! - otherwise asks the decider, and follows its outcome once it has one.
 //!
-//! An abort is told once, so the rule above can still commit a transaction its leader
-//! aborted if that abort reached no participant that counts before the leader stopped
-//! counting: its client was told the update failed (and sends it again at the same epoch, if
-//! alive).
+//! An abort is told like a commit: until every participant that counts has it durably.
+//! Otherwise the rule above could commit a transaction its leader aborted (if the abort
+//! reached no participant that counts before the leader stopped counting) after its client
+//! was told the update failed: a conditional update sent again would then meet its own
+//! write, and an erasure-coded update refused by its group's guard (whose parity was
+//! encoded from an old read) would be applied. The client's `DtxAbort` names the
+//! participants, so a leader that never prepared the transaction still tells those that did.
 //!
 //! A participant asked about a transaction it never saw records it aborted (fencing), so a
 //! prepare still in flight from a dead client cannot revive a transaction decided without
@@ -282,11 +285,10 @@ async fn record<H: Host>(host: &Rc<H>, req: &DtxReq, commit: bool) -> Result<()>
 }
 
 /// The decider's decision: logs it, then tells every other participant while it becomes
-/// durable. A commit is told until each live participant has it durably; an abort once
-/// (participants that miss it resolve it by asking).
+/// durable, until each one that counts has it durably.
 ///
 /// Errors: `-DER_STALE` when this target stopped being the decider before every live
-/// participant had the commit (the next decider completes the transaction).
+/// participant had the outcome (the next decider completes the transaction).
 async fn decide<H: Host>(
     host: &Rc<H>,
     req: &DtxReq,
@@ -317,7 +319,7 @@ async fn decide<H: Host>(
         .peers
         .iter()
         .filter(|peer| !is_me(host.as_ref(), peer, req.shard))
-        .map(|peer| tell(host, req, info, *peer, opcode, commit));
+        .map(|peer| tell(host, req, info, *peer, opcode));
     let (durable, told) = futures::future::join(
         durable(host, req.pool, lsn),
         futures::future::join_all(tells),
@@ -358,20 +360,20 @@ async fn call_peer<H: Host>(
 ) -> Result<Vec<u8>> {
     let req = DtxReq {
         shard: peer.shard,
+        info: None,
         ..req.clone()
     };
     host.call(addr, opcode, &req, CALL_TIMEOUT, version).await
 }
 
-/// Tells a participant the outcome. `persist`: until it has it, is excluded, or this target
-/// is no longer the decider (`-DER_STALE`).
+/// Tells a participant the outcome until it has it, no longer counts, or this target is no
+/// longer the decider (`-DER_STALE`).
 async fn tell<H: Host>(
     host: &Rc<H>,
     req: &DtxReq,
     info: &DtxInfo,
     peer: DtxPeer,
     opcode: Opcode,
-    persist: bool,
 ) -> Result<()> {
     loop {
         let (version, decider) = decider_now(host.as_ref(), &req.pool, info);
@@ -399,10 +401,6 @@ async fn tell<H: Host>(
                     peer.rank,
                     peer.target
                 );
-                return Ok(());
-            }
-            Err(err) if !persist => {
-                tracing::debug!("target {}: {opcode:?} not delivered: {err}", host.target());
                 return Ok(());
             }
             Err(err) => {
@@ -439,18 +437,15 @@ async fn outcome<H: Host>(
                 format!("transaction {} was aborted", req.id),
             ))
         }
-        // Commit what was never prepared here: refused. Abort it: fenced (the client's
-        // abort of a transaction whose prepare has not arrived yet).
+        // Commit what was never prepared here: refused. Abort it: fenced (a decider's abort
+        // that overtook the prepare).
         (None, true) => {
             return Err(Error::new(
                 Der::Nonexist,
                 format!("transaction {} is not known here", req.id),
             ))
         }
-        (None, false) => {
-            record(host, &req, false).await?;
-            return Ok(Vec::new());
-        }
+        (None, false) => return abort_unprepared(host, header, &req).await,
         (Some(DtxState::Prepared), _) => {}
     }
     let info = known
@@ -497,6 +492,45 @@ async fn outcome<H: Host>(
         ));
     }
     record(host, &req, commit).await?;
+    Ok(Vec::new())
+}
+
+/// `DtxAbort` of a transaction this target never prepared. From its client to its leader
+/// (whose prepare was refused or has not arrived), naming the participants: the leader
+/// decides the abort if it decides under its map, telling the participants that prepared;
+/// else it fences its own prepare and answers `-DER_STALE` (the client does not learn the
+/// outcome; the decider resolves it). From anyone else: fenced here.
+async fn abort_unprepared<H: Host>(
+    host: &Rc<H>,
+    header: &RequestHeader,
+    req: &DtxReq,
+) -> Result<Vec<u8>> {
+    let client_to_leader = req.info.as_ref().filter(|info| {
+        is_me(host.as_ref(), &info.leader, req.shard) && info.map_version == header.map_version
+    });
+    let Some(info) = client_to_leader else {
+        record(host, req, false).await?;
+        return Ok(Vec::new());
+    };
+    if info.id != req.id {
+        return Err(Error::new(
+            Der::Inval,
+            format!("transaction {}: participants of another one", req.id),
+        ));
+    }
+    check_info(host.as_ref(), info, req.shard, header.map_version)?;
+    let (version, decider) = decider_now(host.as_ref(), &req.pool, info);
+    if version == 0 || !decider.is_some_and(|d| is_me(host.as_ref(), &d, req.shard)) {
+        record(host, req, false).await?;
+        return Err(Error::new(
+            Der::Stale,
+            format!(
+                "transaction {}: the leader does not decide it under pool map version {version}",
+                req.id
+            ),
+        ));
+    }
+    decide(host, req, info, false, version).await?;
     Ok(Vec::new())
 }
 
@@ -587,6 +621,7 @@ pub fn tick<H: Host + 'static>(host: &Rc<H>, spawn: Spawn<'_>) {
                             oid: op.oid(),
                             shard: op.shard(),
                             id,
+                            info: None,
                         };
                         due.push((req, info));
                     }

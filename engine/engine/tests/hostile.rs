@@ -216,6 +216,7 @@ fn each_bad_input_class_gets_its_code() {
         oid: ObjectId::new(1, 0),
         shard: 0,
         id: Uuid::new_v4(),
+        info: None,
     };
     for opcode in [Opcode::DtxCommit, Opcode::DtxAbort, Opcode::DtxCheck] {
         let (id, msg) = request(&peer, opcode, &dtx);

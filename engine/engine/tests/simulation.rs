@@ -34,7 +34,7 @@
 //!   once the pool map changed; after `-DER_STALE`, again by a fresh map; always at the same
 //!   epoch; its per-call timeout and pauses), and reads from a readable replica, waiting
 //!   while a transaction covers the value; a client may die between the phases, and a leader
-//!   is sometimes cut off for long while it decides a commit or just after.
+//!   is sometimes cut off for long while it decides a commit or an abort, or just after.
 //!
 //! Objects are `RP_3G1` (redundancy factor 2) over five engines of one target each. Faults
 //! (engine crashes and restarts, isolated engines, cut links, lost messages, client deaths)
@@ -42,7 +42,9 @@
 //! reintegrating) at any time.
 //!
 //! Checked during the run: a read returns a version at least as new as every update
-//! acknowledged before the read started, and one that some client wrote. Reads go by the
+//! acknowledged before the read started, and one that some client wrote; no transaction
+//! whose leader told its client it was aborted is committed (told by a decider here, or
+//! found committed at the end). Reads go by the
 //! service's current map: a client reading by an old map from an excluded engine that
 //! nothing fenced yet is not covered. Checked at the end, once clients stopped, every engine
 //! that was not excluded is back, every link is up and resolution had time to run: no
@@ -292,6 +294,10 @@ struct Model {
     acks: u64,
     reads: u64,
     gave_up: u64,
+    /// Transactions whose client the leader told they were aborted (it answered the
+    /// client's `DtxAbort`, or refused its commit with `-DER_TX_RESTART`): none may be
+    /// committed anywhere.
+    told_aborted: BTreeSet<Uuid>,
 }
 
 impl Model {
@@ -1347,7 +1353,7 @@ impl Engine {
     }
 
     /// Counts which paths of the protocol a call takes, and sometimes cuts a leader off
-    /// for long while it decides a client's commit (before, between or after telling the
+    /// for long while it decides a client's commit or abort (before, between or after telling the
     /// other participants) or just after it answered: the next decider must then complete
     /// the transaction from what they hold.
     fn observe(&self, header: &RequestHeader, req: &DtxReq) {
@@ -1357,6 +1363,15 @@ impl Engine {
             _ => None,
         };
         let from = addr_of(&header.sender);
+        if header.opcode == Opcode::DtxCommit
+            && matches!(from, Some(Addr::Engine(_)))
+            && world.model.borrow().told_aborted.contains(&req.id)
+        {
+            world.fail(format!(
+                "transaction {} is committed after its leader told its client it was aborted",
+                req.id
+            ));
+        }
         match (header.opcode, from) {
             (Opcode::DtxCheck, _) => world.count("transactions checked by a resolving participant"),
             (Opcode::DtxCommit | Opcode::DtxAbort, Some(Addr::Engine(sender)))
@@ -1364,7 +1379,7 @@ impl Engine {
             {
                 world.count("outcomes told by a decider other than the leader")
             }
-            (Opcode::DtxCommit, Some(Addr::Client(_)))
+            (Opcode::DtxCommit | Opcode::DtxAbort, Some(Addr::Client(_)))
                 if leader.is_some() && world.faults_on.get() && world.chance(3) =>
             {
                 // Half the time while it decides, half the time once it answered.
@@ -1758,6 +1773,7 @@ impl Client {
                 oid: oid(object),
                 shard: places[0].shard,
                 id: info.id,
+                info: None,
             };
             let outcome = match (failed, unreachable, stale) {
                 (None, None, None) => {
@@ -1765,11 +1781,21 @@ impl Client {
                     self.unless_excluded(&ranks[..1], commit).await
                 }
                 (failed, unreachable, stale) => {
+                    let req = DtxReq {
+                        info: Some(info.clone()),
+                        ..req
+                    };
                     let abort = self.dtx_call(&places[0], Opcode::DtxAbort, &req, version);
-                    let _ = self.unless_excluded(&ranks[..1], abort).await;
+                    if self.unless_excluded(&ranks[..1], abort).await.is_ok() {
+                        world.count("transactions aborted by their leader for the client");
+                        world.model.borrow_mut().told_aborted.insert(info.id);
+                    }
                     Err(failed.or(unreachable).or(stale).expect("one error"))
                 }
             };
+            if outcome.as_ref().is_err_and(|e| e.der() == Der::TxRestart) {
+                world.model.borrow_mut().told_aborted.insert(info.id);
+            }
             world.log(format!("client {} tx {}: {outcome:?}", self.id, info.id));
             match outcome {
                 Ok(()) => {
@@ -1916,9 +1942,18 @@ fn check_end(world: &World) {
             .engine(rank)
             .expect("every engine not excluded is back");
         let pool = engine.pool.borrow();
+        let model = world.model.borrow();
         for (id, entry) in pool.vos.index().dtx.iter() {
-            if let DtxEntry::Prepared { .. } = entry {
-                world.fail(format!("rank {rank}: transaction {id} is still prepared"));
+            match entry {
+                DtxEntry::Prepared { .. } => {
+                    world.fail(format!("rank {rank}: transaction {id} is still prepared"))
+                }
+                DtxEntry::Committed { .. } if model.told_aborted.contains(id) => {
+                    world.fail(format!(
+                        "rank {rank}: transaction {id} is committed, its client was told it aborted"
+                    ))
+                }
+                _ => {}
             }
         }
     }
@@ -2131,6 +2166,7 @@ fn acknowledged_updates_survive_engine_crashes_restarts_and_partitions() {
         "outcome messages lost",
         "outcomes told by a decider other than the leader",
         "transactions checked by a resolving participant",
+        "transactions aborted by their leader for the client",
         "reads waiting for a transaction",
         "reads checked",
     ] {

@@ -589,11 +589,15 @@ impl Object {
             .map(drop)
     }
 
-    /// Tells a transaction's leader that a replica failed to prepare it (`DtxAbort`), so the
-    /// replicas that did free its space now. Best effort: a participant that misses the abort
-    /// resolves the transaction by itself.
+    /// Tells a transaction's leader that a replica failed to prepare it (`DtxAbort`). The
+    /// leader answers once every replica that counts has the abort durably, so the update
+    /// can be sent again without meeting the aborted one. Best effort: if the leader is
+    /// gone, the participants resolve the transaction by themselves (`daos_engine::dtx`).
     async fn dtx_abort(&self, net: &Arc<NetContext>, leader: &ShardLocation, info: &DtxInfo) {
-        let req = self.dtx_req(leader, info);
+        let req = DtxReq {
+            info: Some(info.clone()),
+            ..self.dtx_req(leader, info)
+        };
         let call = self.call::<Empty>(net, leader, Opcode::DtxAbort, &req, 64, info.map_version);
         if let Err(err) = self
             .unless_excluded(net, std::slice::from_ref(leader), call)
@@ -610,6 +614,7 @@ impl Object {
             oid: self.oid,
             shard: leader.shard,
             id: info.id,
+            info: None,
         }
     }
 
