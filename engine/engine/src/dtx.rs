@@ -393,6 +393,22 @@ async fn tell<H: Host>(
         };
         match call_peer(host, req, &peer, &addr, version, opcode).await {
             Ok(_) => return Ok(()),
+            // A participant that committed what this target aborts (it took an earlier
+            // decider's commit), or one that holds other participants: the abort is not
+            // everyone's outcome, and nobody may be told it is.
+            Err(err)
+                if err.der() == Der::Inval
+                    || (opcode == Opcode::DtxAbort && err.der() == Der::Already) =>
+            {
+                tracing::warn!(
+                    "target {}: transaction {}: participant {}:{} refused {opcode:?}: {err}",
+                    host.target(),
+                    req.id,
+                    peer.rank,
+                    peer.target
+                );
+                return Err(err);
+            }
             Err(err) if matches!(err.der(), Der::TxRestart | Der::Already | Der::Nonexist) => {
                 tracing::warn!(
                     "target {}: transaction {}: participant {}:{} refused {opcode:?}: {err}",
@@ -422,9 +438,13 @@ async fn outcome<H: Host>(
     let req: DtxReq = decode_body(body)?;
     let known = known(host.as_ref(), &req)?;
     match (known.state, commit) {
-        (Some(DtxState::Committed), true) | (Some(DtxState::Aborted), false) => {
-            return Ok(Vec::new())
+        (Some(DtxState::Committed), true) => return Ok(Vec::new()),
+        // Aborted here (fenced by a resolving participant's check, say): the client still
+        // hears the abort only once the participants that prepared have it.
+        (Some(DtxState::Aborted), false) if req.info.is_some() => {
+            return abort_unprepared(host, header, &req).await
         }
+        (Some(DtxState::Aborted), false) => return Ok(Vec::new()),
         (Some(DtxState::Committed), false) => {
             return Err(Error::new(
                 Der::Already,
@@ -483,8 +503,10 @@ async fn outcome<H: Host>(
             .as_ref()
             .is_some_and(|addr| *addr == header.sender);
     if !sender_decides {
+        // Same map, so the same decider unless the sender's participants are not the ones
+        // prepared here (a forged transaction): refused for good, not until maps agree.
         return Err(Error::new(
-            Der::Stale,
+            Der::Inval,
             format!(
                 "transaction {}: the sender does not decide it under pool map version {}",
                 req.id, known.version
@@ -495,8 +517,9 @@ async fn outcome<H: Host>(
     Ok(Vec::new())
 }
 
-/// `DtxAbort` of a transaction this target never prepared. From its client to its leader
-/// (whose prepare was refused or has not arrived), naming the participants: the leader
+/// `DtxAbort` of a transaction this target never prepared (or already aborted: fenced by a
+/// participant's check). From its client to its leader (whose prepare was refused or has
+/// not arrived, or came after the fence), naming the participants: the leader
 /// decides the abort if it decides under its map, telling the participants that prepared;
 /// else it fences its own prepare and answers `-DER_STALE` (the client does not learn the
 /// outcome; the decider resolves it). From anyone else: fenced here.
@@ -537,9 +560,10 @@ async fn abort_unprepared<H: Host>(
 /// `DtxCommit` (see [`outcome`]).
 ///
 /// Errors: `-DER_STALE` when the leader's pool map moved since the update was routed (it
-/// aborts instead; the client sends the update again by the new map), or the sender is not
-/// the decider under this target's map; `-DER_TX_RESTART` when the transaction was already
-/// aborted; `-DER_NONEXIST` when it is unknown here.
+/// aborts instead; the client sends the update again by the new map), or the sender holds
+/// another map; `-DER_INVAL` when the sender, under the same map, is not the decider of the
+/// participants prepared here; `-DER_TX_RESTART` when the transaction was already aborted;
+/// `-DER_NONEXIST` when it is unknown here.
 pub async fn commit<H: Host>(
     host: &Rc<H>,
     header: &RequestHeader,
@@ -551,7 +575,8 @@ pub async fn commit<H: Host>(
 /// `DtxAbort` (see [`outcome`]): the client tells the leader that a replica failed to
 /// prepare; the decider tells the others.
 ///
-/// Errors: `-DER_ALREADY` when the transaction was committed; `-DER_STALE` as for commits.
+/// Errors: `-DER_ALREADY` when the transaction was committed, or (from the leader) when a
+/// participant had committed it; `-DER_STALE` and `-DER_INVAL` as for commits.
 pub async fn abort<H: Host>(
     host: &Rc<H>,
     header: &RequestHeader,

@@ -73,6 +73,17 @@ const SOURCE_CSUM_CHUNK: u64 = 32 * 1024;
 /// How long one push waits for its destination.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A pause before each job's scan, for tests that need a rebuild still running when they act
+/// on it (`DAOS_RS_REBUILD_PAUSE_MS`, as DAOS's rebuild `fail_loc` delays; no pause unless
+/// set).
+fn scan_pause() -> Option<Duration> {
+    std::env::var("DAOS_RS_REBUILD_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis)
+}
+
 /// Erasure-coded cell size, in records, of each container of a pool (its `ec_cell_sz`).
 pub type CellSizes = BTreeMap<Uuid, u64>;
 
@@ -211,6 +222,9 @@ struct Work {
 }
 
 async fn scan_and_push(ctx: &Rc<Ctx>, pool: Uuid, handle: Uuid, job: &Job) -> Result<()> {
+    if let Some(pause) = scan_pause() {
+        ctx.net.sleep_until(Instant::now() + pause).await;
+    }
     // A transaction prepared under an older map may still be committed (its leader decided
     // before installing this map); the scan would miss it, so it waits for every such one to
     // be resolved (within `dtx::RESOLVE_AFTER` when its client or leader died).

@@ -241,6 +241,39 @@ fn each_bad_input_class_gets_its_code() {
         send_raw(&peer, peer.target, id, msg),
         Some(Der::TxRestart.rc())
     );
+    // A client's abort names the participants, which the leader tells: participants of
+    // another transaction, or a list without this target, are refused (DER_INVAL).
+    let me = daos_types::dtx::DtxPeer {
+        rank: 0,
+        target: 0,
+        shard: 0,
+    };
+    let other = daos_types::dtx::DtxPeer {
+        rank: 7,
+        target: 3,
+        shard: 1,
+    };
+    // (the transaction the participants name, the participants)
+    let forged = |named: Option<Uuid>, peers: Vec<daos_types::dtx::DtxPeer>| {
+        let id = Uuid::new_v4();
+        DtxReq {
+            id,
+            info: Some(daos_types::dtx::DtxInfo {
+                id: named.unwrap_or(id),
+                map_version: 0,
+                leader: me,
+                peers,
+            }),
+            ..dtx.clone()
+        }
+    };
+    for abort in [
+        forged(Some(Uuid::new_v4()), vec![me, other]),
+        forged(None, vec![other]),
+    ] {
+        let (id, msg) = request(&peer, Opcode::DtxAbort, &abort);
+        assert_eq!(send_raw(&peer, peer.target, id, msg), Some(Der::Inval.rc()));
+    }
 
     // The newest epochs over an erasure-coded stripe: an unknown pool is DER_NONEXIST, an
     // unknown handle of a real pool DER_NO_HDL, a truncated request DER_PROTO.

@@ -294,9 +294,10 @@ struct Model {
     acks: u64,
     reads: u64,
     gave_up: u64,
-    /// Transactions whose client the leader told they were aborted (it answered the
-    /// client's `DtxAbort`, or refused its commit with `-DER_TX_RESTART`): none may be
-    /// committed anywhere.
+    /// Transactions whose leader confirmed the client's `DtxAbort` (answered it with
+    /// success): none may be committed anywhere. (A commit refused with `-DER_TX_RESTART`
+    /// only tells the client to send again: a leader fenced by a resolving participant's
+    /// check answers so without knowing the participants.)
     told_aborted: BTreeSet<Uuid>,
 }
 
@@ -1793,9 +1794,6 @@ impl Client {
                     Err(failed.or(unreachable).or(stale).expect("one error"))
                 }
             };
-            if outcome.as_ref().is_err_and(|e| e.der() == Der::TxRestart) {
-                world.model.borrow_mut().told_aborted.insert(info.id);
-            }
             world.log(format!("client {} tx {}: {outcome:?}", self.id, info.id));
             match outcome {
                 Ok(()) => {

@@ -589,10 +589,11 @@ impl Object {
             .map(drop)
     }
 
-    /// Tells a transaction's leader that a replica failed to prepare it (`DtxAbort`). The
-    /// leader answers once every replica that counts has the abort durably, so the update
-    /// can be sent again without meeting the aborted one. Best effort: if the leader is
-    /// gone, the participants resolve the transaction by themselves (`daos_engine::dtx`).
+    /// Tells a transaction's leader that a replica failed to prepare it (`DtxAbort`, naming
+    /// the participants). The leader answers success once every replica that counts has the
+    /// abort durably. Best effort: the answer is not used (when the leader is gone or no
+    /// longer decides, the participants resolve the transaction by themselves, see
+    /// `daos_engine::dtx`, and may commit it).
     async fn dtx_abort(&self, net: &Arc<NetContext>, leader: &ShardLocation, info: &DtxInfo) {
         let req = DtxReq {
             info: Some(info.clone()),
