@@ -393,12 +393,11 @@ async fn tell<H: Host>(
         };
         match call_peer(host, req, &peer, &addr, version, opcode).await {
             Ok(_) => return Ok(()),
-            // A participant that committed what this target aborts (it took an earlier
-            // decider's commit), or one that holds other participants: the abort is not
-            // everyone's outcome, and nobody may be told it is.
             Err(err)
-                if err.der() == Der::Inval
-                    || (opcode == Opcode::DtxAbort && err.der() == Der::Already) =>
+                if matches!(
+                    err.der(),
+                    Der::TxRestart | Der::Already | Der::Nonexist | Der::Inval
+                ) =>
             {
                 tracing::warn!(
                     "target {}: transaction {}: participant {}:{} refused {opcode:?}: {err}",
@@ -407,17 +406,12 @@ async fn tell<H: Host>(
                     peer.rank,
                     peer.target
                 );
-                return Err(err);
-            }
-            Err(err) if matches!(err.der(), Der::TxRestart | Der::Already | Der::Nonexist) => {
-                tracing::warn!(
-                    "target {}: transaction {}: participant {}:{} refused {opcode:?}: {err}",
-                    host.target(),
-                    req.id,
-                    peer.rank,
-                    peer.target
-                );
-                return Ok(());
+                // A participant that committed what this target aborts (it took an earlier
+                // decider's commit), or one that holds other participants: the abort is not
+                // everyone's outcome, and nobody may be told it is.
+                let refuted = err.der() == Der::Inval
+                    || (opcode == Opcode::DtxAbort && err.der() == Der::Already);
+                return if refuted { Err(err) } else { Ok(()) };
             }
             Err(err) => {
                 tracing::debug!("target {}: {opcode:?} retried: {err}", host.target());
