@@ -43,8 +43,8 @@
 //!
 //! Checked during the run: a read returns a version at least as new as every update
 //! acknowledged before the read started, and one that some client wrote; no transaction
-//! whose leader told its client it was aborted is committed (told by a decider here, or
-//! found committed at the end). Reads go by the
+//! whose leader confirmed its client's abort is committed on an engine of the pool (checked
+//! whenever the protocol touches an engine's pool, in what deciders tell, and at the end). Reads go by the
 //! service's current map: a client reading by an old map from an excluded engine that
 //! nothing fenced yet is not covered. Checked at the end, once clients stopped, every engine
 //! that was not excluded is back, every link is up and resolution had time to run: no
@@ -1478,11 +1478,26 @@ impl Host for Engine {
         }
         let mut p = self.pool.borrow_mut();
         let p = &mut *p;
-        f(DtxPool {
+        let result = f(DtxPool {
             vos: &mut p.vos,
             map: p.map.as_ref(),
             resolution: &mut p.resolution,
-        })
+        });
+        // Every outcome is logged through here: a transaction whose abort was confirmed to
+        // its client must not be committed on an engine of the pool, even one with nobody
+        // left to tell. (An excluded engine deciding by a map it has not replaced yet is
+        // not read from, and is fenced.)
+        if !self.world.excluded(self.rank) {
+            for id in &self.world.model.borrow().told_aborted {
+                if let Some(DtxEntry::Committed { .. }) = p.vos.index().dtx.get(id) {
+                    self.world.fail(format!(
+                        "rank {}: transaction {id} is committed, its client was told it aborted",
+                        self.rank
+                    ));
+                }
+            }
+        }
+        result
     }
 
     fn pools(&self) -> Vec<Uuid> {
